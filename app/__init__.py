@@ -1,0 +1,144 @@
+"""PMO Pathways: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, render_template, request, session
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.config import Config
+from app.extensions import bootstrap, csrf, db, login_manager, migrate
+
+
+def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(config_class.load())
+    app.config.update(overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every model registered on the metadata)
+    from app.accounts.auth import init_login
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    init_login(app)
+    with app.app_context():
+        _configure_engine(app)
+
+
+def _configure_engine(app: Flask) -> None:
+    """SQLite: WAL, foreign keys on, a busy timeout, on every new connection."""
+    from sqlalchemy import event
+
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.admin.views import bp as admin_bp
+    from app.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from app.access import enforce_route_rule
+    from app.navigation import navigation_for
+
+    app.before_request(enforce_route_rule)
+
+    @app.before_request
+    def _request_id():
+        g.request_id = uuid.uuid4().hex[:12]
+
+    @app.context_processor
+    def _navigation():
+        return {"navigation": navigation_for(current_user, request.endpoint)}
+
+    @app.after_request
+    def _security_headers(response):
+        h = response.headers
+        h.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        )
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("X-Frame-Options", "DENY")
+        if current_user.is_authenticated and request.endpoint not in ("static", "bootstrap.static"):
+            h["Cache-Control"] = "no-store"
+        return response
+
+
+def register_errorhandlers(app: Flask) -> None:
+    log = logging.getLogger("pmo_pathways")
+
+    def render_error(status: int, title: str, message: str, incident: str | None = None):
+        return render_template("errors/error.html", status=status, title=title,
+                               message=message, incident=incident), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return render_error(400, "Form expired",
+                            "This form was open too long or came from elsewhere. Go back, "
+                            "reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        texts = {
+            403: ("Not yours to see", "You do not have access to this page. If you think you "
+                                      "should, ask your PMO administrator."),
+            404: ("Page not found", "There is nothing at this address. It may have moved, or "
+                                    "the link may be mistyped."),
+            413: ("File too large", "That upload is larger than the site accepts."),
+        }
+        title, message = texts.get(error.code, (error.name, error.description))
+        return render_error(error.code or 500, title, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        incident = uuid.uuid4().hex[:10]
+        db.session.rollback()
+        log.exception("incident %s on %s %s", incident, request.method, request.path)
+        return render_error(500, "Something went wrong",
+                            "The page could not be shown. Nothing you sent was half-saved. If "
+                            "it happens again, quote the incident reference below.", incident)
+
+    @app.teardown_request
+    def _forget_failed_session(exc):
+        if exc is not None:
+            session.modified = False
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

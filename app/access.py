@@ -1,0 +1,179 @@
+"""The one place that says who may see what.
+
+Route level: every view declares its audience with ``@allow(...)``; a request to an
+endpoint without a declaration is refused (deny by default), and the permission test
+fails for it. Object level: ``visible_people`` and ``can_see_person`` decide which
+people's records a user may read:
+
+* learner — only their own person record;
+* manager — the people in the subtrees of the org units they head, and their direct
+  and indirect reports (plus themselves);
+* trainer and admin — everyone (trainers author content and follow progress across
+  the organisation; admins run it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy import Select, literal, select, union
+from sqlalchemy.orm import Session, aliased
+
+from app.accounts.models import Permission
+from app.extensions import login_manager
+from app.org.models import OrgUnit, Person
+
+PUBLIC = "public"
+SIGNED_IN = "signed-in"
+
+LEARNER = Permission.LEARNER
+MANAGER = Permission.MANAGER
+TRAINER = Permission.TRAINER
+ADMIN = Permission.ADMIN
+
+#: Endpoints registered by extensions, which cannot carry the decorator.
+EXTENSION_RULES: dict[str, frozenset[str]] = {
+    "static": frozenset({PUBLIC}),
+    "bootstrap.static": frozenset({PUBLIC}),
+}
+
+#: Permissions whose holders see every person's records.
+SEES_EVERYONE = frozenset({TRAINER, ADMIN})
+
+
+def allow(*audience: str) -> Callable:
+    """Declare who may reach a view: PUBLIC, SIGNED_IN, or any of the given permissions."""
+    if not audience:
+        raise ValueError("allow() needs at least one audience")
+
+    def mark(view: Callable) -> Callable:
+        view.access_rule = frozenset(audience)
+        return view
+
+    return mark
+
+
+def rule_for(endpoint: str) -> frozenset[str] | None:
+    if endpoint in EXTENSION_RULES:
+        return EXTENSION_RULES[endpoint]
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access_rule", None)
+
+
+def may_reach(user, endpoint: str) -> bool:
+    """Whether ``user`` may reach ``endpoint`` by its route rule (also drives the navigation)."""
+    rule = rule_for(endpoint)
+    if rule is None:
+        return False
+    if PUBLIC in rule:
+        return True
+    if not user.is_authenticated:
+        return False
+    return SIGNED_IN in rule or bool(rule & user.permissions)
+
+
+def enforce_route_rule():
+    """before_request hook: apply the endpoint's rule, refusing undeclared endpoints."""
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: let Flask answer 404/405
+        return None
+    rule = rule_for(endpoint)
+    if rule is None:
+        current_app.logger.error("endpoint %s has no access rule; refused", endpoint)
+        abort(403)
+    if PUBLIC in rule:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if SIGNED_IN in rule or rule & current_user.permissions:
+        return None
+    abort(403)
+
+
+# --- object level -------------------------------------------------------------------------
+
+
+def _headed_units_subtree(head_person_id: int):
+    """CTE of the ids of the org units a person heads and every unit below them."""
+    units = (
+        select(OrgUnit.id)
+        .where(OrgUnit.head_id == head_person_id)
+        .cte("headed_units", recursive=True)
+    )
+    child = aliased(OrgUnit)
+    return units.union(select(child.id).where(child.parent_id == units.c.id))
+
+
+def _reports(manager_person_id: int):
+    """CTE of the ids of a person's direct and indirect reports."""
+    reports = (
+        select(Person.id)
+        .where(Person.line_manager_id == manager_person_id)
+        .cte("reports", recursive=True)
+    )
+    sub = aliased(Person)
+    return reports.union(select(sub.id).where(sub.line_manager_id == reports.c.id))
+
+
+def managed_people_ids(person_id: int) -> Select:
+    """Ids of the people a manager sees: their units' subtrees and their reporting line."""
+    units = _headed_units_subtree(person_id)
+    reports = _reports(person_id)
+    in_units = select(Person.id).where(Person.org_unit_id.in_(select(units.c.id)))
+    return union(in_units, select(reports.c.id), select(literal(person_id)))
+
+
+def sees_everyone(user) -> bool:
+    return bool(user.permissions & SEES_EVERYONE)
+
+
+def visible_people(user) -> Select | None:
+    """A SELECT of the person ids ``user`` may read, or None when they may read everyone."""
+    if sees_everyone(user):
+        return None
+    if MANAGER in user.permissions:
+        return select(managed_people_ids(user.person_id).subquery().c[0])
+    return select(literal(user.person_id))
+
+
+def restrict_people(stmt: Select, user) -> Select:
+    """Narrow a SELECT over Person to the people ``user`` may read."""
+    scope = visible_people(user)
+    return stmt if scope is None else stmt.where(Person.id.in_(scope))
+
+
+def manages(user) -> bool:
+    return MANAGER in user.permissions
+
+
+def can_see_person(session: Session, user, person_id: int) -> bool:
+    if sees_everyone(user) or person_id == user.person_id:
+        return True
+    if not manages(user):
+        return False
+    scope = visible_people(user)
+    return session.scalar(select(literal(True)).where(literal(person_id).in_(scope))) is True
+
+
+def get_person_or_refuse(session: Session, user, person_id: int) -> Person:
+    """The person if ``user`` may read them. Anyone else gets 403 whether or not the record
+    exists, so ids cannot be probed; those who see everyone get an honest 404."""
+    if not can_see_person(session, user, person_id):
+        abort(403)
+    person = session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    return person
+
+
+def any_of(user, permissions: Iterable[str]) -> bool:
+    return bool(user.is_authenticated and user.permissions & frozenset(permissions))
+
+
+__all__ = [
+    "ADMIN", "LEARNER", "MANAGER", "PUBLIC", "SIGNED_IN", "TRAINER", "allow", "any_of",
+    "can_see_person", "enforce_route_rule", "get_person_or_refuse", "may_reach",
+    "restrict_people", "visible_people",
+]

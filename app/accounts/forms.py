@@ -1,0 +1,73 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField
+from wtforms import StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.accounts.models import Permission
+from app.accounts.passwords import MAX_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    submit = SubmitField("Log in")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField("New password", validators=[DataRequired()],
+                                 description="At least 12 characters; a passphrase works well.")
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(), EqualTo("new_password",
+                                                                "The two passwords differ.")])
+    submit = SubmitField("Change password")
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired()],
+                             description="At least 12 characters; a passphrase works well.")
+    confirm = PasswordField("Repeat password",
+                            validators=[DataRequired(), EqualTo("password",
+                                                                "The two passwords differ.")])
+    submit = SubmitField("Set password")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+PERMISSION_CHOICES = [
+    (Permission.LEARNER.value, "Learner — own profile, learning and gaps"),
+    (Permission.MANAGER.value, "Manager — the people and units they manage"),
+    (Permission.TRAINER.value, "Trainer — framework, learning paths, assessments"),
+    (Permission.ADMIN.value, "Admin — people, organisation, accounts, imports"),
+]
+
+
+class AccountForm(FlaskForm):
+    person = StringField("Employee number", validators=[DataRequired(), Length(max=32)],
+                         description="The person this account belongs to.")
+    email = EmailField("Log-in email", validators=[DataRequired(), Email(), Length(max=254)])
+    permissions = MultiCheckboxField("Permissions", choices=PERMISSION_CHOICES,
+                                     validators=[DataRequired("Tick at least one permission.")])
+    submit = SubmitField("Save")
+
+
+class AccountEditForm(FlaskForm):
+    email = EmailField("Log-in email", validators=[DataRequired(), Email(), Length(max=254)])
+    permissions = MultiCheckboxField("Permissions", choices=PERMISSION_CHOICES,
+                                     validators=[DataRequired("Tick at least one permission.")])
+    active = BooleanField("Account active")
+    submit = SubmitField("Save")
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a CSRF-protected button for a state-changing action."""
+
+    submit = SubmitField("Confirm")
+
+
+__all__ = ["AccountEditForm", "AccountForm", "ChangePasswordForm", "ConfirmForm", "LoginForm",
+           "SetPasswordForm"]

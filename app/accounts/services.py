@@ -1,0 +1,210 @@
+"""Use-cases for accounts: log-in, log-out, sessions, passwords and permissions.
+
+They take a session and explicit inputs, flush when they need ids, and never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
+from app.accounts.passwords import hash_password, needs_rehash, policy_problem, verify_password
+from app.errors import DomainError
+from app.org.models import Person
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- log-in sessions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: User | None
+    token: str | None
+    locked: bool = False
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, max_failures: int, lockout: timedelta
+) -> LoginOutcome:
+    """Check credentials and open a login session.
+
+    Unknown account, wrong password, inactive account and locked account all give the same
+    outcome to the caller (no token); the hash is verified in every case so the timing
+    does not tell them apart either. ``locked`` is set only for a locked, existing account.
+    """
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None:
+        return LoginOutcome(None, None)
+    now = _now()
+    if user.locked_until and user.locked_until > now:
+        return LoginOutcome(None, None, locked=True)
+    if not ok or not user.active:
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + lockout
+            user.failed_logins = 0
+        return LoginOutcome(None, None)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return LoginOutcome(user, open_login_session(session, user))
+
+
+def open_login_session(session: Session, user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(token_hash=token_digest(token), user_id=user.id))
+    user.login_token = token
+    return token
+
+
+def load_login_session(
+    session: Session, token: str, *, idle: timedelta, absolute: timedelta
+) -> User | None:
+    """The user behind a session token, if the session is still open, fresh and active.
+
+    Touches ``last_seen_at`` at most once a minute to keep writes rare.
+    """
+    row = session.scalar(
+        select(LoginSession).where(LoginSession.token_hash == token_digest(token))
+    )
+    if row is None:
+        return None
+    now = _now()
+    if now - row.last_seen_at > idle or now - row.created_at > absolute or not row.user.active:
+        session.delete(row)
+        return None
+    if now - row.last_seen_at > timedelta(minutes=1):
+        row.last_seen_at = now
+    row.user.login_token = token
+    return row.user
+
+
+def close_login_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(LoginSession).where(LoginSession.token_hash == token_digest(token)))
+
+
+def end_all_sessions(session: Session, user_id: int) -> int:
+    """End every login session of a user; returns how many were open."""
+    result = session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+    return result.rowcount or 0
+
+
+# --- passwords ----------------------------------------------------------------------------
+
+
+def change_password(session: Session, *, user: User, current: str, new: str) -> str:
+    """Change a password, end every session of the user, and open a fresh one (token)."""
+    if not verify_password(user.password_hash, current):
+        raise DomainError("Your current password is not right.", field="current_password")
+    _set_password(user, new, field="new_password")
+    end_all_sessions(session, user.id)
+    return open_login_session(session, user)
+
+
+def _set_password(user: User, password: str, *, field: str) -> None:
+    problem = policy_problem(password)
+    if problem:
+        raise DomainError(problem, field=field)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def issue_password_token(session: Session, *, user: User, ttl: timedelta) -> str:
+    """A one-time set-password link token; earlier unused tokens of the user stop working."""
+    session.execute(
+        delete(PasswordToken).where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(PasswordToken(token_hash=token_digest(token), user_id=user.id,
+                              expires_at=_now() + ttl))
+    return token
+
+
+def find_password_token(session: Session, token: str) -> PasswordToken | None:
+    row = session.scalar(select(PasswordToken).where(PasswordToken.token_hash == token_digest(token)))
+    if row is None or row.used_at is not None or row.expires_at < _now() or not row.user.active:
+        return None
+    return row
+
+
+def use_password_token(session: Session, *, token: str, password: str) -> User:
+    row = find_password_token(session, token)
+    if row is None:
+        raise DomainError("This link has expired or was already used. Ask an administrator for a new one.")
+    _set_password(row.user, password, field="password")
+    row.used_at = _now()
+    end_all_sessions(session, row.user_id)
+    return row.user
+
+
+# --- accounts (admin) -----------------------------------------------------------------------
+
+
+def create_account(
+    session: Session, *, person_id: int, email: str, permissions: set[Permission]
+) -> User:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise DomainError("Choose a person.", field="person")
+    if session.scalar(select(User.id).where(User.person_id == person_id)) is not None:
+        raise DomainError(f"{person.full_name} already has an account.", field="person")
+    email = normalise_email(email)
+    _check_email_free(session, email)
+    user = User(person_id=person_id, email=email, active=True)
+    session.add(user)
+    _set_permissions(user, permissions)
+    session.flush()
+    return user
+
+
+def update_account(
+    session: Session, *, user: User, email: str, permissions: set[Permission], active: bool
+) -> User:
+    email = normalise_email(email)
+    if email != user.email:
+        _check_email_free(session, email)
+        user.email = email
+    _set_permissions(user, permissions)
+    if user.active and not active:
+        end_all_sessions(session, user.id)
+    user.active = active
+    session.flush()
+    return user
+
+
+def _check_email_free(session: Session, email: str) -> None:
+    taken = session.scalar(select(func.count()).select_from(User).where(User.email == email))
+    if taken:
+        raise DomainError("Another account already uses this email.", field="email")
+
+
+def _set_permissions(user: User, permissions: set[Permission]) -> None:
+    if not permissions:
+        raise DomainError("Give the account at least one permission.", field="permissions")
+    wanted = {Permission(p) for p in permissions}
+    user.permission_rows = [r for r in user.permission_rows if r.permission in wanted]
+    held = {r.permission for r in user.permission_rows}
+    user.permission_rows.extend(UserPermission(permission=p) for p in sorted(wanted - held))

@@ -1,0 +1,92 @@
+"""The role catalogue as a content file (curricula/roles.yaml): check and idempotent load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
+from app.org.models import Role, RoleFamily, RoleLevel
+
+ROLE_KEYS = {"code", "name", "p3_level", "family", "description"}
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.created)} created", f"{len(self.updated)} updated",
+                 f"{len(self.unchanged)} unchanged"]
+        return ", ".join(parts)
+
+
+def check_roles(content: ContentFile) -> list[dict]:
+    """Validate a role catalogue file; return its roles or raise ContentInvalid."""
+    data = content.data
+    errors: list[ContentError] = []
+    if not isinstance(data, dict) or data.get("kind") != "role-catalogue":
+        raise ContentInvalid([content.error("kind", "expected 'kind: role-catalogue'")])
+    roles = data.get("roles")
+    if not isinstance(roles, list) or not roles:
+        raise ContentInvalid([content.error("roles", "expected a non-empty list of roles")])
+    seen: dict[str, int] = {}
+    for i, role in enumerate(roles):
+        here = f"roles[{i}]"
+        if not isinstance(role, dict):
+            errors.append(content.error(here, "each role must be a mapping of keys"))
+            continue
+        for key in sorted(ROLE_KEYS - {"description"} - role.keys()):
+            errors.append(content.error(here, f"missing key '{key}'"))
+        for key in sorted(role.keys() - ROLE_KEYS):
+            errors.append(content.error(f"{here}.{key}", f"unknown key '{key}'"))
+        code = str(role.get("code", "")).strip()
+        if code:
+            if code.upper() in seen:
+                errors.append(content.error(f"{here}.code",
+                                            f"duplicate code {code!r} (also roles[{seen[code.upper()]}])"))
+            seen[code.upper()] = i
+        for key, enum_cls in (("p3_level", RoleLevel), ("family", RoleFamily)):
+            if key in role and role[key] not in {m.value for m in enum_cls}:
+                allowed = ", ".join(m.value for m in enum_cls)
+                errors.append(content.error(f"{here}.{key}",
+                                            f"{role[key]!r} is not one of: {allowed}"))
+        for key in ("code", "name"):
+            if key in role and (not isinstance(role[key], str) or not role[key].strip()):
+                errors.append(content.error(f"{here}.{key}", "must be non-empty text"))
+    if errors:
+        raise ContentInvalid(errors)
+    return roles
+
+
+def load_roles(session: Session, path: Path) -> LoadReport:
+    """Create or update the roles of a catalogue file by code. Loading twice changes
+    nothing; roles missing from the file are left as they are (never deleted)."""
+    roles = check_roles(read_yaml(path))
+    existing = {r.code: r for r in session.scalars(select(Role))}
+    report = LoadReport()
+    for item in roles:
+        code = item["code"].strip().upper()
+        values = {
+            "name": item["name"].strip(),
+            "p3_level": RoleLevel(item["p3_level"]),
+            "family": RoleFamily(item["family"]),
+            "description": " ".join(str(item.get("description") or "").split()),
+        }
+        role = existing.get(code)
+        if role is None:
+            session.add(Role(code=code, **values))
+            report.created.append(code)
+        elif any(getattr(role, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(role, k, v)
+            report.updated.append(code)
+        else:
+            report.unchanged.append(code)
+    session.flush()
+    return report

@@ -1,0 +1,48 @@
+"""The navigation bar, derived from the same route rules that guard the pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.access import may_reach
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    section: str = ""  # "" for the main bar, else the name of a drop-down
+
+
+#: In display order. An item shows only to users whose permissions reach its endpoint.
+ITEMS = (
+    NavItem("Home", "main.home"),
+    NavItem("My profile", "main.my_profile"),
+    NavItem("My team", "main.team"),
+    NavItem("Role catalogue", "main.roles"),
+    NavItem("People", "admin.people", "Administration"),
+    NavItem("Org units", "admin.org_units", "Administration"),
+    NavItem("Offices", "admin.offices", "Administration"),
+    NavItem("Roles", "admin.roles", "Administration"),
+    NavItem("Accounts", "admin.accounts_list", "Administration"),
+)
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    endpoint: str
+    active: bool
+
+
+def navigation_for(user, current_endpoint: str | None) -> dict[str, list[NavEntry]]:
+    """{section: [entries]} for the items ``user`` may reach; "" is the main bar."""
+    if not user.is_authenticated:
+        return {}
+    out: dict[str, list[NavEntry]] = {}
+    for item in ITEMS:
+        if may_reach(user, item.endpoint):
+            out.setdefault(item.section, []).append(
+                NavEntry(item.label, item.endpoint, item.endpoint == current_endpoint)
+            )
+    return out

@@ -1,0 +1,339 @@
+"""Use-cases for the organisation: org units, offices, people, roles and assignments.
+
+Each takes a session and plain values, raises DomainError for a broken rule (naming the
+field), flushes, and never commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from app.errors import DomainError
+from app.org.models import (
+    AssignmentKind,
+    Office,
+    OrgUnit,
+    P3Level,
+    Permanence,
+    Person,
+    Role,
+    RoleAssignment,
+    RoleFamily,
+    RoleLevel,
+)
+
+# --- shared checks --------------------------------------------------------------------------
+
+
+def _unique(session: Session, column, value, *, exclude_id: int | None, field: str, what: str):
+    model = column.class_
+    stmt = select(model.id).where(func.lower(column) == value.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if session.scalar(stmt) is not None:
+        raise DomainError(f"Another {what} already uses {value!r}.", field=field)
+
+
+def _get(session: Session, model, ident: int | None, *, field: str, what: str):
+    if ident is None:
+        return None
+    obj = session.get(model, ident)
+    if obj is None:
+        raise DomainError(f"That {what} does not exist.", field=field)
+    return obj
+
+
+def _dates_in_order(start: date | None, end: date | None, field: str = "end_date") -> None:
+    if start and end and end < start:
+        raise DomainError("The end date must be on or after the start date.", field=field)
+
+
+# --- org units ------------------------------------------------------------------------------
+
+
+@dataclass
+class OrgUnitData:
+    code: str
+    name: str
+    parent_id: int | None = None
+    head_id: int | None = None
+
+
+def save_org_unit(session: Session, data: OrgUnitData, unit: OrgUnit | None = None) -> OrgUnit:
+    code = data.code.strip().upper()
+    _unique(session, OrgUnit.code, code, exclude_id=unit and unit.id, field="code", what="org unit")
+    _get(session, Person, data.head_id, field="head", what="person")
+    if data.parent_id is not None:
+        _get(session, OrgUnit, data.parent_id, field="parent", what="org unit")
+        if unit is not None and data.parent_id in subtree_unit_ids(session, unit.id):
+            raise DomainError("A unit cannot sit under itself or one of its own sub-units.",
+                              field="parent")
+    unit = unit or OrgUnit()
+    unit.code, unit.name = code, data.name.strip()
+    unit.parent_id, unit.head_id = data.parent_id, data.head_id
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def subtree_unit_ids(session: Session, unit_id: int) -> set[int]:
+    tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("tree", recursive=True)
+    tree = tree.union(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
+    return set(session.scalars(select(tree.c.id)))
+
+
+def set_org_unit_active(session: Session, unit: OrgUnit, active: bool) -> None:
+    if not active:
+        members = session.scalar(
+            select(func.count()).select_from(Person)
+            .where(Person.org_unit_id == unit.id, Person.active.is_(True))
+        )
+        if members:
+            raise DomainError(f"{unit.name} still has {members} active people; move them first.")
+    unit.active = active
+
+
+def org_unit_choices(session: Session) -> list[tuple[int, str]]:
+    """Active units as (id, indented label), in tree order, for select boxes."""
+    units = session.execute(
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id).where(OrgUnit.active.is_(True))
+    ).all()
+    children: dict[int | None, list] = {}
+    for u in units:
+        children.setdefault(u.parent_id, []).append(u)
+    known = {u.id for u in units}
+    roots = [u for u in units if u.parent_id is None or u.parent_id not in known]
+    out: list[tuple[int, str]] = []
+
+    def walk(node, depth):
+        out.append((node.id, "\u2003" * depth + node.name))
+        for child in sorted(children.get(node.id, []), key=lambda c: c.name):
+            walk(child, depth + 1)
+
+    for root in sorted(roots, key=lambda r: r.name):
+        walk(root, 0)
+    return out
+
+
+# --- offices --------------------------------------------------------------------------------
+
+
+@dataclass
+class OfficeData:
+    code: str
+    name: str
+    p3_level: P3Level
+    permanence: Permanence
+    is_coe: bool = False
+    hub_id: int | None = None
+    org_unit_id: int | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+def save_office(session: Session, data: OfficeData, office: Office | None = None) -> Office:
+    code = data.code.strip().upper()
+    _unique(session, Office.code, code, exclude_id=office and office.id, field="code", what="office")
+    _get(session, OrgUnit, data.org_unit_id, field="org_unit", what="org unit")
+    _dates_in_order(data.start_date, data.end_date)
+    if data.permanence == Permanence.TEMPORARY and data.start_date is None:
+        raise DomainError("A temporary office needs the date it opened.", field="start_date")
+    if data.permanence == Permanence.PERMANENT and data.end_date is not None:
+        raise DomainError("A permanent office has no end date; make it temporary or clear the "
+                          "date.", field="end_date")
+    hub = _get(session, Office, data.hub_id, field="hub", what="office")
+    if hub is not None:
+        if office is not None and _hub_chain_reaches(hub, office.id):
+            raise DomainError("An office cannot be a spoke of itself or of its own spokes.",
+                              field="hub")
+        if hub.permanence != Permanence.PERMANENT:
+            raise DomainError("A hub must be a permanent office.", field="hub")
+    office = office or Office()
+    for name in OfficeData.__dataclass_fields__:
+        setattr(office, name, getattr(data, name))
+    office.code, office.name = code, data.name.strip()
+    session.add(office)
+    session.flush()
+    return office
+
+
+def _hub_chain_reaches(hub: Office, office_id: int) -> bool:
+    seen: set[int] = set()
+    node: Office | None = hub
+    while node is not None and node.id not in seen:
+        if node.id == office_id:
+            return True
+        seen.add(node.id)
+        node = node.hub
+    return False
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PersonData:
+    employee_number: str
+    first_name: str
+    last_name: str
+    email: str | None
+    org_unit_id: int | None
+    line_manager_number: str | None = None
+    job_title: str | None = None
+
+
+def save_person(session: Session, data: PersonData, person: Person | None = None) -> Person:
+    number = data.employee_number.strip()
+    _unique(session, Person.employee_number, number, exclude_id=person and person.id,
+            field="employee_number", what="person")
+    _get(session, OrgUnit, data.org_unit_id, field="org_unit", what="org unit")
+    manager = None
+    if data.line_manager_number and data.line_manager_number.strip():
+        manager = session.scalar(
+            select(Person).where(Person.employee_number == data.line_manager_number.strip())
+        )
+        if manager is None:
+            raise DomainError("No person has that employee number.", field="line_manager")
+        if person is not None and _manager_chain_reaches(session, manager, person.id):
+            raise DomainError(f"{manager.full_name} reports to {person.full_name}, so they "
+                              "cannot also be their line manager.", field="line_manager")
+    person = person or Person()
+    person.employee_number = number
+    person.first_name, person.last_name = data.first_name.strip(), data.last_name.strip()
+    person.email = data.email.strip().lower() if data.email and data.email.strip() else None
+    person.job_title = (data.job_title or "").strip() or None
+    person.org_unit_id = data.org_unit_id
+    person.line_manager_id = manager.id if manager else None
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _manager_chain_reaches(session: Session, manager: Person, person_id: int) -> bool:
+    """True when ``person_id`` is ``manager`` or above them in the reporting line."""
+    chain = select(Person.id, Person.line_manager_id).where(Person.id == manager.id)
+    chain = chain.cte("chain", recursive=True)
+    up = select(Person.id, Person.line_manager_id).where(Person.id == chain.c.line_manager_id)
+    chain = chain.union(up)
+    return person_id in set(session.scalars(select(chain.c.id)))
+
+
+def set_person_active(session: Session, person: Person, active: bool) -> None:
+    """Deactivate a leaver (never delete: their history is kept) or bring them back.
+
+    A leaver's account is disabled and its sessions ended.
+    """
+    from app.accounts.models import User
+    from app.accounts.services import end_all_sessions
+
+    person.active = active
+    user = session.scalar(select(User).where(User.person_id == person.id))
+    if user is not None and not active:
+        user.active = False
+        end_all_sessions(session, user.id)
+
+
+@dataclass
+class PeopleFilter:
+    q: str = ""
+    org_unit_id: int | None = None
+    role_id: int | None = None
+    status: str = "active"  # active | inactive | all
+
+
+def people_query(flt: PeopleFilter) -> Select:
+    """The people list, filtered, sorted by name, with unit and manager loaded in one go."""
+    stmt = select(Person).options(joinedload(Person.org_unit), joinedload(Person.line_manager))
+    if flt.status == "active":
+        stmt = stmt.where(Person.active.is_(True))
+    elif flt.status == "inactive":
+        stmt = stmt.where(Person.active.is_(False))
+    if flt.q.strip():
+        like = f"%{flt.q.strip().lower()}%"
+        full = func.lower(Person.first_name + " " + Person.last_name)
+        stmt = stmt.where(or_(full.like(like), func.lower(Person.employee_number).like(like),
+                              func.lower(Person.email).like(like)))
+    if flt.org_unit_id:
+        units = select(OrgUnit.id).where(OrgUnit.id == flt.org_unit_id).cte("units", recursive=True)
+        units = units.union(select(OrgUnit.id).where(OrgUnit.parent_id == units.c.id))
+        stmt = stmt.where(Person.org_unit_id.in_(select(units.c.id)))
+    if flt.role_id:
+        stmt = stmt.where(Person.id.in_(
+            select(RoleAssignment.person_id).where(RoleAssignment.role_id == flt.role_id)
+        ))
+    return stmt.order_by(Person.last_name, Person.first_name, Person.id)
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RoleData:
+    code: str
+    name: str
+    p3_level: RoleLevel
+    family: RoleFamily
+    description: str = ""
+
+
+def save_role(session: Session, data: RoleData, role: Role | None = None) -> Role:
+    code = data.code.strip().upper()
+    _unique(session, Role.code, code, exclude_id=role and role.id, field="code", what="role")
+    _unique(session, Role.name, data.name.strip(), exclude_id=role and role.id, field="name",
+            what="role")
+    role = role or Role()
+    role.code, role.name = code, data.name.strip()
+    role.p3_level, role.family = data.p3_level, data.family
+    role.description = data.description.strip()
+    session.add(role)
+    session.flush()
+    return role
+
+
+# --- role assignments -------------------------------------------------------------------------
+
+
+@dataclass
+class AssignmentData:
+    role_id: int
+    kind: AssignmentKind
+    start_date: date
+    office_id: int | None = None
+    end_date: date | None = None
+
+
+def save_assignment(
+    session: Session, person: Person, data: AssignmentData, assignment: RoleAssignment | None = None
+) -> RoleAssignment:
+    role = _get(session, Role, data.role_id, field="role", what="role")
+    office = _get(session, Office, data.office_id, field="office", what="office")
+    _dates_in_order(data.start_date, data.end_date)
+    if office is not None and office.end_date and data.start_date > office.end_date:
+        raise DomainError(f"{office.name} closed on {office.end_date:%d %b %Y}.", field="office")
+    clash = select(RoleAssignment.id).where(
+        RoleAssignment.person_id == person.id, RoleAssignment.role_id == role.id,
+        RoleAssignment.kind == data.kind,
+        or_(RoleAssignment.end_date.is_(None), RoleAssignment.end_date >= data.start_date),
+    )
+    if data.end_date is not None:
+        clash = clash.where(RoleAssignment.start_date <= data.end_date)
+    if assignment is not None:
+        clash = clash.where(RoleAssignment.id != assignment.id)
+    if session.scalar(clash) is not None:
+        raise DomainError(f"{person.full_name} already has this role as {data.kind.value} for "
+                          "overlapping dates.", field="role")
+    assignment = assignment or RoleAssignment(person=person)
+    assignment.role_id, assignment.office_id, assignment.kind = role.id, data.office_id, data.kind
+    assignment.start_date, assignment.end_date = data.start_date, data.end_date
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def end_assignment(assignment: RoleAssignment, on: date) -> None:
+    if assignment.end_date is None or assignment.end_date > on:
+        assignment.end_date = max(on, assignment.start_date)
