@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -69,7 +69,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from app.access import enforce_route_rule
+    from app.access import enforce_route_rule, may_reach
     from app.navigation import navigation_for
 
     app.before_request(enforce_route_rule)
@@ -81,6 +81,18 @@ def register_request_hooks(app: Flask) -> None:
     @app.context_processor
     def _navigation():
         return {"navigation": navigation_for(current_user, request.endpoint)}
+
+    @app.template_global()
+    def may(endpoint: str) -> bool:
+        """Whether the current user may reach ``endpoint`` (shows or hides links and buttons)."""
+        return may_reach(current_user, endpoint)
+
+    @app.template_global()
+    def page_url(page: int) -> str:
+        """The current list URL with its filters kept and another page number."""
+        args = request.args.to_dict()
+        args["page"] = page
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
 
     @app.after_request
     def _security_headers(response):

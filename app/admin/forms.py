@@ -1,8 +1,15 @@
 """Admin forms: they shape input; the rules live in app.org.services."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, SubmitField
-from wtforms import TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from app.org.models import AssignmentKind, P3Level, Permanence, RoleFamily, RoleLevel

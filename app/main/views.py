@@ -5,10 +5,18 @@ from datetime import date
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
-from app.access import ADMIN, MANAGER, SIGNED_IN, TRAINER, allow, get_person_or_refuse, restrict_people
+from app.access import (
+    ADMIN,
+    MANAGER,
+    SIGNED_IN,
+    TRAINER,
+    allow,
+    get_person_or_refuse,
+    restrict_people,
+)
 from app.extensions import db
 from app.org import queries
-from app.org.services import PeopleFilter, org_unit_choices, people_query
+from app.org.services import PeopleFilter, people_query
 
 bp = Blueprint("main", __name__)
 
@@ -51,8 +59,7 @@ def team():
     stmt = restrict_people(people_query(flt), current_user)
     page = db.paginate(stmt, per_page=current_app.config["PEOPLE_PER_PAGE"], error_out=False)
     return render_template("main/team.html", page=page, flt=flt,
-                           summary=queries.team_summary(db.session, current_user),
-                           units=org_unit_choices(db.session))
+                           summary=queries.team_summary(db.session, current_user))
 
 
 @bp.route("/roles")

@@ -26,7 +26,14 @@ from app.accounts.passwords import hash_password
 from app.errors import DomainError
 from app.org.demo_names import FIRST_NAMES, LAST_NAMES
 from app.org.models import (
-    AssignmentKind, Office, OrgUnit, P3Level, Permanence, Person, Role, RoleAssignment,
+    AssignmentKind,
+    Office,
+    OrgUnit,
+    P3Level,
+    Permanence,
+    Person,
+    Role,
+    RoleAssignment,
 )
 
 DOMAIN = "harbourside.example"
