@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from flask.globals import _cv_app, _cv_request
+from flask.testing import FlaskClient
 from flask_login.utils import _create_identifier
 from flask_migrate import upgrade
 
@@ -37,8 +39,44 @@ def pytest_configure(config):
         )
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs as it would in production.
+
+    pytest-flask keeps a request context (and so an app context, ``g`` and the database
+    session) pushed for the whole test, and Flask reuses an active app context for client
+    requests: Flask-Login's cached user and the session's identity map would then leak from
+    one request into the next, and a second client would be served as the first client's
+    user. So each request gets its own app context here. Around it, the test's own session
+    is committed first (set-up data is visible to the request, and no SQLite write lock is
+    held) and expired afterwards (the test reads what the request wrote).
+    """
+
+    def __enter__(self):
+        # pytest-flask enters the client with `with`; keeping each request's contexts
+        # alive after it (Flask's preserve_context) is exactly what this client avoids.
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+    def open(self, *args, **kwargs):
+        outer_app = _cv_app.get(None)
+        if outer_app is not None:
+            db.session.commit()
+        app_token, request_token = _cv_app.set(None), _cv_request.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_request.reset(request_token)
+            _cv_app.reset(app_token)
+            if outer_app is not None:
+                db.session.expire_all()
+
+
 def make_app(url: str, **overrides):
-    return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, **overrides)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, **overrides)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @contextmanager

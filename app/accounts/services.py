@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
 from app.accounts.passwords import hash_password, needs_rehash, policy_problem, verify_password
@@ -86,7 +86,9 @@ def load_login_session(
     Touches ``last_seen_at`` at most once a minute to keep writes rare.
     """
     row = session.scalar(
-        select(LoginSession).where(LoginSession.token_hash == token_digest(token))
+        select(LoginSession)
+        .options(joinedload(LoginSession.user).joinedload(User.person))
+        .where(LoginSession.token_hash == token_digest(token))
     )
     if row is None:
         return None
@@ -135,7 +137,8 @@ def _set_password(user: User, password: str, *, field: str) -> None:
 def issue_password_token(session: Session, *, user: User, ttl: timedelta) -> str:
     """A one-time set-password link token; earlier unused tokens of the user stop working."""
     session.execute(
-        delete(PasswordToken).where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
+        delete(PasswordToken)
+        .where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
     )
     token = secrets.token_urlsafe(32)
     session.add(PasswordToken(token_hash=token_digest(token), user_id=user.id,
@@ -144,7 +147,8 @@ def issue_password_token(session: Session, *, user: User, ttl: timedelta) -> str
 
 
 def find_password_token(session: Session, token: str) -> PasswordToken | None:
-    row = session.scalar(select(PasswordToken).where(PasswordToken.token_hash == token_digest(token)))
+    row = session.scalar(
+        select(PasswordToken).where(PasswordToken.token_hash == token_digest(token)))
     if row is None or row.used_at is not None or row.expires_at < _now() or not row.user.active:
         return None
     return row
@@ -153,7 +157,8 @@ def find_password_token(session: Session, token: str) -> PasswordToken | None:
 def use_password_token(session: Session, *, token: str, password: str) -> User:
     row = find_password_token(session, token)
     if row is None:
-        raise DomainError("This link has expired or was already used. Ask an administrator for a new one.")
+        raise DomainError("This link has expired or was already used. Ask an administrator "
+                          "for a new one.")
     _set_password(row.user, password, field="password")
     row.used_at = _now()
     end_all_sessions(session, row.user_id)

@@ -151,5 +151,7 @@ def role_catalogue(session: Session) -> list[RoleHolding]:
 
 
 def office_list_query():
-    return select(Office).options(joinedload(Office.hub), joinedload(Office.org_unit),
-                                  selectinload(Office.spokes)).order_by(Office.p3_level, Office.name)
+    return (select(Office)
+            .options(joinedload(Office.hub), joinedload(Office.org_unit),
+                     selectinload(Office.spokes))
+            .order_by(Office.p3_level, Office.name))

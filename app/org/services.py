@@ -137,7 +137,8 @@ class OfficeData:
 
 def save_office(session: Session, data: OfficeData, office: Office | None = None) -> Office:
     code = data.code.strip().upper()
-    _unique(session, Office.code, code, exclude_id=office and office.id, field="code", what="office")
+    _unique(session, Office.code, code, exclude_id=office and office.id, field="code",
+            what="office")
     _get(session, OrgUnit, data.org_unit_id, field="org_unit", what="org unit")
     _dates_in_order(data.start_date, data.end_date)
     if data.permanence == Permanence.TEMPORARY and data.start_date is None:
