@@ -155,12 +155,19 @@ def log_in(client, user) -> str:
     """Sign ``user`` in on ``client`` without a password round-trip; returns the token."""
     token = open_login_session(db.session, user)
     db.session.commit()
+    set_session_token(client, token)
+    return token
+
+
+def set_session_token(client, token: str) -> None:
+    """Put a login-session token in ``client``'s cookie, as the log-in view would."""
+    with client.application.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()  # the browser fingerprint Flask-Login checks
     with client.session_transaction() as sess:
         sess["_user_id"] = token
         sess["_fresh"] = True
-        sess["_id"] = _create_identifier()
+        sess["_id"] = identifier
         sess.permanent = True
-    return token
 
 
 @pytest.fixture
