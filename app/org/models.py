@@ -15,14 +15,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
+def _enum(cls: type[StrEnum], name: str, length: int = 16) -> Enum:
     """A portable enum: VARCHAR plus a CHECK constraint on every engine."""
     return Enum(
         cls,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
@@ -171,7 +171,8 @@ class RoleAssignment(db.Model):
     __tablename__ = "role_assignments"
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_in_order"),
-        UniqueConstraint("person_id", "role_id", "kind", "start_date", name="uq_role_assignments_once"),
+        UniqueConstraint("person_id", "role_id", "kind", "start_date",
+                         name="uq_role_assignments_once"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
