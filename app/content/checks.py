@@ -1,0 +1,79 @@
+"""`flask content check`: every content file under curricula/ (and assessments/) against its
+schema and against the files it refers to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
+from app.content.framework import FrameworkContent, check_framework, check_profiles
+from app.content.roles import check_roles
+
+KNOWN_KINDS = ("role-catalogue", "competency-framework", "role-profiles")
+
+
+def content_files(*folders: Path) -> list[Path]:
+    return sorted(p for folder in folders if folder.is_dir()
+                  for p in folder.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+def _read(path: Path, root: Path, errors: list[ContentError]) -> ContentFile | None:
+    try:
+        return read_yaml(path, str(path.relative_to(root)) if path.is_relative_to(root) else None)
+    except ContentInvalid as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+def check_files(paths: list[Path], root: Path) -> list[ContentError]:
+    """All errors in ``paths``; an empty list means every file is sound."""
+    errors: list[ContentError] = []
+    by_kind: dict[str, list[ContentFile]] = {}
+    for path in paths:
+        content = _read(path, root, errors)
+        if content is None:
+            continue
+        kind = content.data.get("kind") if isinstance(content.data, dict) else None
+        if kind not in KNOWN_KINDS:
+            errors.append(content.error("kind", f"unknown kind {kind!r}; expected one of: "
+                                        + ", ".join(KNOWN_KINDS)))
+            continue
+        by_kind.setdefault(kind, []).append(content)
+    role_codes = _collect(by_kind.get("role-catalogue", []), errors, _role_codes)
+    frameworks: dict[str, FrameworkContent] = {}
+    for content in by_kind.get("competency-framework", []):
+        try:
+            framework = check_framework(content)
+            frameworks[framework.code] = framework
+        except ContentInvalid as exc:
+            errors.extend(exc.errors)
+    for content in by_kind.get("role-profiles", []):
+        code = content.data.get("framework")
+        framework = frameworks.get(code)
+        if framework is None and code not in _failed_framework_codes(by_kind):
+            errors.append(content.error("framework", f"no framework file with code {code!r}"))
+        try:
+            check_profiles(content, framework, role_codes)
+        except ContentInvalid as exc:
+            errors.extend(exc.errors)
+    return errors
+
+
+def _failed_framework_codes(by_kind) -> set:
+    return {c.data.get("code") for c in by_kind.get("competency-framework", [])}
+
+
+def _role_codes(content: ContentFile) -> set[str]:
+    return {str(r["code"]).strip().upper() for r in check_roles(content)}
+
+
+def _collect(contents, errors, fn) -> set[str] | None:
+    if not contents:
+        return None
+    out: set[str] = set()
+    for content in contents:
+        try:
+            out |= fn(content)
+        except ContentInvalid as exc:
+            errors.extend(exc.errors)
+    return out
