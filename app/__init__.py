@@ -61,11 +61,13 @@ def _configure_engine(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.admin.views import bp as admin_bp
+    from app.framework.views import bp as capability_bp
     from app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(capability_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

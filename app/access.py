@@ -168,12 +168,29 @@ def get_person_or_refuse(session: Session, user, person_id: int) -> Person:
     return person
 
 
+def can_validate_for(session: Session, user, person_id: int) -> bool:
+    """Who may decide on a person's self-ratings and calibrations: an admin, or a manager
+    whose reach includes the person — never the person themselves."""
+    if person_id == user.person_id:
+        return False
+    if ADMIN in user.permissions:
+        return True
+    return manages(user) and can_see_person(session, user, person_id)
+
+
+def validation_scope(user) -> Select | None:
+    """The people whose ratings ``user`` may validate (None: everyone, for admins)."""
+    if ADMIN in user.permissions:
+        return None
+    return visible_people(user) if manages(user) else select(literal(-1))
+
+
 def any_of(user, permissions: Iterable[str]) -> bool:
     return bool(user.is_authenticated and user.permissions & frozenset(permissions))
 
 
 __all__ = [
     "ADMIN", "LEARNER", "MANAGER", "PUBLIC", "SIGNED_IN", "TRAINER", "allow", "any_of",
-    "can_see_person", "enforce_route_rule", "get_person_or_refuse", "may_reach",
+    "can_see_person", "can_validate_for", "validation_scope", "enforce_route_rule", "get_person_or_refuse", "may_reach",
     "restrict_people", "visible_people",
 ]

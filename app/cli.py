@@ -130,7 +130,9 @@ def demo_build(people: int, seed: int, reset: bool, if_empty: bool):
     elapsed = time.perf_counter() - started
     click.echo(f"Built Harbourside Group in {elapsed:.1f} s: {report.people} people, "
                f"{report.org_units} org units, {report.offices} offices, "
-               f"{report.assignments} role assignments.")
+               f"{report.assignments} role assignments, {report.evidence} evidence records, "
+               f"{report.pending} self-ratings awaiting validation, {report.calibrations} open "
+               "calibrations.")
     click.echo(f"Demo logins (password for all: {report.password}):")
     for login in report.logins:
         click.echo(f"  {login.permissions:<18} {login.name:<18} {login.email}")

@@ -18,7 +18,9 @@ class NavItem:
 ITEMS = (
     NavItem("Home", "main.home"),
     NavItem("My profile", "main.my_profile"),
+    NavItem("My capability", "capability.mine"),
     NavItem("My team", "main.team"),
+    NavItem("Validations", "capability.queue"),
     NavItem("Role catalogue", "main.roles"),
     NavItem("People", "admin.people", "Administration"),
     NavItem("Org units", "admin.org_units", "Administration"),

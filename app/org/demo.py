@@ -133,6 +133,9 @@ class DemoReport:
     org_units: int = 0
     offices: int = 0
     assignments: int = 0
+    evidence: int = 0
+    pending: int = 0
+    calibrations: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
     password: str = DEMO_PASSWORD
 
@@ -307,12 +310,28 @@ def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoRep
 
     report.logins = _demo_accounts(session, dept_rows, dept_head_ids, member_rows, member_ids,
                                    member_meta)
+    session.flush()
+    evidence = _demo_evidence(session, seed)
+    report.evidence, report.pending, report.calibrations = (
+        evidence.evidence, evidence.pending, evidence.calibrations)
     report.people = people
     report.org_units = 1 + len(directorates) + len(departments) + len(teams)
     report.offices = len(offices)
     report.assignments = len(rows)
     session.flush()
     return report
+
+
+def _demo_evidence(session: Session, seed: int):
+    from app.access import managed_people_ids
+    from app.framework.demo import seed_evidence
+
+    users = {u.person.last_name: u for u in session.scalars(select(User))}
+    manager, learner = users["Okafor"], users["Shah"]
+    team = set(session.scalars(managed_people_ids(manager.person_id))) - {manager.person_id}
+    return seed_evidence(session, seed=seed, anchor=ANCHOR, manager_person_id=manager.person_id,
+                         manager_user_id=manager.id, learner_person_id=learner.person_id,
+                         team_ids=team)
 
 
 def _fixed_name(slot: str) -> tuple[tuple[str, str], str] | None:

@@ -1,0 +1,470 @@
+"""Use-cases for authoring the competency framework: a draft copy, its edits, publishing.
+
+A published version never changes. A trainer opens a DRAFT, a full copy of the current
+published version, edits its competencies, scale, evidence caps and role profiles, and
+publishes it: the draft becomes the current version and the one before is retired.
+Evidence keeps pointing at the competency rows of the version it was recorded against,
+so publishing rewrites nothing that old evidence meant.
+
+Every use-case takes the session and plain values, raises DomainError (with the name of
+the form field concerned) for a broken rule, flushes, and never commits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.accounts.models import User
+from app.content.framework import (
+    CAPPABLE,
+    FrameworkContent,
+    content_of,
+    published_version,
+    write_version,
+)
+from app.errors import DomainError
+from app.framework.models import (
+    MAX_LEVEL,
+    Competency,
+    CompetencyGroup,
+    Evidence,
+    EvidenceCap,
+    Framework,
+    FrameworkVersion,
+    ProficiencyLevel,
+    RoleRequirement,
+    Source,
+    VersionStatus,
+)
+from app.org.models import Person, Role
+
+FRAMEWORK_CODE = "PMO-CF"
+#: The format of competency codes, as the content files require it (e.g. GOV-06).
+CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
+CODE_MAX = 16
+
+
+def _one_line(value: str | None) -> str:
+    """Text as the content files hold it: whitespace runs folded to one space, so a
+    version's content hash matches the hash of the same text loaded from a file."""
+    return " ".join(str(value or "").split())
+
+
+def _required(value: str | None, field: str, what: str, max_length: int | None = None) -> str:
+    text = _one_line(value)
+    if not text:
+        raise DomainError(f"Give the {what}.", field=field)
+    if max_length and len(text) > max_length:
+        raise DomainError(f"Keep the {what} to {max_length} characters.", field=field)
+    return text
+
+
+# --- finding versions -------------------------------------------------------------------------
+
+
+def framework_by_code(session: Session, code: str = FRAMEWORK_CODE) -> Framework | None:
+    return session.scalar(select(Framework).where(Framework.code == code))
+
+
+def current_version(session: Session, code: str = FRAMEWORK_CODE) -> FrameworkVersion | None:
+    """The published version everyone works from."""
+    return published_version(session, code)
+
+
+def current_draft(session: Session, code: str = FRAMEWORK_CODE) -> FrameworkVersion | None:
+    return session.scalar(
+        select(FrameworkVersion).join(Framework)
+        .where(Framework.code == code, FrameworkVersion.status == VersionStatus.DRAFT)
+        .order_by(FrameworkVersion.number.desc()).limit(1))
+
+
+def version_by_number(session: Session, number: int,
+                      code: str = FRAMEWORK_CODE) -> FrameworkVersion | None:
+    return session.scalar(
+        select(FrameworkVersion).join(Framework)
+        .where(Framework.code == code, FrameworkVersion.number == number))
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    number: int
+    status: str
+    name: str
+    note: str
+    created_at: datetime
+    created_by: str | None
+    published_at: datetime | None
+    published_by: str | None
+
+
+def version_rows(session: Session, code: str = FRAMEWORK_CODE) -> list[VersionRow]:
+    """Every version of the framework, newest first, with who created and published it."""
+    creator, publisher = aliased(User), aliased(User)
+    creator_person, publisher_person = aliased(Person), aliased(Person)
+    rows = session.execute(
+        select(FrameworkVersion, creator_person, publisher_person)
+        .join(Framework).where(Framework.code == code)
+        .outerjoin(creator, creator.id == FrameworkVersion.created_by_id)
+        .outerjoin(creator_person, creator_person.id == creator.person_id)
+        .outerjoin(publisher, publisher.id == FrameworkVersion.published_by_id)
+        .outerjoin(publisher_person, publisher_person.id == publisher.person_id)
+        .order_by(FrameworkVersion.number.desc()))
+    return [VersionRow(v.number, v.status.value, v.name, v.note, v.created_at,
+                       c.full_name if c else None, v.published_at, p.full_name if p else None)
+            for v, c, p in rows]
+
+
+def default_comparison(session: Session, code: str = FRAMEWORK_CODE) -> tuple[int, int] | None:
+    """(from, to) version numbers to compare when none are given: the published version
+    against the open draft, else the version published before the current one against it."""
+    current, draft = current_version(session, code), current_draft(session, code)
+    if current is not None and draft is not None:
+        return current.number, draft.number
+    if current is None:
+        return None
+    before = session.scalar(
+        select(func.max(FrameworkVersion.number))
+        .where(FrameworkVersion.framework_id == current.framework_id,
+               FrameworkVersion.number < current.number,
+               FrameworkVersion.status != VersionStatus.DRAFT))
+    return (before, current.number) if before is not None else None
+
+
+# --- the draft --------------------------------------------------------------------------------
+
+
+def _require_draft(version: FrameworkVersion) -> None:
+    if version.status != VersionStatus.DRAFT:
+        raise DomainError(f"Version {version.number} is {version.status.value}: only a draft "
+                          "can be edited. Start a draft to make changes.")
+
+
+def create_draft(session: Session, *, actor_id: int | None,
+                 code: str = FRAMEWORK_CODE) -> FrameworkVersion:
+    """Copy the current published version into a new DRAFT version.
+
+    Raises DomainError when a draft is already open (there is one draft at a time) or
+    when nothing has been published yet.
+    """
+    framework = framework_by_code(session, code)
+    existing = current_draft(session, code)
+    if existing is not None:
+        raise DomainError(f"Draft version {existing.number} is already open; edit it, publish "
+                          "it or discard it first.")
+    current = current_version(session, code)
+    if framework is None or current is None:
+        raise DomainError("No framework is published yet; load one with `flask content load`.")
+    return write_version(session, framework, content_of(session, current),
+                         status=VersionStatus.DRAFT, actor_id=actor_id,
+                         note=f"Draft from version {current.number}.")
+
+
+def _competency(session: Session, draft: FrameworkVersion, code: str) -> Competency:
+    comp = session.scalar(select(Competency).where(Competency.version_id == draft.id,
+                                                   Competency.code == code))
+    if comp is None:
+        raise DomainError(f"There is no competency {code} in version {draft.number}.",
+                          field="code")
+    return comp
+
+
+def _group(session: Session, draft: FrameworkVersion, group_code: str | None) -> CompetencyGroup:
+    group = session.scalar(select(CompetencyGroup).where(
+        CompetencyGroup.version_id == draft.id, CompetencyGroup.code == group_code))
+    if group is None:
+        raise DomainError("Choose one of the framework's groups.", field="group")
+    return group
+
+
+def _next_position(session: Session, group: CompetencyGroup) -> int:
+    last = session.scalar(select(func.max(Competency.position))
+                          .where(Competency.group_id == group.id))
+    return 0 if last is None else last + 1
+
+
+def _indicators(current: dict, changes: dict[int, str] | None) -> dict[str, str]:
+    """Merge indicator edits: a level given with text sets it, with blank text removes it."""
+    merged = {str(k): v for k, v in (current or {}).items()}
+    for level, text in (changes or {}).items():
+        if not isinstance(level, int) or not 0 <= level <= MAX_LEVEL:
+            raise DomainError(f"Indicators are for levels 0 to {MAX_LEVEL}.",
+                              field=f"indicator_{level}")
+        text = _one_line(text)
+        if text:
+            merged[str(level)] = text
+        else:
+            merged.pop(str(level), None)
+    return dict(sorted(merged.items(), key=lambda kv: int(kv[0])))
+
+
+def update_competency(session: Session, draft: FrameworkVersion, code: str, *, name: str,
+                      description: str, group_code: str,
+                      indicators: dict[int, str] | None = None) -> Competency:
+    """Change a draft competency's name, description, group and indicators.
+
+    The code never changes: evidence and reports match competencies by code.
+    ``indicators`` maps a level to its text; a blank text removes that level's indicator
+    and levels not given keep theirs. Moving to another group puts it last there.
+    """
+    _require_draft(draft)
+    comp = _competency(session, draft, code)
+    comp.name = _required(name, "name", "competency's name", 160)
+    comp.description = _required(description, "description", "description")
+    group = _group(session, draft, group_code)
+    if group.id != comp.group_id:
+        comp.position = _next_position(session, group)
+        comp.group = group
+    comp.indicators = _indicators(comp.indicators, indicators)
+    session.flush()
+    return comp
+
+
+def add_competency(session: Session, draft: FrameworkVersion, *, code: str, group_code: str,
+                   name: str, description: str,
+                   indicators: dict[int, str] | None = None) -> Competency:
+    """Add a competency, last in its group. ``code`` must be new within the version (group
+    codes included) and in the framework's format: capitals and digits in dash-separated
+    parts, e.g. GOV-06."""
+    _require_draft(draft)
+    code = _one_line(code).upper()
+    if not code:
+        raise DomainError("Give the competency a code, e.g. GOV-06.", field="code")
+    if len(code) > CODE_MAX or not CODE_PATTERN.match(code):
+        raise DomainError("Use capitals and digits in parts joined by dashes, starting with a "
+                          f"letter and at most {CODE_MAX} characters, e.g. GOV-06.", field="code")
+    taken = session.scalar(select(Competency.id).where(Competency.version_id == draft.id,
+                                                       Competency.code == code))
+    taken = taken or session.scalar(select(CompetencyGroup.id).where(
+        CompetencyGroup.version_id == draft.id, CompetencyGroup.code == code))
+    if taken:
+        raise DomainError(f"{code} is already used in this version; choose another code.",
+                          field="code")
+    name = _required(name, "name", "competency's name", 160)
+    description = _required(description, "description", "description")
+    group = _group(session, draft, group_code)
+    comp = Competency(version=draft, group=group, code=code, name=name, description=description,
+                      indicators=_indicators({}, indicators),
+                      position=_next_position(session, group))
+    session.add(comp)
+    session.flush()
+    return comp
+
+
+def remove_competency(session: Session, draft: FrameworkVersion, code: str, *,
+                      with_requirements: bool = False) -> list[str]:
+    """Remove a competency from the draft; return the codes of the roles whose profile
+    lost a line for it.
+
+    When role profiles in the draft require the competency, removal is refused unless
+    ``with_requirements`` is set, in which case those profile lines go too. The last
+    competency of a group cannot be removed (a group is never empty).
+    """
+    _require_draft(draft)
+    comp = _competency(session, draft, code)
+    lines = list(session.scalars(
+        select(RoleRequirement).join(Role).where(RoleRequirement.competency_id == comp.id)
+        .order_by(Role.code)))
+    roles = [line.role.code for line in lines]
+    if roles and not with_requirements:
+        raise DomainError(
+            f"{code} is required by {len(roles)} role profile(s): {', '.join(roles)}. Tick "
+            "“also remove it from those profiles”, or change the profiles first.",
+            field="with_requirements")
+    siblings = session.scalar(select(func.count(Competency.id))
+                              .where(Competency.group_id == comp.group_id))
+    if siblings <= 1:
+        raise DomainError(f"{code} is the only competency in its group; a group needs at least "
+                          "one.", field="code")
+    for line in lines:
+        session.delete(line)
+    session.delete(comp)
+    session.flush()
+    return roles
+
+
+def update_scale_level(session: Session, draft: FrameworkVersion, level: int, *, name: str,
+                       descriptor: str) -> ProficiencyLevel:
+    """Rename a level of the draft's scale or reword its descriptor (fields ``name_<level>``,
+    ``descriptor_<level>``). The levels themselves (0 to 5) are fixed."""
+    _require_draft(draft)
+    row = session.scalar(select(ProficiencyLevel).where(ProficiencyLevel.version_id == draft.id,
+                                                        ProficiencyLevel.level == level))
+    if row is None:
+        raise DomainError(f"The scale runs from 0 to {MAX_LEVEL}.", field=f"name_{level}")
+    row.name = _required(name, f"name_{level}", f"name of level {level}", 60)
+    row.descriptor = _required(descriptor, f"descriptor_{level}", f"descriptor of level {level}")
+    session.flush()
+    return row
+
+
+def update_evidence_cap(session: Session, draft: FrameworkVersion, source: str,
+                        max_level: int) -> EvidenceCap:
+    """Set the highest level one evidence source can prove on its own (field
+    ``cap_<source>``). Self-ratings have no cap: they count only once validated."""
+    _require_draft(draft)
+    field = f"cap_{source}"
+    if source not in CAPPABLE:
+        raise DomainError("Only these sources have a cap: " + ", ".join(CAPPABLE) + ".",
+                          field=field)
+    if not isinstance(max_level, int) or not 0 <= max_level <= MAX_LEVEL:
+        raise DomainError(f"Choose a level from 0 to {MAX_LEVEL}.", field=field)
+    cap = session.get(EvidenceCap, (draft.id, Source(source)))
+    if cap is None:
+        cap = EvidenceCap(version=draft, source=Source(source), max_level=max_level)
+        session.add(cap)
+    cap.max_level = max_level
+    session.flush()
+    return cap
+
+
+def set_profile(session: Session, draft: FrameworkVersion, role_id: int,
+                requirements: dict[str, tuple[int, bool]]) -> None:
+    """Set a role's profile lines in the draft: {competency code: (level, essential)}.
+
+    Level 0 removes the line; 1 to 5 sets it. Codes not given keep their line. Errors name
+    the field ``level_<code>``.
+    """
+    _require_draft(draft)
+    role = session.get(Role, role_id)
+    if role is None:
+        raise DomainError("There is no such role.")
+    comps = {c.code: c for c in session.scalars(
+        select(Competency).where(Competency.version_id == draft.id))}
+    existing = {r.competency_id: r for r in session.scalars(
+        select(RoleRequirement).where(RoleRequirement.version_id == draft.id,
+                                      RoleRequirement.role_id == role_id))}
+    for code, (level, essential) in requirements.items():
+        field = f"level_{code}"
+        if code not in comps:
+            raise DomainError(f"There is no competency {code} in version {draft.number}.",
+                              field=field)
+        if not isinstance(level, int) or not 0 <= level <= MAX_LEVEL:
+            raise DomainError(f"Choose a level from 0 to {MAX_LEVEL}.", field=field)
+        if level == 0 and essential:
+            raise DomainError("Essential needs a level: choose 1 to 5, or untick essential.",
+                              field=field)
+        line = existing.get(comps[code].id)
+        if level == 0:
+            if line is not None:
+                session.delete(line)
+        elif line is None:
+            session.add(RoleRequirement(version=draft, role_id=role_id,
+                                        competency_id=comps[code].id, level=level,
+                                        essential=bool(essential)))
+        else:
+            line.level, line.essential = level, bool(essential)
+    session.flush()
+
+
+def publish(session: Session, draft: FrameworkVersion, *, actor_id: int | None,
+            note: str) -> FrameworkVersion:
+    """Make the draft the current version: it becomes PUBLISHED (when, by whom, why), the
+    version published before it is RETIRED, and its content hash is recomputed so that a
+    later load of files with the same content changes nothing.
+
+    Raises DomainError without a note, or when the draft is the same as the published
+    version (discard it instead).
+    """
+    _require_draft(draft)
+    note = _required(note, "note", "note on what changed and why")
+    content = content_of(session, draft)
+    current = session.scalar(
+        select(FrameworkVersion).where(FrameworkVersion.framework_id == draft.framework_id,
+                                       FrameworkVersion.status == VersionStatus.PUBLISHED))
+    digest = content.digest()
+    if current is not None and current.content_hash == digest:
+        raise DomainError(f"The draft is the same as the published version {current.number}: "
+                          "there is nothing to publish. Discard the draft instead.",
+                          field="note")
+    if current is not None:
+        current.status = VersionStatus.RETIRED
+    draft.status = VersionStatus.PUBLISHED
+    draft.content_hash = digest
+    draft.published_at = datetime.now(UTC)
+    draft.published_by_id = actor_id
+    draft.note = note
+    session.flush()
+    return draft
+
+
+def discard_draft(session: Session, draft: FrameworkVersion) -> int:
+    """Delete the draft and everything in it; return its number."""
+    _require_draft(draft)
+    used = session.scalar(select(func.count(Evidence.id)).join(Competency)
+                          .where(Competency.version_id == draft.id))
+    if used:
+        raise DomainError("Evidence was recorded against this draft; it cannot be discarded.")
+    number = draft.number
+    session.delete(draft)
+    session.flush()
+    return number
+
+
+# --- reading a version for the pages ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleColumn:
+    id: int
+    code: str
+    name: str
+    required: int  # competencies the role's profile requires
+    essential: int
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    code: str
+    name: str
+    group: str
+    #: One cell per role column: (level, essential), or None when not required.
+    cells: tuple[tuple[int, bool] | None, ...]
+
+
+@dataclass(frozen=True)
+class FrameworkPage:
+    version: FrameworkVersion
+    content: FrameworkContent
+    level_names: dict[int, str]
+    cap_rows: list[tuple[str, int]]  # (source, max level), in the Source order
+    roles: list[RoleColumn]  # the matrix columns: roles with a profile
+    matrix: list[MatrixRow]
+    #: Every active role with its profile size, for the profile editor links.
+    all_roles: list[RoleColumn]
+
+
+def framework_page(session: Session, version: FrameworkVersion) -> FrameworkPage:
+    """A version's content shaped for the browse page: groups, scale, caps and the
+    role-profile matrix (competencies down, roles across)."""
+    content = content_of(session, version)
+    catalogue = list(session.scalars(select(Role).order_by(Role.code)))
+
+    def column(role: Role) -> RoleColumn:
+        reqs = content.profiles.get(role.code, {})
+        return RoleColumn(role.id, role.code, role.name, len(reqs),
+                          sum(1 for _, essential in reqs.values() if essential))
+
+    roles = [column(r) for r in catalogue if content.profiles.get(r.code)]
+    matrix = [MatrixRow(c["code"], c["name"], g["code"],
+                        tuple(content.profiles[r.code].get(c["code"]) for r in roles))
+              for g in content.groups for c in g["competencies"]]
+    return FrameworkPage(
+        version=version, content=content,
+        level_names={s["level"]: s["name"] for s in content.scale},
+        cap_rows=[(s, content.caps[s]) for s in CAPPABLE if s in content.caps],
+        roles=roles, matrix=matrix,
+        all_roles=[column(r) for r in catalogue if r.active or content.profiles.get(r.code)],
+    )
+
+
+__all__ = [
+    "FRAMEWORK_CODE", "add_competency", "create_draft", "current_draft", "current_version",
+    "default_comparison", "discard_draft", "framework_page", "publish", "remove_competency",
+    "set_profile", "update_competency", "update_evidence_cap", "update_scale_level",
+    "version_by_number", "version_rows",
+]

@@ -1,0 +1,168 @@
+"""What changed between two framework versions: a pure comparison of canonical content.
+
+``diff(a, b)`` reads two :class:`~app.content.framework.FrameworkContent` values (``a`` the
+older, ``b`` the newer) and reports, in the framework's own order, the competencies added,
+removed and changed (field by field, old → new), the scale levels and evidence caps that
+changed, and for each role the profile lines that changed. Data in, data out: no Flask, no
+database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotations; this module never touches the ORM
+    from app.content.framework import FrameworkContent
+
+#: (level, essential) of one role-profile line; None when the role does not require it.
+Requirement = tuple[int, bool] | None
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str  # "name", "description", "group", "indicator 3", ...
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class CompetencyRef:
+    code: str
+    name: str
+    group: str  # the group's code
+
+
+@dataclass(frozen=True)
+class CompetencyChange:
+    code: str
+    name: str  # the newer name
+    changes: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True)
+class LevelChange:
+    level: int
+    changes: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True)
+class CapChange:
+    source: str
+    old: int | None
+    new: int | None
+
+
+@dataclass(frozen=True)
+class RequirementChange:
+    competency: str
+    old: Requirement
+    new: Requirement
+
+
+@dataclass(frozen=True)
+class FrameworkDiff:
+    #: Changes to the framework's own name and description.
+    framework: tuple[FieldChange, ...] = ()
+    groups: tuple[FieldChange, ...] = ()
+    added: tuple[CompetencyRef, ...] = ()
+    removed: tuple[CompetencyRef, ...] = ()
+    changed: tuple[CompetencyChange, ...] = ()
+    scale: tuple[LevelChange, ...] = ()
+    caps: tuple[CapChange, ...] = ()
+    #: role code -> its changed profile lines, for the roles whose profile changed.
+    profiles: dict[str, tuple[RequirementChange, ...]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.framework or self.groups or self.added or self.removed or self.changed
+                    or self.scale or self.caps or self.profiles)
+
+
+def _competencies(content: FrameworkContent) -> dict[str, tuple[dict, str]]:
+    return {c["code"]: (c, g["code"]) for g in content.groups for c in g["competencies"]}
+
+
+def _field_changes(old: dict, new: dict, fields: tuple[str, ...]) -> list[FieldChange]:
+    return [FieldChange(f, old[f], new[f]) for f in fields if old[f] != new[f]]
+
+
+def _competency_changes(old: dict, old_group: str, new: dict, new_group: str) -> list[FieldChange]:
+    changes = _field_changes(old, new, ("name", "description"))
+    if old_group != new_group:
+        changes.append(FieldChange("group", old_group, new_group))
+    for level in sorted(old["indicators"].keys() | new["indicators"].keys()):
+        before, after = old["indicators"].get(level), new["indicators"].get(level)
+        if before != after:
+            changes.append(FieldChange(f"indicator {level}", before, after))
+    return changes
+
+
+def _group_changes(a: FrameworkContent, b: FrameworkContent) -> list[FieldChange]:
+    old = {g["code"]: g for g in a.groups}
+    new = {g["code"]: g for g in b.groups}
+    out = []
+    for code in [g["code"] for g in b.groups]:
+        if code not in old:
+            out.append(FieldChange(f"group {code}", None, new[code]["name"]))
+            continue
+        out += [FieldChange(f"group {code} {c.field}", c.old, c.new)
+                for c in _field_changes(old[code], new[code], ("name", "description"))]
+    out += [FieldChange(f"group {code}", old[code]["name"], None)
+            for code in [g["code"] for g in a.groups] if code not in new]
+    return out
+
+
+def _profile_changes(a: FrameworkContent, b: FrameworkContent,
+                     order: list[str]) -> dict[str, tuple[RequirementChange, ...]]:
+    rank = {code: i for i, code in enumerate(order)}
+    out = {}
+    for role in sorted(a.profiles.keys() | b.profiles.keys()):
+        old, new = a.profiles.get(role, {}), b.profiles.get(role, {})
+        lines = [RequirementChange(code, _line(old.get(code)), _line(new.get(code)))
+                 for code in sorted(old.keys() | new.keys(), key=lambda c: (rank.get(c, 1e9), c))
+                 if _line(old.get(code)) != _line(new.get(code))]
+        if lines:
+            out[role] = tuple(lines)
+    return out
+
+
+def _line(value) -> Requirement:
+    return None if value is None else (int(value[0]), bool(value[1]))
+
+
+def diff(a: FrameworkContent, b: FrameworkContent) -> FrameworkDiff:
+    """What changed from ``a`` (older) to ``b`` (newer); an empty diff for equal content."""
+    old, new = _competencies(a), _competencies(b)
+    order_b, order_a = b.competency_codes(), a.competency_codes()
+    changed = []
+    for code in order_b:
+        if code in old:
+            (oc, og), (nc, ng) = old[code], new[code]
+            fields = _competency_changes(oc, og, nc, ng)
+            if fields:
+                changed.append(CompetencyChange(code, nc["name"], tuple(fields)))
+    old_levels = {s["level"]: s for s in a.scale}
+    scale = []
+    for level in b.scale:
+        before = old_levels.get(level["level"])
+        fields = (_field_changes(before, level, ("name", "descriptor")) if before else
+                  [FieldChange("name", None, level["name"])])
+        if fields:
+            scale.append(LevelChange(level["level"], tuple(fields)))
+    return FrameworkDiff(
+        framework=tuple(_field_changes({"name": a.name, "description": a.description},
+                                       {"name": b.name, "description": b.description},
+                                       ("name", "description"))),
+        groups=tuple(_group_changes(a, b)),
+        added=tuple(CompetencyRef(c, new[c][0]["name"], new[c][1]) for c in order_b
+                    if c not in old),
+        removed=tuple(CompetencyRef(c, old[c][0]["name"], old[c][1]) for c in order_a
+                      if c not in new),
+        changed=tuple(changed),
+        scale=tuple(scale),
+        caps=tuple(CapChange(s, a.caps.get(s), b.caps.get(s))
+                   for s in sorted(a.caps.keys() | b.caps.keys())
+                   if a.caps.get(s) != b.caps.get(s)),
+        profiles=_profile_changes(a, b, order_b + [c for c in order_a if c not in new]),
+    )
