@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.errors import DomainError
@@ -222,6 +222,14 @@ def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Selec
                    Evidence.person_id != exclude_person_id)
             .order_by(Evidence.recorded_at, Evidence.id))
     return stmt if scope is None else stmt.where(Evidence.person_id.in_(scope))
+
+
+def waiting_counts(session: Session, scope: Select | None, exclude_person_id: int) -> tuple[int, int]:
+    """(self-ratings awaiting a decision, open calibrations) for a manager's home page."""
+    ratings = pending_ratings_query(scope, exclude_person_id).order_by(None).subquery()
+    calibrations = open_calibrations_query(scope, exclude_person_id).order_by(None).subquery()
+    return (session.scalar(select(func.count()).select_from(ratings)) or 0,
+            session.scalar(select(func.count()).select_from(calibrations)) or 0)
 
 
 @dataclass(frozen=True)

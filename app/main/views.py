@@ -14,8 +14,11 @@ from app.access import (
     get_person_or_refuse,
     restrict_people,
 )
+from app.access import validation_scope
 from app.extensions import db
+from app.framework.services import waiting_counts
 from app.org import queries
+from app.org.models import Person
 from app.org.services import PeopleFilter, people_query
 
 bp = Blueprint("main", __name__)
@@ -26,11 +29,14 @@ bp = Blueprint("main", __name__)
 def home():
     me = current_user.person
     perms = current_user.permissions
+    waiting = (waiting_counts(db.session, validation_scope(current_user), me.id)
+               if perms & {MANAGER, ADMIN} else None)
     return render_template(
         "main/home.html",
         profile=queries.person_profile(db.session, me, date.today()),
         team=queries.team_summary(db.session, current_user) if MANAGER in perms else None,
         org=queries.org_summary(db.session) if perms & {ADMIN, TRAINER} else None,
+        waiting=waiting,
     )
 
 
@@ -56,7 +62,9 @@ def team():
     flt = PeopleFilter(q=request.args.get("q", ""),
                        org_unit_id=request.args.get("unit", type=int),
                        status="active")
-    stmt = restrict_people(people_query(flt), current_user)
+    # The team is everyone else in scope, as counted in the summary above the list.
+    stmt = restrict_people(people_query(flt), current_user).where(
+        Person.id != current_user.person_id)
     page = db.paginate(stmt, per_page=current_app.config["PEOPLE_PER_PAGE"], error_out=False)
     return render_template("main/team.html", page=page, flt=flt,
                            summary=queries.team_summary(db.session, current_user))
