@@ -5,11 +5,12 @@ from app.framework.models import (
     Calibration, Competency, CompetencyGroup, Evidence, EvidenceCap, Framework, FrameworkVersion,
     ProficiencyLevel, RoleRequirement, ValidationDecision,
 )
+from app.imports.models import ImportBatch, ImportMapping
 from app.org.models import Office, OrgUnit, Person, Role, RoleAssignment
 
 __all__ = [
     "Calibration", "Competency", "CompetencyGroup", "Evidence", "EvidenceCap", "Framework",
     "FrameworkVersion", "ProficiencyLevel", "RoleRequirement", "ValidationDecision",
-    "LoginSession", "Office", "OrgUnit", "PasswordToken", "Permission", "Person", "Role",
+    "ImportBatch", "ImportMapping", "LoginSession", "Office", "OrgUnit", "PasswordToken", "Permission", "Person", "Role",
     "RoleAssignment", "User", "UserPermission",
 ]
