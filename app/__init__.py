@@ -8,7 +8,7 @@ import uuid
 from flask import Flask, g, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from app.config import Config
 from app.extensions import bootstrap, csrf, db, login_manager, migrate
@@ -61,6 +61,7 @@ def _configure_engine(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.admin.views import bp as admin_bp
+    from app.framework.authoring_views import bp as framework_bp
     from app.framework.views import bp as capability_bp
     from app.main.views import bp as main_bp
 
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(capability_bp)
+    app.register_blueprint(framework_bp)
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -79,6 +81,14 @@ def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _request_id():
         g.request_id = uuid.uuid4().hex[:12]
+
+    @app.before_request
+    def _refuse_nul_characters():
+        """A NUL character is never real input and PostgreSQL text cannot hold it: refuse the
+        request (400) before it reaches a query, rather than fail there with a 500."""
+        for values in (request.args, request.form):
+            if any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
+                raise BadRequest("The request contained a NUL character.")
 
     @app.context_processor
     def _navigation():

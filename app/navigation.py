@@ -22,6 +22,7 @@ ITEMS = (
     NavItem("My team", "main.team"),
     NavItem("Validations", "capability.queue"),
     NavItem("Role catalogue", "main.roles"),
+    NavItem("Framework", "framework.browse"),
     NavItem("People", "admin.people", "Administration"),
     NavItem("Org units", "admin.org_units", "Administration"),
     NavItem("Offices", "admin.offices", "Administration"),

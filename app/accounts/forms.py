@@ -3,6 +3,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -45,10 +46,10 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 PERMISSION_CHOICES = [
-    (Permission.LEARNER.value, "Learner — own profile, learning and gaps"),
-    (Permission.MANAGER.value, "Manager — the people and units they manage"),
-    (Permission.TRAINER.value, "Trainer — framework, learning paths, assessments"),
-    (Permission.ADMIN.value, "Admin — people, organisation, accounts, imports"),
+    SelectChoice(Permission.LEARNER.value, "Learner — own profile, learning and gaps"),
+    SelectChoice(Permission.MANAGER.value, "Manager — the people and units they manage"),
+    SelectChoice(Permission.TRAINER.value, "Trainer — framework, learning paths, assessments"),
+    SelectChoice(Permission.ADMIN.value, "Admin — people, organisation, accounts, imports"),
 ]
 
 

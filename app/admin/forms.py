@@ -5,12 +5,13 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from app.org.models import AssignmentKind, P3Level, Permanence, RoleFamily, RoleLevel
 
@@ -19,7 +20,8 @@ CODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
 
 
 def _choices(enum_cls, labels=None):
-    return [(m.value, (labels or {}).get(m.value, m.value.capitalize())) for m in enum_cls]
+    return [SelectChoice(m.value, (labels or {}).get(m.value, m.value.capitalize()))
+            for m in enum_cls]
 
 
 def optional_int(value):
@@ -80,10 +82,12 @@ class RoleForm(FlaskForm):
 
 class AssignmentForm(FlaskForm):
     role = SelectField("Role", coerce=optional_int, validators=[DataRequired("Choose a role.")])
-    kind = SelectField("Kind", choices=[(AssignmentKind.CURRENT.value, "Current — holds the role"),
-                                        (AssignmentKind.TARGET.value, "Target — aims for the role")])
+    kind = SelectField("Kind", choices=[
+        SelectChoice(AssignmentKind.CURRENT.value, "Current — holds the role"),
+        SelectChoice(AssignmentKind.TARGET.value, "Target — aims for the role")])
     office = SelectField("Office", coerce=optional_int)
-    start_date = DateField("Start date", validators=[DataRequired("Give a start date.")])
+    # InputRequired, not DataRequired: an unparsable date keeps its "Not a valid date" message.
+    start_date = DateField("Start date", validators=[InputRequired("Give a start date.")])
     end_date = DateField("End date", validators=[Optional()])
     submit = SubmitField("Save")
 

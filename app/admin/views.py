@@ -16,7 +16,7 @@ from app.admin.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm,
 from app.errors import DomainError
 from app.extensions import db
 from app.org import services
-from app.org.models import Office, OrgUnit, Person, Role, RoleAssignment
+from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
 from app.org.queries import office_list_query
 from app.viewutil import apply_domain_error
 
@@ -119,15 +119,16 @@ def person_new():
 @allow(ADMIN)
 def person_edit(person_id: int):
     person = db.get_or_404(Person, person_id)
+    account = db.session.scalar(select(User).where(User.person_id == person.id))
     form = _person_form(person)
     if form.validate_on_submit():
         _, page = _save(form, lambda: services.save_person(db.session, _person_data(form), person),
-                        "admin/person_form.html", person=person)
+                        "admin/person_form.html", person=person, account=account)
         if page:
             return page
         flash(f"{person.full_name} saved.", "success")
         return redirect(url_for("main.person", person_id=person.id))
-    return render_template("admin/person_form.html", form=form, person=person)
+    return render_template("admin/person_form.html", form=form, person=person, account=account)
 
 
 @bp.route("/people/<int:person_id>/active", methods=["POST"])
@@ -158,7 +159,7 @@ def _assignment_form(assignment: RoleAssignment | None = None) -> AssignmentForm
 
 
 def _assignment_data(form: AssignmentForm) -> services.AssignmentData:
-    return services.AssignmentData(role_id=form.role.data, kind=form.kind.data,
+    return services.AssignmentData(role_id=form.role.data, kind=AssignmentKind(form.kind.data),
                                    start_date=form.start_date.data, office_id=form.office.data,
                                    end_date=form.end_date.data)
 
@@ -482,7 +483,7 @@ def account_edit(user_id: int):
         _, page = _save(form, lambda: accounts.update_account(
             db.session, user=user, email=form.email.data,
             permissions=set(form.permissions.data), active=form.active.data),
-            "admin/account_form.html", user=user)
+            "admin/account_form.html", user=user, confirm=ConfirmForm())
         if page:
             return page
         flash(f"Account {user.email} saved.", "success")

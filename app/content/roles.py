@@ -59,6 +59,9 @@ def check_roles(content: ContentFile) -> list[dict]:
         for key in ("code", "name"):
             if key in role and (not isinstance(role[key], str) or not role[key].strip()):
                 errors.append(content.error(f"{here}.{key}", "must be non-empty text"))
+            elif key in role and len(role[key].strip()) > Role.__table__.c[key].type.length:
+                errors.append(content.error(f"{here}.{key}", "must be at most "
+                                            f"{Role.__table__.c[key].type.length} characters"))
     if errors:
         raise ContentInvalid(errors)
     return roles

@@ -100,6 +100,7 @@ class VersionRow:
     created_by: str | None
     published_at: datetime | None
     published_by: str | None
+    previous: int | None  # the version before it, to compare with
 
 
 def version_rows(session: Session, code: str = FRAMEWORK_CODE) -> list[VersionRow]:
@@ -114,9 +115,11 @@ def version_rows(session: Session, code: str = FRAMEWORK_CODE) -> list[VersionRo
         .outerjoin(publisher, publisher.id == FrameworkVersion.published_by_id)
         .outerjoin(publisher_person, publisher_person.id == publisher.person_id)
         .order_by(FrameworkVersion.number.desc()))
+    rows = list(rows)
     return [VersionRow(v.number, v.status.value, v.name, v.note, v.created_at,
-                       c.full_name if c else None, v.published_at, p.full_name if p else None)
-            for v, c, p in rows]
+                       c.full_name if c else None, v.published_at, p.full_name if p else None,
+                       rows[i + 1][0].number if i + 1 < len(rows) else None)
+            for i, (v, c, p) in enumerate(rows)]
 
 
 def default_comparison(session: Session, code: str = FRAMEWORK_CODE) -> tuple[int, int] | None:
@@ -164,9 +167,24 @@ def create_draft(session: Session, *, actor_id: int | None,
                          note=f"Draft from version {current.number}.")
 
 
-def _competency(session: Session, draft: FrameworkVersion, code: str) -> Competency:
-    comp = session.scalar(select(Competency).where(Competency.version_id == draft.id,
+def find_competency(session: Session, version: FrameworkVersion, code: str) -> Competency | None:
+    return session.scalar(select(Competency).where(Competency.version_id == version.id,
                                                    Competency.code == code))
+
+
+def roles_requiring(session: Session, comp: Competency) -> list[str]:
+    """Codes of the roles whose profile (in the competency's version) requires it."""
+    return list(session.scalars(
+        select(Role.code).join(RoleRequirement, RoleRequirement.role_id == Role.id)
+        .where(RoleRequirement.competency_id == comp.id).order_by(Role.code)))
+
+
+def role_names(session: Session) -> dict[str, str]:
+    return {code: name for code, name in session.execute(select(Role.code, Role.name))}
+
+
+def _competency(session: Session, draft: FrameworkVersion, code: str) -> Competency:
+    comp = find_competency(session, draft, code)
     if comp is None:
         raise DomainError(f"There is no competency {code} in version {draft.number}.",
                           field="code")

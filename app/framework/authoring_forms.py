@@ -7,7 +7,14 @@ evidence source, per competency), as Indico builds a survey's form from the surv
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.framework.models import MAX_LEVEL, SOURCE_LABELS, Source
@@ -46,7 +53,7 @@ def competency_form(*, groups: list[tuple[str, str]], level_names: dict[int, str
             "Code", validators=[DataRequired(), Length(max=16)],
             description="Capitals and digits in parts joined by dashes, e.g. GOV-06. A code "
                         "never changes once published: evidence and reports match on it.")
-    CompetencyForm.group = SelectField("Group", choices=groups,
+    CompetencyForm.group = SelectField("Group", choices=[SelectChoice(v, lb) for v, lb in groups],
                                        validators=[DataRequired("Choose a group.")])
     CompetencyForm.name = StringField("Name", validators=[DataRequired(), Length(max=160)])
     CompetencyForm.description = TextAreaField("Description", validators=[DataRequired()],
@@ -54,7 +61,7 @@ def competency_form(*, groups: list[tuple[str, str]], level_names: dict[int, str
     for level in INDICATOR_LEVELS:
         setattr(CompetencyForm, f"indicator_{level}", TextAreaField(
             f"Indicator at level {_level_label(level, level_names)}",
-            validators=[Optional()], render_kw={"rows": 2},
+            validators=[Optional()], render_kw={"rows": 3},
             description="What the competency looks like at this level. Leave blank for none."
             if level == 1 else None))
     CompetencyForm.submit = SubmitField("Add to the draft" if new else "Save")
@@ -65,8 +72,10 @@ def indicator_changes(form: FlaskForm) -> dict[int, str]:
     return {level: form[f"indicator_{level}"].data or "" for level in INDICATOR_LEVELS}
 
 
-def level_choices(level_names: dict[int, str]) -> list[tuple[int, str]]:
-    return [(level, _level_label(level, level_names)) for level in range(MAX_LEVEL + 1)]
+def level_choices(level_names: dict[int, str], zero: str | None = None) -> list[SelectChoice]:
+    return [SelectChoice(level, f"0 — {zero}" if zero and level == 0
+                         else _level_label(level, level_names))
+            for level in range(MAX_LEVEL + 1)]
 
 
 def scale_form(*, levels: list[dict], caps: dict[str, int],
@@ -102,7 +111,7 @@ def profile_form(*, codes: list[str], current: dict[str, tuple[int, bool]],
     data = {}
     for code in codes:
         setattr(ProfileForm, f"level_{code}", SelectField(
-            f"{code} level", choices=level_choices(level_names), coerce=int))
+            f"{code} level", choices=level_choices(level_names, zero="not required"), coerce=int))
         setattr(ProfileForm, f"essential_{code}", BooleanField(f"{code} essential"))
         level, essential = current.get(code, (0, False))
         data[f"level_{code}"], data[f"essential_{code}"] = level, essential

@@ -41,7 +41,9 @@ def _render_capability(person, own: bool, form=None):
     if form is None and own:
         form = _self_rating_form(cap)
     elif form is not None:
-        form.competency.choices = _self_rating_form(cap).competency.choices
+        fresh = _self_rating_form(cap)
+        form.competency.choices = fresh.competency.choices
+        form.level.choices = fresh.level.choices  # keep the level names after an error
     ratings = services.ratings_of(db.session, person.id) if own else []
     return render_template("capability/profile.html", cap=cap, own=own, form=form,
                            ratings=ratings, chart=bar_chart(cap.chart))

@@ -205,8 +205,13 @@ def _name_key(first: str, last: str) -> str:
 
 
 def _resolve_managers(cands: dict[str, Candidate], existing: dict[str, _Existing],
-                      issues: list[Issue], headers_for: dict[str, str]) -> set[int]:
-    """Fill manager_number for each candidate; return the rows whose manager cannot be found."""
+                      issues: list[Issue], headers_for: dict[str, str],
+                      file_numbers: set[str]) -> set[int]:
+    """Fill manager_number for each candidate; return the rows whose manager cannot be found.
+
+    A manager whose own row is in error (``file_numbers`` minus ``cands``) is still resolved:
+    build_plan then reports "the manager is on a row with errors", not "not in the file".
+    """
     by_name: dict[str, set[str]] = defaultdict(set)
     for number, person in existing.items():
         by_name[_name_key(person.first_name, person.last_name)].add(number)
@@ -219,7 +224,7 @@ def _resolve_managers(cands: dict[str, Candidate], existing: dict[str, _Existing
         kind, value = c.manager_ref
         column = headers_for["manager_id" if kind == "id" else "manager_name"]
         if kind == "id":
-            if value not in cands and value not in existing:
+            if value not in file_numbers and value not in existing:
                 issues.append(Issue(c.row, column, f"manager {value!r} is not in the file or in "
                                                    "PMO Pathways"))
                 bad.add(c.row)
@@ -241,6 +246,7 @@ def _resolve_managers(cands: dict[str, Candidate], existing: dict[str, _Existing
             c.manager_number = next(iter(matches))
         if c.manager_number == c.employee_number:
             issues.append(Issue(c.row, column, "a person cannot be their own line manager"))
+            c.manager_number = None  # one message; not also reported as a loop
             bad.add(c.row)
     return bad
 
@@ -269,6 +275,22 @@ def _cycles(cands: dict[str, Candidate], existing: dict[str, _Existing]) -> set[
     return on_loop
 
 
+def _settle_new_units(session: Session, cands) -> None:
+    """One new unit per department mapped to CREATE, whatever the case of its spelling; a
+    department that already has a unit of that name (made by an earlier import) uses it, so
+    re-importing with the saved mapping creates nothing and moves nobody."""
+    by_name: dict[str, str] = {}
+    for code, name in session.execute(select(OrgUnit.code, OrgUnit.name)
+                                      .order_by(OrgUnit.active.desc(), OrgUnit.id)):
+        by_name.setdefault(name.lower(), code)
+    spelling: dict[str, str] = {}
+    for c in cands:
+        if c.unit and c.unit.startswith(CREATE):
+            name = c.unit.split(":", 1)[1]
+            key = name.lower()
+            c.unit = by_name.get(key) or f"{CREATE}:{spelling.setdefault(key, name)}"
+
+
 def build_plan(session: Session, table: Table, mapping: dict[str, str],
                value_maps: dict[str, dict[str, str]], options: Options, today: date) -> Plan:
     col = {key: table.headers.index(header) for key, header in mapping.items()
@@ -293,9 +315,10 @@ def build_plan(session: Session, table: Table, mapping: dict[str, str],
                                 f"employee number {key!r} appears on rows "
                                 + ", ".join(map(str, rows))))
     cands = {c.employee_number: c for c in parsed if c.employee_number not in dupes}
+    _settle_new_units(session, cands.values())
     existing = _existing(session)
     headers_for = {k: mapping.get(k, k) for k in ("manager_id", "manager_name")}
-    _resolve_managers(cands, existing, issues, headers_for)
+    _resolve_managers(cands, existing, issues, headers_for, set(seen))
     loop = _cycles(cands, existing)
     for number in loop:
         c = cands[number]

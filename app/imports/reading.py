@@ -39,8 +39,8 @@ class Table:
 
 def read_table(data: bytes, filename: str = "") -> Table:
     if len(data) > MAX_IMPORT_BYTES:
-        raise BadFile(f"The file is {len(data) / 1_048_576:.1f} MB; the limit is "
-                      f"{MAX_IMPORT_BYTES // 1_048_576} MB. Split it or export fewer columns.")
+        raise BadFile(f"The file is over the {MAX_IMPORT_BYTES // 1_048_576} MB size limit. "
+                      "Split it or export fewer columns.")
     if not data.strip():
         raise BadFile("The file is empty.")
     if data.startswith(OLE_MAGIC):

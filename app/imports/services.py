@@ -98,7 +98,11 @@ def mapping_for(session: Session, batch: ImportBatch) -> MappingProposal:
     table = table_of(batch)
     saved = session.scalar(select(ImportMapping).where(ImportMapping.shape_key == batch.shape_key))
     columns = batch.mapping or (saved.columns if saved else suggest_mapping(table.headers))
-    columns = {k: v for k, v in columns.items() if k in FIELD_KEYS and v in table.headers}
+    # A saved mapping names the headers as the first file spelled them; this file has the
+    # same shape but may differ in case and spacing.
+    header_of = {normalise_header(h): h for h in table.headers}
+    columns = {k: header_of[normalise_header(v)] for k, v in columns.items()
+               if k in FIELD_KEYS and normalise_header(v) in header_of}
     titles = _distinct(table, columns.get("job_title"))
     departments = _distinct(table, columns.get("org_unit"))
     base = batch.value_maps or (saved.value_maps if saved else {})

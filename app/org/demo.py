@@ -39,7 +39,9 @@ from app.org.models import (
 DOMAIN = "harbourside.example"
 DEMO_PASSWORD = "harbourside-demo-2026"
 ANCHOR = date(2025, 12, 31)
-MIN_PEOPLE = 40
+#: 21 unit heads + 15 team leads + members for the first 13 teams, so that the fixed demo
+#: users (the last in the HR & Learning team, the 13th) each get a seat.
+MIN_PEOPLE = 49
 
 #: (code, directorate, [(code, department, kind)]) — kind steers the roles people hold.
 STRUCTURE = [

@@ -1,0 +1,311 @@
+"""The competency framework pages: everyone reads the published version; trainers edit a
+draft copy of it (competencies, scale and caps, role profiles), publish it as the next
+version and compare any two versions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.access import SIGNED_IN, TRAINER, allow, any_of
+from app.accounts.forms import ConfirmForm
+from app.content.framework import CAPPABLE, content_of
+from app.errors import DomainError
+from app.extensions import db
+from app.framework import authoring
+from app.framework import authoring_forms as forms
+from app.framework.diff import diff as compare_contents
+from app.framework.models import SOURCE_LABELS, FrameworkVersion
+from app.org.models import Role
+from app.viewutil import apply_domain_error
+
+bp = Blueprint("framework", __name__, url_prefix="/framework")
+
+SOURCE_NAMES = {source.value: label for source, label in SOURCE_LABELS.items()}
+
+
+class NoDraft(Exception):
+    """A draft page was asked for while no draft is open."""
+
+
+@bp.errorhandler(NoDraft)
+def _no_draft(_error):
+    flash("No draft is open. Start one from the published version to make changes.", "warning")
+    return redirect(url_for("framework.browse"))
+
+
+def _draft() -> FrameworkVersion:
+    draft = authoring.current_draft(db.session)
+    if draft is None:
+        raise NoDraft
+    return draft
+
+
+def _save(form, action, render):
+    """Run a use-case: commit and return (result, None), or roll back, show the error at
+    its field and return (None, the re-rendered page)."""
+    try:
+        result = action()
+    except DomainError as error:
+        db.session.rollback()
+        apply_domain_error(form, error)
+        return None, render()
+    db.session.commit()
+    return result, None
+
+
+def _published_content():
+    version = authoring.current_version(db.session)
+    return content_of(db.session, version) if version else None
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@bp.route("")
+@allow(SIGNED_IN)
+def browse():
+    version = authoring.current_version(db.session)
+    trainer = any_of(current_user, [TRAINER])
+    return render_template(
+        "framework/browse.html", editing=False, source_names=SOURCE_NAMES,
+        page=authoring.framework_page(db.session, version) if version else None,
+        draft=authoring.current_draft(db.session) if trainer else None,
+        versions=authoring.version_rows(db.session)[:5] if trainer else None,
+        confirm=ConfirmForm())
+
+
+@bp.route("/versions")
+@allow(TRAINER)
+def versions():
+    return render_template("framework/versions.html", versions=authoring.version_rows(db.session))
+
+
+@bp.route("/diff")
+@allow(TRAINER)
+def diff():
+    chosen = request.args.get("from", type=int), request.args.get("to", type=int)
+    numbers = chosen if None not in chosen else authoring.default_comparison(db.session)
+    result = old = new = None
+    if numbers:
+        old, new = (authoring.version_by_number(db.session, n) for n in numbers)
+        if old is None or new is None:
+            abort(404)
+        result = compare_contents(content_of(db.session, old), content_of(db.session, new))
+    return render_template(
+        "framework/diff.html", diff=result, old=old, new=new, source_names=SOURCE_NAMES,
+        versions=authoring.version_rows(db.session),
+        role_names=authoring.role_names(db.session))
+
+
+# --- the draft --------------------------------------------------------------------------------
+
+
+def _draft_page(draft: FrameworkVersion, publish_form=None):
+    page = authoring.framework_page(db.session, draft)
+    published = _published_content()
+    changes = compare_contents(published, page.content) if published else None
+    return render_template(
+        "framework/browse.html", editing=True, page=page, draft=draft, changes=changes,
+        source_names=SOURCE_NAMES, publish_form=publish_form or forms.PublishForm(),
+        confirm=ConfirmForm(),
+        edited={c.code for c in changes.changed} if changes else set(),
+        added={c.code for c in changes.added} if changes else set())
+
+
+@bp.route("/draft")
+@allow(TRAINER)
+def draft():
+    return _draft_page(_draft())
+
+
+@bp.route("/draft", methods=["POST"])
+@allow(TRAINER)
+def draft_create():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        draft = authoring.create_draft(db.session, actor_id=current_user.id)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("framework.browse"))
+    db.session.commit()
+    flash(f"Draft version {draft.number} opened as a copy of the published version. Nobody "
+          "else sees your changes until you publish.", "success")
+    return redirect(url_for("framework.draft"))
+
+
+@bp.route("/draft/publish", methods=["POST"])
+@allow(TRAINER)
+def draft_publish():
+    draft = _draft()
+    form = forms.PublishForm()
+    if not form.validate_on_submit():
+        return _draft_page(draft, form)
+    version, page = _save(form, lambda: authoring.publish(
+        db.session, draft, actor_id=current_user.id, note=form.note.data),
+        lambda: _draft_page(_draft(), form))
+    if page:
+        return page
+    flash(f"Version {version.number} published; it is now the framework everyone sees.",
+          "success")
+    return redirect(url_for("framework.browse"))
+
+
+@bp.route("/draft/discard", methods=["POST"])
+@allow(TRAINER)
+def draft_discard():
+    draft = _draft()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        number = authoring.discard_draft(db.session, draft)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("framework.draft"))
+    db.session.commit()
+    flash(f"Draft version {number} discarded.", "success")
+    return redirect(url_for("framework.browse"))
+
+
+# --- competencies -----------------------------------------------------------------------------
+
+
+def _competency_form(draft: FrameworkVersion, *, new: bool, data: dict | None = None):
+    page = authoring.framework_page(db.session, draft)
+    groups = [(g["code"], f"{g['code']} — {g['name']}") for g in page.content.groups]
+    return forms.competency_form(groups=groups, level_names=page.level_names, new=new, data=data)
+
+
+@bp.route("/draft/competencies/new", methods=["GET", "POST"])
+@allow(TRAINER)
+def competency_new():
+    draft = _draft()
+    form = _competency_form(draft, new=True, data={"group": request.args.get("group")})
+
+    def render():
+        return render_template("framework/competency_form.html", form=form, draft=draft,
+                               competency=None)
+
+    if form.validate_on_submit():
+        comp, page = _save(form, lambda: authoring.add_competency(
+            db.session, draft, code=form.code.data, group_code=form.group.data,
+            name=form.name.data, description=form.description.data,
+            indicators=forms.indicator_changes(form)), render)
+        if page:
+            return page
+        flash(f"{comp.code} {comp.name} added to the draft.", "success")
+        return redirect(url_for("framework.draft", _anchor=f"c-{comp.code}"))
+    return render()
+
+
+@bp.route("/draft/competencies/<code>", methods=["GET", "POST"])
+@allow(TRAINER)
+def competency_edit(code: str):
+    draft = _draft()
+    comp = authoring.find_competency(db.session, draft, code) or abort(404)
+    form = _competency_form(draft, new=False, data={
+        "group": comp.group.code, "name": comp.name, "description": comp.description,
+        **{f"indicator_{k}": v for k, v in comp.indicators.items()}})
+
+    def render():
+        return render_template("framework/competency_form.html", form=form, draft=draft,
+                               competency=comp, remove_form=forms.RemoveCompetencyForm(),
+                               used_by=authoring.roles_requiring(db.session, comp))
+
+    if form.validate_on_submit():
+        _, page = _save(form, lambda: authoring.update_competency(
+            db.session, draft, code, name=form.name.data, description=form.description.data,
+            group_code=form.group.data, indicators=forms.indicator_changes(form)), render)
+        if page:
+            return page
+        flash(f"{code} saved in the draft.", "success")
+        return redirect(url_for("framework.draft", _anchor=f"c-{code}"))
+    return render()
+
+
+@bp.route("/draft/competencies/<code>/remove", methods=["POST"])
+@allow(TRAINER)
+def competency_remove(code: str):
+    draft = _draft()
+    authoring.find_competency(db.session, draft, code) or abort(404)
+    form = forms.RemoveCompetencyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        roles = authoring.remove_competency(db.session, draft, code,
+                                            with_requirements=form.with_requirements.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("framework.competency_edit", code=code))
+    db.session.commit()
+    flash(f"{code} removed from the draft" + (
+        f", and from the profiles of {', '.join(roles)}." if roles else "."), "success")
+    return redirect(url_for("framework.draft"))
+
+
+# --- scale and caps ---------------------------------------------------------------------------
+
+
+@bp.route("/draft/scale", methods=["GET", "POST"])
+@allow(TRAINER)
+def scale():
+    draft = _draft()
+    content = content_of(db.session, draft)
+    level_names = {s["level"]: s["name"] for s in content.scale}
+    caps = {s: content.caps[s] for s in CAPPABLE if s in content.caps}
+    form = forms.scale_form(levels=content.scale, caps=caps, level_names=level_names)
+
+    def render():
+        return render_template("framework/scale_form.html", form=form, draft=draft,
+                               levels=[s["level"] for s in content.scale], sources=list(caps))
+
+    def action():
+        for level in (s["level"] for s in content.scale):
+            authoring.update_scale_level(db.session, draft, level,
+                                         name=form[f"name_{level}"].data,
+                                         descriptor=form[f"descriptor_{level}"].data)
+        for source in caps:
+            authoring.update_evidence_cap(db.session, draft, source, form[f"cap_{source}"].data)
+
+    if form.validate_on_submit():
+        _, page = _save(form, action, render)
+        if page:
+            return page
+        flash("Scale and evidence caps saved in the draft.", "success")
+        return redirect(url_for("framework.draft", _anchor="scale"))
+    return render()
+
+
+# --- role profiles ----------------------------------------------------------------------------
+
+
+@bp.route("/draft/profiles/<int:role_id>", methods=["GET", "POST"])
+@allow(TRAINER)
+def profile(role_id: int):
+    draft = _draft()
+    role = db.get_or_404(Role, role_id)
+    content = content_of(db.session, draft)
+    published = _published_content()
+    codes = content.competency_codes()
+    level_names = {s["level"]: s["name"] for s in content.scale}
+    form = forms.profile_form(codes=codes, current=content.profiles.get(role.code, {}),
+                              level_names=level_names)
+
+    def render():
+        return render_template(
+            "framework/profile_form.html", form=form, draft=draft, role=role,
+            groups=content.groups, level_names=level_names,
+            published=published.profiles.get(role.code, {}) if published else {})
+
+    if form.validate_on_submit():
+        _, page = _save(form, lambda: authoring.set_profile(
+            db.session, draft, role.id, forms.profile_requirements(form, codes)), render)
+        if page:
+            return page
+        flash(f"Profile of {role.name} saved in the draft.", "success")
+        return redirect(url_for("framework.draft", _anchor="profiles"))
+    return render()
