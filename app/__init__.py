@@ -63,6 +63,7 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.framework.authoring_views import bp as framework_bp
     from app.framework.views import bp as capability_bp
+    from app.imports.views import bp as imports_bp
     from app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -70,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(capability_bp)
     app.register_blueprint(framework_bp)
+    app.register_blueprint(imports_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

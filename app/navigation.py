@@ -28,6 +28,7 @@ ITEMS = (
     NavItem("Offices", "admin.offices", "Administration"),
     NavItem("Roles", "admin.roles", "Administration"),
     NavItem("Accounts", "admin.accounts_list", "Administration"),
+    NavItem("Staff import", "imports.history", "Administration"),
 )
 
 

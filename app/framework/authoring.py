@@ -385,8 +385,9 @@ def publish(session: Session, draft: FrameworkVersion, *, actor_id: int | None,
     version published before it is RETIRED, and its content hash is recomputed so that a
     later load of files with the same content changes nothing.
 
-    Raises DomainError without a note, or when the draft is the same as the published
-    version (discard it instead).
+    Raises DomainError without a note, when the draft is the same as the published version
+    (discard it instead), or when a newer version was published (e.g. by a content load)
+    after the draft was started, which publishing the draft would silently undo.
     """
     _require_draft(draft)
     note = _required(note, "note", "note on what changed and why")
@@ -394,6 +395,10 @@ def publish(session: Session, draft: FrameworkVersion, *, actor_id: int | None,
     current = session.scalar(
         select(FrameworkVersion).where(FrameworkVersion.framework_id == draft.framework_id,
                                        FrameworkVersion.status == VersionStatus.PUBLISHED))
+    if current is not None and current.number > draft.number:
+        raise DomainError(f"Version {current.number} was published after this draft was "
+                          "started, so publishing the draft would undo it. Discard the draft "
+                          "and start a new one.", field="note")
     digest = content.digest()
     if current is not None and current.content_hash == digest:
         raise DomainError(f"The draft is the same as the published version {current.number}: "

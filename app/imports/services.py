@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -57,6 +57,8 @@ class MappingProposal:
     titles: list[str]  # distinct job titles in the file (as written)
     departments: list[str]
     saved: bool  # True when taken from a saved mapping
+    #: header -> the first value in that column, to show the admin what a column holds
+    samples: dict[str, str] = field(default_factory=dict)
 
 
 def _distinct(table: Table, header: str | None) -> list[str]:
@@ -89,8 +91,10 @@ def _suggest_values(session: Session, titles: list[str], departments: list[str],
             key, role_by_name.get(normalise_header(title), IGNORE))
     for dept in departments:
         key = dept.lower()
-        maps["org_unit"][key] = saved.get("org_unit", {}).get(
-            key, unit_by_name.get(normalise_header(dept), CREATE))
+        chosen = saved.get("org_unit", {}).get(key, CREATE)
+        if chosen == CREATE:  # a unit an earlier import created is proposed, not a second one
+            chosen = unit_by_name.get(normalise_header(dept), CREATE)
+        maps["org_unit"][key] = chosen
     return maps
 
 
@@ -106,8 +110,10 @@ def mapping_for(session: Session, batch: ImportBatch) -> MappingProposal:
     titles = _distinct(table, columns.get("job_title"))
     departments = _distinct(table, columns.get("org_unit"))
     base = batch.value_maps or (saved.value_maps if saved else {})
+    samples = {h: next((clean(row[i]) for row in table.rows if clean(row[i])), "")
+               for i, h in enumerate(table.headers)}
     return MappingProposal(columns, _suggest_values(session, titles, departments, base), titles,
-                           departments, saved is not None and not batch.mapping)
+                           departments, saved is not None and not batch.mapping, samples)
 
 
 def save_mapping(session: Session, *, batch: ImportBatch, columns: dict[str, str],
@@ -158,11 +164,15 @@ def apply(session: Session, batch: ImportBatch, *, skip_errors: bool,
     batch.status = BatchStatus.APPLIED
     batch.skip_errors = skip_errors
     batch.counts = counts
-    batch.issues = [[i.row, i.column, "error" if i.error else "warning", i.message]
-                    for i in plan.issues]
+    batch.issues = issue_rows(plan)
     batch.applied_at = datetime.now(UTC)
     session.flush()
     return plan
+
+
+def issue_rows(plan: Plan) -> list[list]:
+    """The plan's row errors and warnings as [row, column, "error"|"warning", message]."""
+    return [[i.row, i.column, "error" if i.error else "warning", i.message] for i in plan.issues]
 
 
 def discard(batch: ImportBatch) -> None:
@@ -190,5 +200,5 @@ def issues_csv(issues: list[list]) -> str:
     return out.getvalue()
 
 
-__all__ = ["BadFile", "apply", "discard", "issues_csv", "mapping_for", "preview",
+__all__ = ["BadFile", "apply", "discard", "issue_rows", "issues_csv", "mapping_for", "preview",
            "save_mapping", "upload"]

@@ -366,6 +366,23 @@ def test_publish_needs_a_note_and_a_change(session, draft, trainer):
     assert draft.status == VersionStatus.DRAFT
 
 
+def test_a_draft_overtaken_by_a_content_load_cannot_be_published(session, draft, trainer,
+                                                                   tmp_path):
+    authoring.update_scale_level(session, draft, 5, name="Master", descriptor="Sets the bar.")
+    loaded = content_of(session, published_version(session, "PMO-CF"))
+    loaded.caps["assessment"] = 2
+    framework_text, profiles_text = export_documents(loaded)
+    (tmp_path / "framework.yaml").write_text(framework_text, encoding="utf-8")
+    (tmp_path / "role-profiles.yaml").write_text(profiles_text, encoding="utf-8")
+    report = load_framework(session, tmp_path / "framework.yaml", tmp_path / "role-profiles.yaml")
+    assert report.version == draft.number + 1
+
+    with pytest.raises(DomainError, match=f"Version {report.version} was published after"):
+        authoring.publish(session, draft, actor_id=trainer.id, note="Level 5 renamed.")
+    assert draft.status == VersionStatus.DRAFT
+    assert published_version(session, "PMO-CF").number == report.version
+
+
 def test_discard_deletes_the_draft_and_only_the_draft(session, published, draft):
     counts = {m: rows_of(session, m, published)
               for m in (ProficiencyLevel, EvidenceCap, CompetencyGroup, Competency,

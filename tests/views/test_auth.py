@@ -118,7 +118,9 @@ def test_wrong_password_and_unknown_email_answer_alike(client, user):
 
 def test_lockout_refuses_even_the_right_password(app, client, user):
     app.config["LOGIN_MAX_FAILURES"] = 3  # the shipped value is checked below; 3 is quicker
-    for _ in range(3):
+    for attempt in range(1, 4):
+        db.session.expire_all()
+        assert db.session.get(User, user.id).locked_until is None, attempt  # not locked early
         response = post_login(client, user.email, "not the password at all")
         assert response.status_code == 200
         assert GENERIC_LOGIN_ERROR in response.text

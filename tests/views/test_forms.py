@@ -20,7 +20,6 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from app.accounts.forms import PERMISSION_CHOICES  # noqa: F401  (keeps the choice list honest)
 from app.accounts.models import LoginSession, PasswordToken, Permission, User
 from app.accounts.passwords import verify_password
 from app.accounts.services import issue_password_token

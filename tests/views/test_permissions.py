@@ -36,6 +36,7 @@ from app.framework.models import (
     VersionStatus,
 )
 from app.framework.services import FRAMEWORK_CODE
+from app.imports.services import upload as upload_import
 from app.org.models import Person
 from tests.conftest import log_in, make_app
 from tests.factories import assign, make_office, make_person, make_role, make_unit, make_user
@@ -109,6 +110,13 @@ EXPECTED: dict[str, frozenset[str]] = {
     "admin.account_edit": ADMIN_ONLY,
     "admin.account_reset_link": ADMIN_ONLY,
     "admin.account_end_sessions": ADMIN_ONLY,
+    "imports.history": ADMIN_ONLY,
+    "imports.mapping": ADMIN_ONLY,
+    "imports.preview": ADMIN_ONLY,
+    "imports.apply": ADMIN_ONLY,
+    "imports.discard": ADMIN_ONLY,
+    "imports.detail": ADMIN_ONLY,
+    "imports.issues_csv": ADMIN_ONLY,
 }
 
 #: Statuses an allowed audience may get with real ids and a valid CSRF token: the page, or a
@@ -258,6 +266,8 @@ def build_world(audience: str):
     if audience == MANAGER:
         unit.head_id = me.person_id
     rating, calibration = make_rating_and_calibration(target, target_user)
+    batch = upload_import(db.session, data=b"Employee Number,First Name,Last Name\nP1,Pat,Probe\n",
+                          filename="probe.csv", actor_id=target_user.id)
     db.session.commit()
     objects = (target, target_user, unit, office, role, assignment,
                db.session.query(Person).count())
@@ -271,6 +281,7 @@ def build_world(audience: str):
         "token": token,
         "evidence_id": rating.id,
         "calibration_id": calibration.id,
+        "batch_id": batch.id,
         "code": "GOV-01",  # a competency code (framework authoring)
     }
     return me, args, objects
