@@ -81,9 +81,10 @@ def apply_plan(session: Session, plan: Plan, today: date) -> dict[str, int]:
 
     new = {c.employee_number for c in plan.creates}
     moved = {c.employee_number for c, _, fields in plan.updates if "line manager" in fields}
+    linked = new | moved  # once: a union per candidate made 50,000 rows take minutes
     managers = [{"id": ids[c.employee_number], "line_manager_id": ids[c.manager_number]}
                 for c in plan.candidates
-                if c.manager_number and (c.employee_number in new | moved)]
+                if c.manager_number and c.employee_number in linked]
     for chunk in _chunks(managers):
         session.execute(update(Person), chunk)
 

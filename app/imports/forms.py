@@ -50,6 +50,13 @@ def dept_field(index: int) -> str:
     return f"dept-{index}"
 
 
+def _with_sample(header: str, sample: str) -> str:
+    """A column's name and what its first row holds, so the admin sees what it is."""
+    if not sample:
+        return f"{header} (empty)"
+    return f"{header} — e.g. {sample if len(sample) <= 24 else sample[:23] + '…'}"
+
+
 def mapping_form(*, headers: list[str], proposal: MappingProposal, full_sync: bool,
                  roles: list[tuple[str, str]], units: list[tuple[str, str]]) -> FlaskForm:
     """A select per field, the full-sync box, and a select per job title and department.
@@ -61,7 +68,8 @@ def mapping_form(*, headers: list[str], proposal: MappingProposal, full_sync: bo
         pass
 
     data: dict[str, object] = {}
-    column_choices = [SelectChoice("", NOT_IN_FILE)] + [SelectChoice(h, h) for h in headers]
+    column_choices = [SelectChoice("", NOT_IN_FILE)] + [
+        SelectChoice(h, _with_sample(h, proposal.samples.get(h, ""))) for h in headers]
     for field in FIELDS:
         name = column_field(field.key)
         setattr(MappingForm, name, SelectField(field.label, choices=column_choices,

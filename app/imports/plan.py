@@ -124,7 +124,7 @@ def _candidate(row: list[str], number: int, col: dict[str, int], headers: list[s
     def header(key: str) -> str:
         return headers[col[key]] if key in col else key
 
-    errors_before = sum(1 for i in issues if i.error)
+    issues_before = len(issues)  # only this row's issues are looked at below
     employee_number = cell("employee_number")
     if not employee_number:
         issues.append(Issue(number, header("employee_number"), "no employee number"))
@@ -168,7 +168,7 @@ def _candidate(row: list[str], number: int, col: dict[str, int], headers: list[s
         manager_ref = ("id", cell("manager_id"))
     elif cell("manager_name"):
         manager_ref = ("name", cell("manager_name"))
-    if sum(1 for i in issues if i.error) > errors_before:
+    if any(i.error for i in issues[issues_before:]):
         return None
     return Candidate(number, employee_number, first, last, email, title, unit or None,
                      manager_ref, active, role_code or None)

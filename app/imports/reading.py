@@ -118,6 +118,8 @@ def _first_line(exc: Exception) -> str:
 
 def cell_text(value) -> str:
     """Excel and pandas values as the text a person would type."""
+    if type(value) is str:  # every CSV cell: the common case first
+        return " ".join(value.split())  # str.split() also splits on no-break spaces
     if value is None:
         return ""
     if isinstance(value, float):

@@ -58,7 +58,9 @@ def history():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            batch = services.upload(db.session, data=upload.read(), filename=upload.filename or "",
+            # Some browsers send a full path; only the name is kept (shown, never used).
+            name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+            batch = services.upload(db.session, data=upload.read(), filename=name,
                                     actor_id=current_user.id)
         except BadFile as error:
             db.session.rollback()
@@ -83,32 +85,40 @@ def mapping(batch_id: int):
                         roles=roles, units=units)
     column_errors: list[str] = []
     if form.validate_on_submit():
-        columns = chosen_columns(form)
-        value_maps = chosen_value_maps(form, proposal)
-        # A new job-title or department column brings other values: map those next.
-        moved = [k for k in value_maps if columns.get(k) != proposal.columns.get(k)]
-        for key in moved:
-            value_maps[key] = {}
-        try:
-            services.save_mapping(db.session, batch=batch, columns=columns, value_maps=value_maps,
-                                  full_sync=form.full_sync.data, actor_id=current_user.id)
-        except DomainError as error:
-            db.session.rollback()
-            if error.field == "columns":
-                column_errors.append(error.message)
-            else:
-                flash(error.message, "danger")
-        else:
-            db.session.commit()
-            if any(columns.get(k) for k in moved):
-                flash("You chose another job-title or department column: map its values below, "
-                      "then save again.", "info")
-                return redirect(url_for("imports.mapping", batch_id=batch.id))
-            return redirect(url_for("imports.preview", batch_id=batch.id))
+        done = _save_mapping(batch, form, proposal, column_errors)
+        if done:
+            return done
     return render_template(
         "imports/mapping.html", batch=batch, form=form, proposal=proposal, fields=FIELDS,
         column_field=column_field, title_field=title_field, dept_field=dept_field,
         column_errors=column_errors)
+
+
+def _save_mapping(batch: ImportBatch, form, proposal, column_errors: list[str]):
+    """Save the admin's choices and say where to go next; on a refusal, roll back, put the
+    message where it belongs and return None (the form is shown again)."""
+    columns = chosen_columns(form)
+    value_maps = chosen_value_maps(form, proposal)
+    # A new job-title or department column brings other values: those are mapped next.
+    moved = [key for key in value_maps if columns.get(key) != proposal.columns.get(key)]
+    for key in moved:
+        value_maps[key] = {}
+    try:
+        services.save_mapping(db.session, batch=batch, columns=columns, value_maps=value_maps,
+                              full_sync=form.full_sync.data, actor_id=current_user.id)
+    except DomainError as error:
+        db.session.rollback()
+        if error.field == "columns":
+            column_errors.append(error.message)
+        else:
+            flash(error.message, "danger")
+        return None
+    db.session.commit()
+    if any(columns.get(key) for key in moved):
+        flash("You chose another job-title or department column: map its values below, then "
+              "save again.", "info")
+        return redirect(url_for("imports.mapping", batch_id=batch.id))
+    return redirect(url_for("imports.preview", batch_id=batch.id))
 
 
 @bp.route("/<int:batch_id>/preview")

@@ -35,7 +35,8 @@ HEADERS = ["Staff Ref", "Surname", "Given Name", "Business Unit", "Position Titl
 #: picks the rest in the browser.
 SUGGESTED = {"Last name": "Surname", "First name": "Given Name",
              "Org unit (department)": "Business Unit", "Job title (role)": "Position Title"}
-CHOSEN = {"Employee number": "Staff Ref", "Line manager's employee number": "Reports To (Staff Ref)",
+CHOSEN = {"Employee number": "Staff Ref",
+          "Line manager's employee number": "Reports To (Staff Ref)",
           "Email": "Work Mail", "Employment status": "Employment State"}
 
 

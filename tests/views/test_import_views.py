@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Permission
 from app.extensions import db
-from app.imports import reading
+from app.imports import reading, services
 from app.imports.models import BatchStatus, ImportBatch, ImportMapping
 from app.imports.plan import CREATE, IGNORE
 from app.org.models import AssignmentKind, OrgUnit, Person, RoleAssignment
@@ -368,7 +368,7 @@ def test_discard_keeps_the_record_and_closes_the_batch(client, world):
 def test_posts_without_a_csrf_token_are_refused(client, world):
     batch = run_to_preview(client)
     response = client.post(f"/admin/imports/{batch.id}/apply", data={"skip_errors": "1"})
-    assert response.status_code in (302, 400)
+    assert response.status_code == 400
     response = client.post("/admin/imports", data={"file": (io.BytesIO(GOOD_FILE), "x.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 400
@@ -379,9 +379,7 @@ def test_posts_without_a_csrf_token_are_refused(client, world):
                                         Permission.TRAINER])
 def test_non_admins_get_403_on_every_import_route(app, client, login, permission):
     owner = make_user(Permission.ADMIN)
-    from app.imports.services import upload as upload_batch
-
-    batch = upload_batch(db.session, data=GOOD_FILE, filename="staff.csv", actor_id=owner.id)
+    batch = services.upload(db.session, data=GOOD_FILE, filename="staff.csv", actor_id=owner.id)
     db.session.commit()
     login(make_user(permission))
     token = csrf(client, "/account/password")
