@@ -199,6 +199,9 @@ def save_person(session: Session, data: PersonData, person: Person | None = None
         )
         if manager is None:
             raise DomainError("No person has that employee number.", field="line_manager")
+        if person is not None and manager.id == person.id:
+            raise DomainError("A person cannot be their own line manager.",
+                              field="line_manager")
         if person is not None and _manager_chain_reaches(session, manager, person.id):
             raise DomainError(f"{manager.full_name} reports to {person.full_name}, so they "
                               "cannot also be their line manager.", field="line_manager")
