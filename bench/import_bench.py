@@ -27,6 +27,7 @@ import cProfile
 import csv
 import io
 import json
+import os
 import pstats
 import random
 import resource
@@ -148,34 +149,45 @@ def apply(session, batch):
     return plan
 
 
-def floor_read(data: bytes) -> float:
-    started = time.perf_counter()
+def floor_read(data: bytes) -> tuple[float, float]:
+    started, cpu = time.perf_counter(), time.process_time()
     pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-def floor_insert(rows: int, path: Path) -> float:
+def floor_insert(rows: int, path: Path) -> tuple[float, float]:
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, employee_number TEXT UNIQUE, "
                  "first_name TEXT, last_name TEXT, email TEXT, job_title TEXT, "
                  "org_unit_id INTEGER, line_manager_id INTEGER, active INTEGER)")
     data = [(f"{i:07d}", f"First{i}", f"Last{i}", f"p{i}@example.com", "Project Manager",
              i % 40, None, 1) for i in range(rows)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with conn:
         conn.executemany("INSERT INTO people (employee_number, first_name, last_name, email, "
                          "job_title, org_unit_id, line_manager_id, active) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - started, time.process_time() - cpu
     conn.close()
+    path.unlink()
     return elapsed
+
+
+def floors(data: bytes, rows: int, tmp: Path, best: dict) -> None:
+    """Measure both floors; keep the best (lowest) of each over the calls."""
+    for name, (wall, cpu) in (("read_csv", floor_read(data)),
+                              ("executemany", floor_insert(rows, tmp / "floor.sqlite3"))):
+        best[name] = min(best.get(name, (wall, cpu)), (wall, cpu))
 
 
 @contextmanager
 def timer(results: dict, key: str):
-    started = time.perf_counter()
+    """Wall time into results[key]; CPU time of this process into results[key + "_cpu"]
+    (the CPU figure is steadier when other work shares the machine)."""
+    started, cpu = time.perf_counter(), time.process_time()
     yield
     results[key] = round(time.perf_counter() - started, 3)
+    results[key.removesuffix("_s") + "_cpu_s"] = round(time.process_time() - cpu, 3)
 
 
 def run(data: bytes, db_path: Path, results: dict, *, traced: bool = False,
@@ -242,27 +254,33 @@ def main() -> None:
     results: dict = {"rows": args.rows, "file_mb": round(len(data) / 1_048_576, 2),
                      "columns": len(HEAD), **planted}
 
+    best: dict[str, tuple[float, float]] = {}
+    floors(data, args.rows, tmp, best)  # before and after the timed run: the best of both
     run(data, tmp / "timed.sqlite3", results,
         profile=tmp / "import.prof" if args.profile else None)
+    floors(data, args.rows, tmp, best)
     results["rss_baseline_mb"] = round(rss_baseline, 1)
     results["rss_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     run(data, tmp / "traced.sqlite3", results, traced=True)
 
-    results["floor_read_csv_s"] = round(floor_read(data), 3)
-    results["floor_executemany_s"] = round(floor_insert(args.rows, tmp / "floor.sqlite3"), 3)
+    for name, (wall, cpu) in best.items():
+        results[f"floor_{name}_s"], results[f"floor_{name}_cpu_s"] = round(wall, 3), round(cpu, 3)
     rows = args.rows
-    results["upload_preview_rows_per_s"] = round(rows / results["upload_preview_s"])
-    results["apply_rows_per_s"] = round(rows / results["apply_s"])
-    results["reimport_rows_per_s"] = round(rows / results["reimport_s"])
-    results["upload_preview_ratio"] = round(results["upload_preview_s"]
-                                            / results["floor_read_csv_s"], 1)
-    results["apply_ratio"] = round(results["apply_s"] / (results["floor_read_csv_s"]
-                                                         + results["floor_executemany_s"]), 1)
+    for name in ("upload_preview", "apply", "reimport"):
+        results[f"{name}_rows_per_s"] = round(rows / results[f"{name}_s"])
+        results[f"{name}_rows_per_cpu_s"] = round(rows / results[f"{name}_cpu_s"])
+    # upload + preview against reading the file; apply against reading it and writing rows.
+    for kind in ("s", "cpu_s"):
+        read, write = results[f"floor_read_csv_{kind}"], results[f"floor_executemany_{kind}"]
+        results[f"upload_preview_ratio_{kind}"] = round(results[f"upload_preview_{kind}"] / read)
+        results[f"apply_ratio_{kind}"] = round(results[f"apply_{kind}"] / (read + write))
+    results["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
+    results["cpus"] = os.cpu_count()
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "import.json").write_text(json.dumps(results, indent=2) + "\n")
     for key, value in results.items():
-        print(f"{key:>28}: {value}")
+        print(f"{key:>30}: {value}")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,29 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _closing(app):
+    """WSGI middleware: always close the response, also when the browser drops the connection.
+
+    Chromium abandons requests it no longer needs (a favicon or stylesheet when the next page
+    is opened). Werkzeug's dev server then fails reading the dropped socket before it calls
+    the response's ``close()``, so a static file's handle is left to the garbage collector and
+    its ResourceWarning is an error under ``filterwarnings = error``. Wrapping the body in a
+    generator closes it as soon as the server lets go of it.
+    """
+
+    def closing_app(environ, start_response):
+        return _body(app(environ, start_response))
+
+    def _body(result):
+        try:
+            yield from result
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+
+    return closing_app
+
+
 @dataclass(frozen=True)
 class DemoUser:
     key: str  # learner, manager, trainer, admin
@@ -99,7 +122,8 @@ def live_site(tmp_path_factory):
         result = runner.invoke(args=args)
         assert result.exit_code == 0, f"flask {' '.join(args)} failed:\n{result.output}"
         output.append(result.output)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True,
+                         request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
