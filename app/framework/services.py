@@ -127,7 +127,8 @@ def capability(session: Session, person: Person, on: date,
     assignments = [a for a in session.scalars(
         select(RoleAssignment).options(joinedload(RoleAssignment.role))
         .where(RoleAssignment.person_id == person.id)).all() if a.is_live(on)]
-    wanted = [(a.role, a.kind.value) for a in sorted(assignments, key=lambda a: a.kind.value)]
+    wanted = [(a.role, a.kind.value)
+              for a in sorted(assignments, key=lambda a: (a.kind.value, a.role.name, a.id))]
     roles = session.scalars(select(Role).where(Role.active.is_(True)).order_by(Role.name)).all()
     if compare_role_id and all(r.id != compare_role_id for r, _ in wanted):
         role = next((r for r in roles if r.id == compare_role_id), None)
