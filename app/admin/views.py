@@ -429,8 +429,8 @@ def accounts_list():
     q = request.args.get("q", "").strip().lower()
     stmt = select(User).join(User.person).options(joinedload(User.person))
     if q:
-        stmt = stmt.where(or_(User.email.like(f"%{q}%"),
-                              func.lower(Person.first_name + " " + Person.last_name).like(f"%{q}%")))
+        full_name = func.lower(Person.first_name + " " + Person.last_name)
+        stmt = stmt.where(or_(User.email.like(f"%{q}%"), full_name.like(f"%{q}%")))
     perm = request.args.get("permission", "")
     if perm in {p.value for p in Permission}:
         stmt = stmt.where(User.permission_rows.any(permission=Permission(perm)))

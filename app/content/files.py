@@ -61,7 +61,8 @@ def read_yaml(path: Path, display_name: str | None = None) -> ContentFile:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ContentInvalid([ContentError(name, "", None, f"cannot read the file: {exc}")]) from exc
+        problem = ContentError(name, "", None, f"cannot read the file: {exc}")
+        raise ContentInvalid([problem]) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

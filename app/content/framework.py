@@ -28,8 +28,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.content.files import ContentError, ContentFile, ContentInvalid
 from app.framework.models import (
-    MAX_LEVEL, Competency, CompetencyGroup, EvidenceCap, Framework, FrameworkVersion,
-    ProficiencyLevel, RoleRequirement, Source, VersionStatus,
+    MAX_LEVEL,
+    Competency,
+    CompetencyGroup,
+    EvidenceCap,
+    Framework,
+    FrameworkVersion,
+    ProficiencyLevel,
+    RoleRequirement,
+    Source,
+    VersionStatus,
 )
 from app.org.models import Role
 

@@ -29,42 +29,46 @@ class LoadReport:
 def check_roles(content: ContentFile) -> list[dict]:
     """Validate a role catalogue file; return its roles or raise ContentInvalid."""
     data = content.data
-    errors: list[ContentError] = []
     if not isinstance(data, dict) or data.get("kind") != "role-catalogue":
         raise ContentInvalid([content.error("kind", "expected 'kind: role-catalogue'")])
     roles = data.get("roles")
     if not isinstance(roles, list) or not roles:
         raise ContentInvalid([content.error("roles", "expected a non-empty list of roles")])
+    errors: list[ContentError] = []
     seen: dict[str, int] = {}
     for i, role in enumerate(roles):
-        here = f"roles[{i}]"
-        if not isinstance(role, dict):
-            errors.append(content.error(here, "each role must be a mapping of keys"))
-            continue
-        for key in sorted(ROLE_KEYS - {"description"} - role.keys()):
-            errors.append(content.error(here, f"missing key '{key}'"))
-        for key in sorted(role.keys() - ROLE_KEYS):
-            errors.append(content.error(f"{here}.{key}", f"unknown key '{key}'"))
-        code = str(role.get("code", "")).strip()
-        if code:
-            if code.upper() in seen:
-                errors.append(content.error(f"{here}.code",
-                                            f"duplicate code {code!r} (also roles[{seen[code.upper()]}])"))
-            seen[code.upper()] = i
-        for key, enum_cls in (("p3_level", RoleLevel), ("family", RoleFamily)):
-            if key in role and role[key] not in {m.value for m in enum_cls}:
-                allowed = ", ".join(m.value for m in enum_cls)
-                errors.append(content.error(f"{here}.{key}",
-                                            f"{role[key]!r} is not one of: {allowed}"))
-        for key in ("code", "name"):
-            if key in role and (not isinstance(role[key], str) or not role[key].strip()):
-                errors.append(content.error(f"{here}.{key}", "must be non-empty text"))
-            elif key in role and len(role[key].strip()) > Role.__table__.c[key].type.length:
-                errors.append(content.error(f"{here}.{key}", "must be at most "
-                                            f"{Role.__table__.c[key].type.length} characters"))
+        errors += _role_errors(content, i, role, seen)
     if errors:
         raise ContentInvalid(errors)
     return roles
+
+
+def _role_errors(content: ContentFile, i: int, role, seen: dict[str, int]) -> list[ContentError]:
+    """The problems of one role entry; ``seen`` collects codes to catch duplicates."""
+    here = f"roles[{i}]"
+    if not isinstance(role, dict):
+        return [content.error(here, "each role must be a mapping of keys")]
+    errors = [content.error(here, f"missing key '{key}'")
+              for key in sorted(ROLE_KEYS - {"description"} - role.keys())]
+    errors += [content.error(f"{here}.{key}", f"unknown key '{key}'")
+               for key in sorted(role.keys() - ROLE_KEYS)]
+    code = str(role.get("code", "")).strip().upper()
+    if code in seen:
+        errors.append(content.error(f"{here}.code", f"duplicate code {role['code']!r} "
+                                                    f"(also roles[{seen[code]}])"))
+    if code:
+        seen[code] = i
+    for key, enum_cls in (("p3_level", RoleLevel), ("family", RoleFamily)):
+        if key in role and role[key] not in {m.value for m in enum_cls}:
+            allowed = ", ".join(m.value for m in enum_cls)
+            errors.append(content.error(f"{here}.{key}", f"{role[key]!r} is not one of: {allowed}"))
+    for key in ("code", "name"):
+        limit = Role.__table__.c[key].type.length
+        if key in role and (not isinstance(role[key], str) or not role[key].strip()):
+            errors.append(content.error(f"{here}.{key}", "must be non-empty text"))
+        elif key in role and len(role[key].strip()) > limit:
+            errors.append(content.error(f"{here}.{key}", f"must be at most {limit} characters"))
+    return errors
 
 
 def load_roles(session: Session, path: Path) -> LoadReport:

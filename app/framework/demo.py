@@ -12,7 +12,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.framework.models import (
-    Calibration, CalibrationStatus, Competency, Evidence, RatingStatus, RoleRequirement, Source,
+    Calibration,
+    CalibrationStatus,
+    Competency,
+    Evidence,
+    RatingStatus,
+    RoleRequirement,
+    Source,
 )
 from app.framework.services import published_version
 from app.org.models import AssignmentKind, RoleAssignment

@@ -86,7 +86,9 @@ class Framework(db.Model):
 
 class FrameworkVersion(db.Model):
     __tablename__ = "framework_versions"
-    __table_args__ = (UniqueConstraint("framework_id", "number", name="uq_framework_versions_number"),)
+    __table_args__ = (
+        UniqueConstraint("framework_id", "number", name="uq_framework_versions_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"), index=True)
@@ -194,7 +196,8 @@ class RoleRequirement(db.Model):
 
     __tablename__ = "role_requirements"
     __table_args__ = (
-        UniqueConstraint("version_id", "role_id", "competency_id", name="uq_role_requirements_once"),
+        UniqueConstraint("version_id", "role_id", "competency_id",
+                         name="uq_role_requirements_once"),
         CheckConstraint(f"level BETWEEN 1 AND {MAX_LEVEL}", name="level_on_scale"),
     )
 
@@ -275,7 +278,8 @@ class Calibration(db.Model):
     self_level: Mapped[int]
     manager_level: Mapped[int]
     manager_comment: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[CalibrationStatus] = mapped_column(_enum(CalibrationStatus, "calibration_status"),
+    status: Mapped[CalibrationStatus] = mapped_column(
+        _enum(CalibrationStatus, "calibration_status"),
                                                       index=True)
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)

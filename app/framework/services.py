@@ -14,8 +14,19 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from app.errors import DomainError
 from app.framework.levels import Fact, Layers, current_levels, gap
 from app.framework.models import (
-    SOURCE_LABELS, Calibration, CalibrationStatus, Competency, Decision, Evidence, Framework,
-    FrameworkVersion, RatingStatus, RoleRequirement, Source, ValidationDecision, VersionStatus,
+    SOURCE_LABELS,
+    Calibration,
+    CalibrationStatus,
+    Competency,
+    Decision,
+    Evidence,
+    Framework,
+    FrameworkVersion,
+    RatingStatus,
+    RoleRequirement,
+    Source,
+    ValidationDecision,
+    VersionStatus,
 )
 from app.org.models import AssignmentKind, Person, Role, RoleAssignment
 
@@ -225,7 +236,8 @@ def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Selec
     return stmt if scope is None else stmt.where(Evidence.person_id.in_(scope))
 
 
-def waiting_counts(session: Session, scope: Select | None, exclude_person_id: int) -> tuple[int, int]:
+def waiting_counts(session: Session, scope: Select | None,
+                   exclude_person_id: int) -> tuple[int, int]:
     """(self-ratings awaiting a decision, open calibrations) for a manager's home page."""
     ratings = pending_ratings_query(scope, exclude_person_id).order_by(None).subquery()
     calibrations = open_calibrations_query(scope, exclude_person_id).order_by(None).subquery()

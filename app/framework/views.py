@@ -9,7 +9,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from app.access import (
-    ADMIN, MANAGER, SIGNED_IN, allow, can_validate_for, get_person_or_refuse, validation_scope,
+    ADMIN,
+    MANAGER,
+    SIGNED_IN,
+    allow,
+    can_validate_for,
+    get_person_or_refuse,
+    validation_scope,
 )
 from app.errors import DomainError
 from app.extensions import db

@@ -59,7 +59,8 @@ class ImportMapping(db.Model):
     headers: Mapped[list] = mapped_column(JSON, default=list)
     #: {field key: column header}
     columns: Mapped[dict] = mapped_column(JSON, default=dict)
-    #: {"job_title": {title (lower): role code | ""}, "org_unit": {name (lower): code | "__create__" | ""}}
+    #: {"job_title": {title (lower): role code | ""},
+    #:  "org_unit": {name (lower): code | "__create__" | ""}}
     value_maps: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -94,7 +94,7 @@ def _sniff(text: str) -> str:
 def _read_csv(text: str, delimiter: str) -> pd.DataFrame:
     try:
         return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                           header=None, skip_blank_lines=False, engine="python",
+                           header=None, skip_blank_lines=False, engine="c",
                            on_bad_lines="error")
     except (pd.errors.ParserError, csv.Error) as exc:
         raise BadFile(f"The file could not be read as a table: {_first_line(exc)}. Check that "

@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 from app.errors import DomainError
 from app.imports.apply import apply_plan
 from app.imports.mapping import (
-    FIELD_KEYS, clean, mapping_problems, normalise_header, shape_key, suggest_mapping,
+    FIELD_KEYS,
+    clean,
+    mapping_problems,
+    normalise_header,
+    shape_key,
+    suggest_mapping,
 )
 from app.imports.models import BatchStatus, ImportBatch, ImportMapping
 from app.imports.plan import CREATE, IGNORE, Options, Plan, build_plan
@@ -37,7 +42,8 @@ def upload(session: Session, *, data: bytes, filename: str, actor_id: int,
         raise BadFile("None of the columns could be recognised (" + ", ".join(table.headers[:8])
                       + "). A staff file needs at least an employee number and names, e.g. "
                         "Employee Number, First Name, Last Name.")
-    batch = ImportBatch(filename=(filename or "upload")[-255:], sha256=hashlib.sha256(data).hexdigest(),
+    batch = ImportBatch(filename=(filename or "upload")[-255:],
+                        sha256=hashlib.sha256(data).hexdigest(),
                         size=len(data), content=data, shape_key=shape_key(table.headers),
                         headers=table.headers, encoding=table.encoding,
                         status=BatchStatus.UPLOADED, uploaded_by_id=actor_id, source=source)
@@ -76,7 +82,8 @@ def _distinct(table: Table, header: str | None) -> list[str]:
 def _suggest_values(session: Session, titles: list[str], departments: list[str],
                     saved: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     roles = session.execute(select(Role.code, Role.name).where(Role.active.is_(True))).all()
-    units = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.active.is_(True))).all()
+    units = session.execute(
+        select(OrgUnit.code, OrgUnit.name).where(OrgUnit.active.is_(True))).all()
     role_by_name: dict[str, str] = {}
     for code, name in roles:
         role_by_name[normalise_header(name)] = code

@@ -13,8 +13,8 @@ from app.access import (
     allow,
     get_person_or_refuse,
     restrict_people,
+    validation_scope,
 )
-from app.access import validation_scope
 from app.extensions import db
 from app.framework.services import waiting_counts
 from app.org import queries

@@ -204,124 +204,149 @@ def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoRep
     if missing:
         raise DomainError("Load the role catalogue first (flask content load): missing "
                           + ", ".join(sorted(missing)))
-    rng = random.Random(seed)
-    names = _People(rng)
-    report = DemoReport()
-
-    # Org units: group → directorates → departments → teams.
-    group = OrgUnit(code="HG", name="Harbourside Group")
-    session.add(group)
-    session.flush()
-    departments: list[tuple[OrgUnit, str, OrgUnit]] = []  # (department, kind, directorate)
-    directorates: list[OrgUnit] = []
-    for dcode, dname, depts in STRUCTURE:
-        directorate = OrgUnit(code=dcode, name=dname, parent_id=group.id)
-        session.add(directorate)
-        directorates.append(directorate)
-        for code, name, kind in depts:
-            dept = OrgUnit(code=code, name=name, parent=directorate)
-            session.add(dept)
-            departments.append((dept, kind, directorate))
-    session.flush()
-
-    leaders = 1 + len(directorates) + len(departments)
-    team_count = max(len(departments), math.ceil((people - leaders) / 12))
-    teams: list[tuple[OrgUnit, str, str]] = []  # (team, kind, department code)
-    areas_used: dict[str, int] = {}
-    for i in range(team_count):
-        dept, kind, _ = departments[i % len(departments)]
-        k = areas_used.get(dept.code, 0)
-        areas_used[dept.code] = k + 1
-        area = TEAM_AREAS[k % len(TEAM_AREAS)] + ("" if k < len(TEAM_AREAS) else f" {k // 12 + 1}")
-        team = OrgUnit(code=f"{dept.code}-{k + 1:02d}", name=f"{dept.name} – {area}",
-                       parent_id=dept.id)
-        session.add(team)
-        teams.append((team, kind, dept.code))
-    session.flush()
-
-    # People, wave by wave so every manager's id is known before their reports go in.
-    ceo_id = _insert_people(session, [names.row(group.id, None, "Chief Executive")])[0]
-    director_ids = _insert_people(session, [
-        names.row(d.id, ceo_id, f"Director of {d.name}") for d in directorates])
-    director_of = {d.id: pid for d, pid in zip(directorates, director_ids, strict=True)}
-    dept_rows = []
-    for dept, _kind, directorate in departments:
-        fixed = _fixed_name("epo-head") if dept.code == "ST-EPO" else None
-        title = fixed[1] if fixed else f"Head of {dept.name}"
-        dept_rows.append(names.row(dept.id, director_of[directorate.id], title,
-                                   fixed[0] if fixed else None))
-    dept_head_ids = _insert_people(session, dept_rows)
-    head_of_dept = {d.id: pid for (d, _, _), pid in zip(departments, dept_head_ids, strict=True)}
-    lead_of_team = dict(zip(
-        [t.id for t, _, _ in teams],
-        _insert_people(session, [names.row(t.id, head_of_dept[t.parent_id], "Team Lead")
-                                 for t, _, _ in teams]), strict=True))
-
-    member_rows, member_meta, placed = [], [], set()
-    sizes = _team_sizes(people - leaders - len(teams), len(teams))
-    for (team, kind, dept_code), size in zip(teams, sizes, strict=True):
-        _lead_role, mix = ROLE_MIX[kind]
-        for _ in range(size):
-            role = rng.choices([r for r, _ in mix], [w for _, w in mix])[0]
-            slot = _slot_for(kind, dept_code, placed)
-            fixed = _fixed_name(slot) if slot else None
-            if slot:
-                placed.add(slot)
-                role = {"epo-member": "R04", "learning-member": "R10"}.get(slot, role)
-            title = fixed[1] if fixed else _title(role, rng)
-            member_rows.append(names.row(team.id, lead_of_team[team.id], title,
-                                         fixed[0] if fixed else None))
-            member_meta.append((role, dept_code, slot))
-    member_ids = _insert_people(session, member_rows)
-
-    # Heads of units (a manager sees the subtree of the units they head).
-    heads = [{"id": group.id, "head_id": ceo_id}]
-    heads += [{"id": d.id, "head_id": director_of[d.id]} for d in directorates]
-    heads += [{"id": d.id, "head_id": head_of_dept[d.id]} for d, _, _ in departments]
-    heads += [{"id": t.id, "head_id": lead_of_team[t.id]} for t, _, _ in teams]
-    session.execute(update(OrgUnit), heads)
-
-    offices = _build_offices(session, {d.code: d.id for d, _, _ in departments})
-
-    # Role assignments.
-    rows: list[dict] = []
-
-    def assign(person_id: int, code: str | None, dept_code: str) -> None:
-        if code is None or code not in roles:
-            return
-        start = ANCHOR - timedelta(days=rng.randint(30, 6 * 365))
-        office = offices.get(DEPARTMENT_OFFICE.get(dept_code, ""))
-        rows.append({"person_id": person_id, "role_id": roles[code], "kind": AssignmentKind.CURRENT,
-                     "office_id": office, "start_date": start, "end_date": None})
-        nxt = CAREER_STEP.get(code)
-        if nxt in roles and rng.random() < 0.3:
-            rows.append({"person_id": person_id, "role_id": roles[nxt],
-                         "kind": AssignmentKind.TARGET, "office_id": None,
-                         "start_date": ANCHOR - timedelta(days=rng.randint(0, 365)),
-                         "end_date": None})
-
-    assign(director_of[departments[0][2].id], "P01", "ST-EPO")  # Strategy director sponsors the P3O
-    for (dept, kind, _), pid in zip(departments, dept_head_ids, strict=True):
-        assign(pid, {"pmo": "R01", "delivery": "R08", "learning": "P07"}.get(kind), dept.code)
-    for team, kind, dept_code in teams:
-        assign(lead_of_team[team.id], ROLE_MIX[kind][0], dept_code)
-    for pid, (role, dept_code, _) in zip(member_ids, member_meta, strict=True):
-        assign(pid, role, dept_code)
-    if rows:
-        session.execute(insert(RoleAssignment), rows)
-
-    report.logins = _demo_accounts(session, dept_rows, dept_head_ids, member_rows, member_ids,
-                                   member_meta)
+    builder = _Builder(session, random.Random(seed), roles)
+    builder.units(people)
+    builder.people(people)
+    builder.heads()
+    offices = _build_offices(session, {d.code: d.id for d, _, _ in builder.departments})
+    assignments = builder.assignments(offices)
+    report = DemoReport(people=people, org_units=builder.unit_count, offices=len(offices),
+                        assignments=assignments)
+    report.logins = _demo_accounts(session, builder.dept_rows, builder.dept_head_ids,
+                                   builder.member_rows, builder.member_ids, builder.member_meta)
     session.flush()
     evidence = _demo_evidence(session, seed)
     report.evidence, report.pending, report.calibrations = (
         evidence.evidence, evidence.pending, evidence.calibrations)
-    report.people = people
-    report.org_units = 1 + len(directorates) + len(departments) + len(teams)
-    report.offices = len(offices)
-    report.assignments = len(rows)
     session.flush()
     return report
+
+
+class _Builder:
+    """The steps of build_demo, in order: units, people, heads, role assignments."""
+
+    def __init__(self, session: Session, rng: random.Random, roles: dict[str, int]):
+        self.session, self.rng, self.roles = session, rng, roles
+        self.names = _People(rng)
+        self.departments: list[tuple[OrgUnit, str, OrgUnit]] = []  # (dept, kind, directorate)
+        self.directorates: list[OrgUnit] = []
+        self.teams: list[tuple[OrgUnit, str, str]] = []  # (team, kind, department code)
+
+    @property
+    def unit_count(self) -> int:
+        return 1 + len(self.directorates) + len(self.departments) + len(self.teams)
+
+    def units(self, people: int) -> None:
+        """Org units: group → directorates → departments → teams."""
+        self.group = OrgUnit(code="HG", name="Harbourside Group")
+        self.session.add(self.group)
+        self.session.flush()
+        for dcode, dname, depts in STRUCTURE:
+            directorate = OrgUnit(code=dcode, name=dname, parent_id=self.group.id)
+            self.session.add(directorate)
+            self.directorates.append(directorate)
+            for code, name, kind in depts:
+                dept = OrgUnit(code=code, name=name, parent=directorate)
+                self.session.add(dept)
+                self.departments.append((dept, kind, directorate))
+        self.session.flush()
+        self.leaders = 1 + len(self.directorates) + len(self.departments)
+        team_count = max(len(self.departments), math.ceil((people - self.leaders) / 12))
+        areas_used: dict[str, int] = {}
+        for i in range(team_count):
+            dept, kind, _ = self.departments[i % len(self.departments)]
+            k = areas_used.get(dept.code, 0)
+            areas_used[dept.code] = k + 1
+            area = TEAM_AREAS[k % len(TEAM_AREAS)] + ("" if k < len(TEAM_AREAS)
+                                                      else f" {k // 12 + 1}")
+            team = OrgUnit(code=f"{dept.code}-{k + 1:02d}", name=f"{dept.name} – {area}",
+                           parent_id=dept.id)
+            self.session.add(team)
+            self.teams.append((team, kind, dept.code))
+        self.session.flush()
+
+    def people(self, people: int) -> None:
+        """People, wave by wave, so every manager's id is known before their reports go in."""
+        names, session = self.names, self.session
+        ceo = names.row(self.group.id, None, "Chief Executive")
+        self.ceo_id = _insert_people(session, [ceo])[0]
+        director_ids = _insert_people(session, [
+            names.row(d.id, self.ceo_id, f"Director of {d.name}") for d in self.directorates])
+        self.director_of = dict(zip([d.id for d in self.directorates], director_ids, strict=True))
+        self.dept_rows = []
+        for dept, _kind, directorate in self.departments:
+            fixed = _fixed_name("epo-head") if dept.code == "ST-EPO" else None
+            title = fixed[1] if fixed else f"Head of {dept.name}"
+            self.dept_rows.append(names.row(dept.id, self.director_of[directorate.id], title,
+                                            fixed[0] if fixed else None))
+        self.dept_head_ids = _insert_people(session, self.dept_rows)
+        self.head_of_dept = dict(zip([d.id for d, _, _ in self.departments], self.dept_head_ids,
+                                     strict=True))
+        self.lead_of_team = dict(zip(
+            [t.id for t, _, _ in self.teams],
+            _insert_people(session, [names.row(t.id, self.head_of_dept[t.parent_id], "Team Lead")
+                                     for t, _, _ in self.teams]), strict=True))
+        self.member_rows, self.member_meta = [], []
+        placed: set[str] = set()
+        sizes = _team_sizes(people - self.leaders - len(self.teams), len(self.teams))
+        for (team, kind, dept_code), size in zip(self.teams, sizes, strict=True):
+            for _ in range(size):
+                self._member(team, kind, dept_code, placed)
+        self.member_ids = _insert_people(session, self.member_rows)
+
+    def _member(self, team: OrgUnit, kind: str, dept_code: str, placed: set[str]) -> None:
+        mix = ROLE_MIX[kind][1]
+        role = self.rng.choices([r for r, _ in mix], [w for _, w in mix])[0]
+        slot = _slot_for(kind, dept_code, placed)
+        fixed = _fixed_name(slot) if slot else None
+        if slot:
+            placed.add(slot)
+            role = {"epo-member": "R04", "learning-member": "R10"}.get(slot, role)
+        title = fixed[1] if fixed else _title(role, self.rng)
+        self.member_rows.append(self.names.row(team.id, self.lead_of_team[team.id], title,
+                                               fixed[0] if fixed else None))
+        self.member_meta.append((role, dept_code, slot))
+
+    def heads(self) -> None:
+        """Heads of units (a manager sees the subtree of the units they head)."""
+        heads = [{"id": self.group.id, "head_id": self.ceo_id}]
+        heads += [{"id": d.id, "head_id": self.director_of[d.id]} for d in self.directorates]
+        heads += [{"id": d.id, "head_id": self.head_of_dept[d.id]} for d, _, _ in self.departments]
+        heads += [{"id": t.id, "head_id": self.lead_of_team[t.id]} for t, _, _ in self.teams]
+        self.session.execute(update(OrgUnit), heads)
+
+    def assignments(self, offices: dict[str, int]) -> int:
+        """Current roles by kind of department, and career targets for about a third."""
+        self.rows: list[dict] = []
+        self.offices = offices
+        sponsor = self.director_of[self.departments[0][2].id]
+        self._assign(sponsor, "P01", "ST-EPO")  # the strategy director sponsors the P3O
+        for (dept, kind, _), pid in zip(self.departments, self.dept_head_ids, strict=True):
+            self._assign(pid, {"pmo": "R01", "delivery": "R08", "learning": "P07"}.get(kind),
+                         dept.code)
+        for team, kind, dept_code in self.teams:
+            self._assign(self.lead_of_team[team.id], ROLE_MIX[kind][0], dept_code)
+        for pid, (role, dept_code, _) in zip(self.member_ids, self.member_meta, strict=True):
+            self._assign(pid, role, dept_code)
+        if self.rows:
+            self.session.execute(insert(RoleAssignment), self.rows)
+        return len(self.rows)
+
+    def _assign(self, person_id: int, code: str | None, dept_code: str) -> None:
+        roles, rng = self.roles, self.rng
+        if code is None or code not in roles:
+            return
+        start = ANCHOR - timedelta(days=rng.randint(30, 6 * 365))
+        office = self.offices.get(DEPARTMENT_OFFICE.get(dept_code, ""))
+        self.rows.append({"person_id": person_id, "role_id": roles[code],
+                          "kind": AssignmentKind.CURRENT, "office_id": office,
+                          "start_date": start, "end_date": None})
+        nxt = CAREER_STEP.get(code)
+        if nxt in roles and rng.random() < 0.3:
+            self.rows.append({"person_id": person_id, "role_id": roles[nxt],
+                              "kind": AssignmentKind.TARGET, "office_id": None,
+                              "start_date": ANCHOR - timedelta(days=rng.randint(0, 365)),
+                              "end_date": None})
 
 
 def _demo_evidence(session: Session, seed: int):

@@ -58,7 +58,8 @@ def person_profile(session: Session, person: Person, today: date) -> PersonProfi
         .order_by(RoleAssignment.start_date.desc())
     ).all()
     as_rows = [
-        AssignmentRow(a.id, a.role.code, a.role.name, a.role_id, a.office.name if a.office else None,
+        AssignmentRow(a.id, a.role.code, a.role.name, a.role_id,
+                      a.office.name if a.office else None,
                       a.kind.value, a.start_date, a.end_date, a.is_live(today))
         for a in rows
     ]
@@ -116,7 +117,8 @@ class OrgSummary:
 
 def org_summary(session: Session) -> OrgSummary:
     levels = dict(session.execute(
-        select(Office.p3_level, func.count()).where(Office.active.is_(True)).group_by(Office.p3_level)
+        select(Office.p3_level, func.count())
+        .where(Office.active.is_(True)).group_by(Office.p3_level)
     ).all())
     return OrgSummary(
         people=session.scalar(select(func.count()).where(Person.active.is_(True))) or 0,

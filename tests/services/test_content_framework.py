@@ -10,7 +10,11 @@ from sqlalchemy import func, select
 from app.content.checks import check_files
 from app.content.files import ContentInvalid, read_yaml
 from app.content.framework import (
-    check_framework, content_of, export_documents, load_framework, published_version,
+    check_framework,
+    content_of,
+    export_documents,
+    load_framework,
+    published_version,
 )
 from app.content.roles import load_roles
 from app.framework.models import Competency, Evidence, FrameworkVersion, Source, VersionStatus
@@ -126,7 +130,7 @@ def test_check_command_fails_on_a_broken_file_and_passes_on_the_shipped_ones(app
     assert f":{line_of(bad, 'R99')}:" in failed.output
 
 
-# --- load, versions, export -------------------------------------------------------------------------
+# --- load, versions, export ---------------------------------------------------------------
 
 
 def versions(session) -> list[tuple[int, str]]:
