@@ -209,37 +209,26 @@ def check_framework(content: ContentFile) -> FrameworkContent:
     return framework_from_data(data)
 
 
+Requirements = dict[str, tuple[int, bool]]  # competency code -> (level, essential)
+
+
 def check_profiles(content: ContentFile, framework: FrameworkContent | None,
-                   role_codes: set[str] | None) -> dict[str, dict[str, tuple[int, bool]]]:
+                   role_codes: set[str] | None) -> dict[str, Requirements]:
     """Validate a role-profiles file against the framework (and the role catalogue, when
     given); return the resolved profiles (``based_on`` applied) or raise ContentInvalid."""
     errors = schema_errors(content, PROFILES_SCHEMA)
     if errors:
         raise ContentInvalid(errors)
-    known = set(framework.competency_codes()) if framework else set()
+    known = set(framework.competency_codes()) if framework else None
     profiles = content.data["profiles"]
-    raw: dict[str, dict[str, tuple[int, bool]]] = {}
-    bases: dict[str, str] = {}
+    raw: dict[str, Requirements] = {}
     for i, profile in enumerate(profiles):
-        here = f"profiles[{i}]"
         role = profile["role"]
         if role in raw:
-            errors.append(content.error(f"{here}.role", f"role {role!r} has two profiles"))
+            errors.append(content.error(f"profiles[{i}].role", f"role {role!r} has two profiles"))
         if role_codes is not None and role not in role_codes:
-            errors.append(content.error(f"{here}.role", f"unknown role code {role!r}"))
-        reqs: dict[str, tuple[int, bool]] = {}
-        for kind, essential in (("essential", True), ("desirable", False)):
-            for code, level in (profile.get(kind) or {}).items():
-                if framework and code not in known:
-                    errors.append(content.error(f"{here}.{kind}.{code}",
-                                                f"unknown competency code {code!r}"))
-                if code in reqs:
-                    errors.append(content.error(f"{here}.{kind}.{code}",
-                                                f"{code} is both essential and desirable"))
-                reqs[code] = (level, essential)
-        raw[role] = reqs
-        if "based_on" in profile:
-            bases[role] = profile["based_on"]
+            errors.append(content.error(f"profiles[{i}].role", f"unknown role code {role!r}"))
+        raw[role] = _requirements(content, i, profile, known, errors)
     for i, profile in enumerate(profiles):
         base = profile.get("based_on")
         if base and base not in raw:
@@ -247,21 +236,36 @@ def check_profiles(content: ContentFile, framework: FrameworkContent | None,
                                         f"based on {base!r}, which has no profile here"))
     if errors:
         raise ContentInvalid(errors)
-    resolved: dict[str, dict[str, tuple[int, bool]]] = {}
+    bases = {p["role"]: p["based_on"] for p in profiles if "based_on" in p}
+    return {role: _resolve(content, role, raw, bases, ()) for role in raw}
 
-    def resolve(role: str, trail: tuple[str, ...]) -> dict[str, tuple[int, bool]]:
-        if role in trail:
-            i = next(i for i, p in enumerate(profiles) if p["role"] == role)
-            raise ContentInvalid([content.error(f"profiles[{i}].based_on",
-                                                "based_on goes round in a circle: "
-                                                + " → ".join((*trail, role)))])
-        base = resolve(bases[role], (*trail, role)) if role in bases else {}
-        merged = {**base, **raw[role]}
-        return {code: value for code, value in merged.items() if value[0] > 0}
 
-    for role in raw:
-        resolved[role] = resolve(role, ())
-    return resolved
+def _requirements(content: ContentFile, i: int, profile: dict, known: set[str] | None,
+                  errors: list[ContentError]) -> Requirements:
+    """One profile's own lines; unknown codes and double listings go to ``errors``."""
+    reqs: Requirements = {}
+    for kind, essential in (("essential", True), ("desirable", False)):
+        for code, level in (profile.get(kind) or {}).items():
+            where = f"profiles[{i}].{kind}.{code}"
+            if known is not None and code not in known:
+                errors.append(content.error(where, f"unknown competency code {code!r}"))
+            if code in reqs:
+                errors.append(content.error(where, f"{code} is both essential and desirable"))
+            reqs[code] = (level, essential)
+    return reqs
+
+
+def _resolve(content: ContentFile, role: str, raw: dict[str, Requirements],
+             bases: dict[str, str], trail: tuple[str, ...]) -> Requirements:
+    """A role's requirements with its ``based_on`` chain applied (level 0 removes a line)."""
+    if role in trail:
+        i = next(i for i, p in enumerate(content.data["profiles"]) if p["role"] == role)
+        raise ContentInvalid([content.error(f"profiles[{i}].based_on",
+                                            "based_on goes round in a circle: "
+                                            + " → ".join((*trail, role)))])
+    base = _resolve(content, bases[role], raw, bases, (*trail, role)) if role in bases else {}
+    merged = {**base, **raw[role]}
+    return {code: value for code, value in merged.items() if value[0] > 0}
 
 
 # --- database -----------------------------------------------------------------------------

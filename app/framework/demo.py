@@ -72,35 +72,41 @@ def seed_evidence(session: Session, *, seed: int, anchor: date, manager_person_i
         for code, level in profile.get(role_id, {}).items():
             mine[code] = max(mine.get(code, 0), level)
 
-    rows: list[dict] = []
-    for person_id in sorted(required):
-        for code, level in sorted(required[person_id].items()):
-            if rng.random() < 0.15:
-                continue  # no evidence yet: an open gap
-            truth = max(0, min(5, level + rng.choice(DRIFT)))
-            on = anchor - timedelta(days=rng.randint(20, 900))
-            if truth:
-                source, proved, expires = _proof(rng, truth, on)
-                if source == Source.EXTERNAL_CERTIFICATE and rng.random() < 0.12:
-                    expires = anchor - timedelta(days=rng.randint(1, 120))  # lapsed
-                    on = expires - timedelta(days=3 * 365)
-                rows.append(dict(person_id=person_id, competency_id=comp_ids[code],
-                                 competency_code=code, source=source, level=proved,
-                                 achieved_on=on, expires_on=expires, validated=True, status=None,
-                                 note="", link=None, recorded_by_id=None, responds_to_id=None))
-            if rng.random() < 0.35:
-                rows.append(dict(person_id=person_id, competency_id=comp_ids[code],
-                                 competency_code=code, source=Source.SELF_RATING,
-                                 level=max(0, min(5, truth + rng.choice([0, 0, 1]))),
-                                 achieved_on=on - timedelta(days=rng.randint(1, 30)),
-                                 expires_on=None, validated=False, status=RatingStatus.ACCEPTED,
-                                 note="", link=None, recorded_by_id=None, responds_to_id=None))
+    rows = [row for person_id in sorted(required)
+            for code, level in sorted(required[person_id].items())
+            for row in _evidence_for(rng, person_id, code, comp_ids[code], level, anchor)]
     if rows:
         session.execute(insert(Evidence), rows)
     report.evidence = len(rows)
     _pending_for_manager(session, rng, report, anchor, comp_ids, required, manager_person_id,
                          manager_user_id, learner_person_id, team_ids)
     return report
+
+
+def _evidence_for(rng: random.Random, person_id: int, code: str, competency_id: int,
+                  required: int, anchor: date) -> list[dict]:
+    """Evidence rows for one person and competency: usually a proof near the requirement,
+    sometimes a lapsed certificate, sometimes an accepted self-rating, sometimes nothing."""
+    if rng.random() < 0.15:
+        return []  # no evidence yet: an open gap
+    truth = max(0, min(5, required + rng.choice(DRIFT)))
+    on = anchor - timedelta(days=rng.randint(20, 900))
+    base = dict(person_id=person_id, competency_id=competency_id, competency_code=code,
+                note="", link=None, recorded_by_id=None, responds_to_id=None)
+    rows = []
+    if truth:
+        source, proved, expires = _proof(rng, truth, on)
+        if source == Source.EXTERNAL_CERTIFICATE and rng.random() < 0.12:
+            expires = anchor - timedelta(days=rng.randint(1, 120))  # lapsed
+            on = expires - timedelta(days=3 * 365)
+        rows.append(dict(base, source=source, level=proved, achieved_on=on, expires_on=expires,
+                         validated=True, status=None))
+    if rng.random() < 0.35:
+        rows.append(dict(base, source=Source.SELF_RATING,
+                         level=max(0, min(5, truth + rng.choice([0, 0, 1]))),
+                         achieved_on=on - timedelta(days=rng.randint(1, 30)), expires_on=None,
+                         validated=False, status=RatingStatus.ACCEPTED))
+    return rows
 
 
 PENDING_NOTES = [

@@ -265,19 +265,7 @@ def decide(session: Session, *, rating: Evidence, decision: Decision, level: int
     if rating.person_id == actor_person_id:
         raise DomainError("You cannot validate your own rating.")
     comment = (comment or "").strip()
-    if decision == Decision.ACCEPT:
-        level = rating.level
-    elif decision == Decision.ADJUST:
-        if level is None or not 0 <= level <= 5:
-            raise DomainError("Choose the level you rate them at.", field="level")
-        if level == rating.level:
-            raise DomainError("That is the level they gave; accept it instead.", field="level")
-        if not comment:
-            raise DomainError("Say why you rate them differently.", field="comment")
-    else:
-        level = None
-        if not comment:
-            raise DomainError("Say why you reject the rating.", field="comment")
+    level = _decided_level(rating, decision, level, comment)
     record = ValidationDecision(evidence_id=rating.id, decision=decision, level=level,
                                 comment=comment, decided_by_id=actor_id)
     session.add(record)
@@ -297,6 +285,24 @@ def decide(session: Session, *, rating: Evidence, decision: Decision, level: int
     rating.status = RatingStatus.ACCEPTED if decision == Decision.ACCEPT else RatingStatus.ADJUSTED
     evidence = _manager_rating(session, rating, level, comment, actor_id, on)
     return DecisionOutcome(record, evidence, None)
+
+
+def _decided_level(rating: Evidence, decision: Decision, level: int | None,
+                   comment: str) -> int | None:
+    """The manager's level for a decision (None for a rejection), or DomainError."""
+    if decision == Decision.ACCEPT:
+        return rating.level
+    if decision == Decision.ADJUST:
+        if level is None or not 0 <= level <= 5:
+            raise DomainError("Choose the level you rate them at.", field="level")
+        if level == rating.level:
+            raise DomainError("That is the level they gave; accept it instead.", field="level")
+        if not comment:
+            raise DomainError("Say why you rate them differently.", field="comment")
+        return level
+    if not comment:
+        raise DomainError("Say why you reject the rating.", field="comment")
+    return None
 
 
 def _manager_rating(session: Session, rating: Evidence, level: int, note: str, actor_id: int,
