@@ -38,47 +38,80 @@ def _unit_code(name: str, taken: set[str]) -> str:
 def apply_plan(session: Session, plan: Plan, today: date) -> dict[str, int]:
     """Write ``plan``: new org units, new and changed people, line managers, roles, leavers."""
     units = dict(session.execute(select(OrgUnit.code, OrgUnit.id)).all())
-    taken = set(units)
+    created_units = _create_units(session, plan.new_units, taken=set(units))
+    now = datetime.now(UTC)
+    _insert_people(session, plan.creates, units, created_units, now)
+    # Read after the inserts: new people need their ids as managers and role holders.
+    ids = dict(session.execute(select(Person.employee_number, Person.id)).all())
+    _update_people(session, plan.updates, units, created_units, now)
+    _link_managers(session, plan, ids)
+    _add_roles(session, plan.role_adds, ids, today)
+    _remove_leavers(session, plan, ids, now)
+    session.flush()
+    return plan.counts()
+
+
+def _create_units(session: Session, names: list[str], taken: set[str]) -> dict[str, int]:
+    """Create an org unit per name, each with a code not in ``taken``; {name: unit id}."""
     created_units = {}
-    for name in plan.new_units:
+    for name in names:
         unit = OrgUnit(code=_unit_code(name, taken), name=name)
         session.add(unit)
         session.flush()
         created_units[name] = unit.id
+    return created_units
 
-    def unit_id(c: Candidate) -> int | None:
-        if not c.unit:
-            return None
-        if c.unit.startswith(CREATE):
-            return created_units[c.unit.split(":", 1)[1]]
-        return units.get(c.unit)
 
-    now = datetime.now(UTC)
+def _unit_id(c: Candidate, units: dict[str, int], created_units: dict[str, int]) -> int | None:
+    """The candidate's org unit id: an existing unit by code, or one created by this plan."""
+    if not c.unit:
+        return None
+    if c.unit.startswith(CREATE):
+        return created_units[c.unit.split(":", 1)[1]]
+    return units.get(c.unit)
+
+
+def _insert_people(session: Session, creates: list[Candidate], units: dict[str, int],
+                   created_units: dict[str, int], now: datetime) -> None:
     new_rows = [{"employee_number": c.employee_number, "first_name": c.first_name,
                  "last_name": c.last_name, "email": c.email, "job_title": c.job_title,
-                 "org_unit_id": unit_id(c), "active": c.active, "created_at": now,
-                 "updated_at": now} for c in plan.creates]
+                 "org_unit_id": _unit_id(c, units, created_units), "active": c.active,
+                 "created_at": now, "updated_at": now} for c in creates]
     for chunk in _chunks(new_rows):
         session.execute(insert(Person), chunk)
-    ids = dict(session.execute(select(Person.employee_number, Person.id)).all())
 
-    updates = []
-    for c, person_id, fields in plan.updates:
-        values = {"id": person_id, "updated_at": now}
-        if "name" in fields:
-            values.update(first_name=c.first_name, last_name=c.last_name)
-        if "email" in fields:
-            values["email"] = c.email
-        if "job title" in fields:
-            values["job_title"] = c.job_title
-        if "org unit" in fields:
-            values["org_unit_id"] = unit_id(c)
-        if {"active", "leaver"} & set(fields):
-            values["active"] = c.active
-        updates.append(values)
-    for chunk in _chunks(updates):
+
+def _changed_values(c: Candidate, person_id: int, fields: list[str], units: dict[str, int],
+                    created_units: dict[str, int], now: datetime) -> dict:
+    """The UPDATE parameters for one person: only the fields the plan says change."""
+    values = {"id": person_id, "updated_at": now}
+    if "name" in fields:
+        values.update(first_name=c.first_name, last_name=c.last_name)
+    if "email" in fields:
+        values["email"] = c.email
+    if "job title" in fields:
+        values["job_title"] = c.job_title
+    if "org unit" in fields:
+        values["org_unit_id"] = _unit_id(c, units, created_units)
+    if {"active", "leaver"} & set(fields):
+        values["active"] = c.active
+    return values
+
+
+def _update_people(session: Session, updates: list[tuple[Candidate, int, list[str]]],
+                   units: dict[str, int], created_units: dict[str, int],
+                   now: datetime) -> None:
+    rows = [_changed_values(c, person_id, fields, units, created_units, now)
+            for c, person_id, fields in updates]
+    for chunk in _chunks(rows):
         session.execute(update(Person), chunk)
 
+
+def _link_managers(session: Session, plan: Plan, ids: dict[str, int]) -> None:
+    """Set line managers for new people and for those whose manager changes.
+
+    A separate pass after the inserts, as a manager may be a new person on a later row.
+    """
     new = {c.employee_number for c in plan.creates}
     moved = {c.employee_number for c, _, fields in plan.updates if "line manager" in fields}
     linked = new | moved  # once: a union per candidate made 50,000 rows take minutes
@@ -88,20 +121,26 @@ def apply_plan(session: Session, plan: Plan, today: date) -> dict[str, int]:
     for chunk in _chunks(managers):
         session.execute(update(Person), chunk)
 
+
+def _add_roles(session: Session, role_adds: list[tuple[str, str]], ids: dict[str, int],
+               today: date) -> None:
+    """Give each person their new current role, starting today."""
     roles = dict(session.execute(select(Role.code, Role.id)).all())
     assignments = [{"person_id": ids[number], "role_id": roles[code],
                     "kind": AssignmentKind.CURRENT, "start_date": today, "end_date": None,
-                    "office_id": None} for number, code in plan.role_adds]
+                    "office_id": None} for number, code in role_adds]
     for chunk in _chunks(assignments):
         session.execute(insert(RoleAssignment), chunk)
 
+
+def _remove_leavers(session: Session, plan: Plan, ids: dict[str, int], now: datetime) -> None:
+    """Leavers in the file (already made inactive by their update) and people a full sync
+    deactivates lose their log-in; the latter are made inactive here."""
     leavers = [c for c, _, fields in plan.updates if "leaver" in fields]
     _end_access(session, [ids[c.employee_number] for c in leavers] + plan.deactivate)
     for chunk in _chunks(plan.deactivate):
         session.execute(update(Person).where(Person.id.in_(chunk))
                         .values(active=False, updated_at=now))
-    session.flush()
-    return plan.counts()
 
 
 def _end_access(session: Session, person_ids: list[int]) -> None:

@@ -115,62 +115,121 @@ def _email(value: str) -> tuple[str | None, str | None]:
         return None, f"{value!r} is not a valid email address ({exc})"
 
 
-def _candidate(row: list[str], number: int, col: dict[str, int], headers: list[str],
-               value_maps: dict[str, dict[str, str]], today: date,
-               issues: list[Issue]) -> Candidate | None:
-    def cell(key: str) -> str:
-        return clean(row[col[key]]) if key in col else ""
+@dataclass
+class _Row:
+    """One data row seen through the column mapping."""
+    number: int  # spreadsheet row number
+    cells: list[str]
+    col: dict[str, int]  # field key -> column index
+    headers: list[str]
 
-    def header(key: str) -> str:
-        return headers[col[key]] if key in col else key
+    def has(self, key: str) -> bool:
+        return key in self.col
 
-    issues_before = len(issues)  # only this row's issues are looked at below
-    employee_number = cell("employee_number")
-    if not employee_number:
-        issues.append(Issue(number, header("employee_number"), "no employee number"))
-    first, last = cell("first_name"), cell("last_name")
-    if (not first or not last) and cell("full_name"):
-        parts = split_name(cell("full_name"))
+    def cell(self, key: str) -> str:
+        return clean(self.cells[self.col[key]]) if key in self.col else ""
+
+    def header(self, key: str) -> str:
+        """The file's own name for the column, so messages point at what the admin sees."""
+        return self.headers[self.col[key]] if key in self.col else key
+
+
+def _names(r: _Row, issues: list[Issue]) -> tuple[str, str]:
+    """First and last name; a full-name column fills in whichever of them is blank."""
+    first, last = r.cell("first_name"), r.cell("last_name")
+    if (not first or not last) and r.cell("full_name"):
+        parts = split_name(r.cell("full_name"))
         if parts:
             first, last = first or parts[0], last or parts[1]
     if not first or not last:
-        where = header("full_name") if "full_name" in col else header("last_name")
-        issues.append(Issue(number, where, "no first and last name"))
-    email, problem = _email(cell("email")) if "email" in col else (None, None)
+        where = r.header("full_name") if r.has("full_name") else r.header("last_name")
+        issues.append(Issue(r.number, where, "no first and last name"))
+    return first, last
+
+
+def _row_email(r: _Row, issues: list[Issue]) -> str | None:
+    """The normalised email; an invalid one is an error, a missing one only a warning."""
+    if not r.has("email"):
+        return None
+    email, problem = _email(r.cell("email"))
     if problem:
-        issues.append(Issue(number, header("email"), problem))
-    elif "email" in col and email is None:
-        issues.append(Issue(number, header("email"), "no email address", error=False))
+        issues.append(Issue(r.number, r.header("email"), problem))
+    elif email is None:
+        issues.append(Issue(r.number, r.header("email"), "no email address", error=False))
+    return email
+
+
+def _active(r: _Row, today: date, issues: list[Issue]) -> bool:
+    """Active unless the status says otherwise or the end date is today or earlier.
+
+    An unrecognised status is only a warning (the person stays active); an end date that
+    is not a date is an error.
+    """
     active = True
-    if cell("status"):
-        state = status_active(cell("status"), header("status"))
+    status = r.cell("status")
+    if status:
+        state = status_active(status, r.header("status"))
         if state is None:
-            issues.append(Issue(number, header("status"),
-                                f"status {cell('status')!r} not recognised; treated as active",
+            issues.append(Issue(r.number, r.header("status"),
+                                f"status {status!r} not recognised; treated as active",
                                 error=False))
         else:
             active = state
-    if cell("end_date"):
-        ended = parse_date(cell("end_date"))
+    end_date = r.cell("end_date")
+    if end_date:
+        ended = parse_date(end_date)
         if ended is None:
-            issues.append(Issue(number, header("end_date"),
-                                f"{cell('end_date')!r} is not a date (use YYYY-MM-DD)"))
+            issues.append(Issue(r.number, r.header("end_date"),
+                                f"{end_date!r} is not a date (use YYYY-MM-DD)"))
         elif ended <= today:
             active = False
-    title = cell("job_title") or None
-    role_code = value_maps.get("job_title", {}).get(title.lower(), IGNORE) if title else IGNORE
-    dept = cell("org_unit")
-    unit = value_maps.get("org_unit", {}).get(dept.lower(), IGNORE) if dept else IGNORE
+    return active
+
+
+def _mapped(value_maps: dict[str, dict[str, str]], key: str, value: str | None) -> str:
+    """The admin's value-map choice for a cell (matched ignoring case); IGNORE if none."""
+    return value_maps.get(key, {}).get(value.lower(), IGNORE) if value else IGNORE
+
+
+def _unit(value_maps: dict[str, dict[str, str]], dept: str) -> str | None:
+    """The org unit code chosen for a department, CREATE:<department>, or None."""
+    unit = _mapped(value_maps, "org_unit", dept)
     if unit == CREATE:
-        unit = f"{CREATE}:{dept}"
-    manager_ref = None
-    if cell("manager_id"):
-        manager_ref = ("id", cell("manager_id"))
-    elif cell("manager_name"):
-        manager_ref = ("name", cell("manager_name"))
+        return f"{CREATE}:{dept}"
+    return unit or None
+
+
+def _manager_ref(r: _Row) -> tuple[str, str] | None:
+    """The manager's employee number if given, else their name; resolved later."""
+    if r.cell("manager_id"):
+        return ("id", r.cell("manager_id"))
+    if r.cell("manager_name"):
+        return ("name", r.cell("manager_name"))
+    return None
+
+
+def _candidate(row: list[str], number: int, col: dict[str, int], headers: list[str],
+               value_maps: dict[str, dict[str, str]], today: date,
+               issues: list[Issue]) -> Candidate | None:
+    """Read one data row, appending its issues to ``issues``.
+
+    Returns None when the row has an error (warnings alone still give a Candidate).
+    """
+    r = _Row(number, row, col, headers)
+    issues_before = len(issues)  # only this row's issues are looked at below
+    employee_number = r.cell("employee_number")
+    if not employee_number:
+        issues.append(Issue(number, r.header("employee_number"), "no employee number"))
+    first, last = _names(r, issues)
+    email = _row_email(r, issues)
+    active = _active(r, today, issues)
+    title = r.cell("job_title") or None
+    role_code = _mapped(value_maps, "job_title", title)
+    unit = _unit(value_maps, r.cell("org_unit"))
+    manager_ref = _manager_ref(r)
     if any(i.error for i in issues[issues_before:]):
         return None
-    return Candidate(number, employee_number, first, last, email, title, unit or None,
+    return Candidate(number, employee_number, first, last, email, title, unit,
                      manager_ref, active, role_code or None)
 
 
@@ -291,18 +350,23 @@ def _settle_new_units(session: Session, cands) -> None:
             c.unit = by_name.get(key) or f"{CREATE}:{spelling.setdefault(key, name)}"
 
 
-def build_plan(session: Session, table: Table, mapping: dict[str, str],
-               value_maps: dict[str, dict[str, str]], options: Options, today: date) -> Plan:
-    col = {key: table.headers.index(header) for key, header in mapping.items()
-           if header in table.headers}
-    plan = Plan(rows=len(table.rows))
-    issues = plan.issues
+def _parse_rows(table: Table, col: dict[str, int], value_maps: dict[str, dict[str, str]],
+                today: date, issues: list[Issue]) -> list[Candidate]:
+    """A Candidate for every row without an error of its own, in file order."""
     parsed: list[Candidate] = []
     for row, number in zip(table.rows, table.row_numbers, strict=True):
         cand = _candidate(row, number, col, table.headers, value_maps, today, issues)
         if cand is not None:
             parsed.append(cand)
-    # Duplicate employee numbers: every occurrence is an error; nobody can tell which is right.
+    return parsed
+
+
+def _duplicate_numbers(table: Table, col: dict[str, int], mapping: dict[str, str],
+                       issues: list[Issue]) -> tuple[set[str], set[str]]:
+    """Every employee number in the file (rows in error included), and the duplicated ones.
+
+    Every occurrence of a duplicate is an error: nobody can tell which row is right.
+    """
     seen: dict[str, list[int]] = defaultdict(list)
     for row, number in zip(table.rows, table.row_numbers, strict=True):
         key = clean(row[col["employee_number"]]) if "employee_number" in col else ""
@@ -314,31 +378,63 @@ def build_plan(session: Session, table: Table, mapping: dict[str, str],
             issues.append(Issue(r, mapping["employee_number"],
                                 f"employee number {key!r} appears on rows "
                                 + ", ".join(map(str, rows))))
-    cands = {c.employee_number: c for c in parsed if c.employee_number not in dupes}
-    _settle_new_units(session, cands.values())
-    existing = _existing(session)
-    headers_for = {k: mapping.get(k, k) for k in ("manager_id", "manager_name")}
-    _resolve_managers(cands, existing, issues, headers_for, set(seen))
-    loop = _cycles(cands, existing)
-    for number in loop:
+    return set(seen), set(dupes)
+
+
+def _manager_column(c: Candidate, headers_for: dict[str, str]) -> str:
+    """The column a manager problem is reported against: the one the manager came from."""
+    return headers_for["manager_id" if c.manager_ref and c.manager_ref[0] == "id"
+                       else "manager_name"]
+
+
+def _report_loops(cands: dict[str, Candidate], existing: dict[str, _Existing],
+                  headers_for: dict[str, str], issues: list[Issue]) -> None:
+    for number in _cycles(cands, existing):
         c = cands[number]
-        issues.append(Issue(c.row, headers_for["manager_id" if c.manager_ref and
-                                               c.manager_ref[0] == "id" else "manager_name"],
+        issues.append(Issue(c.row, _manager_column(c, headers_for),
                             "the manager chain goes round in a loop through this person"))
-    # A row whose manager is a new person on a row in error cannot be applied either.
+
+
+def _without_errors(cands: dict[str, Candidate], existing: dict[str, _Existing],
+                    headers_for: dict[str, str], issues: list[Issue]) -> dict[str, Candidate]:
+    """The candidates that can be applied, by employee number.
+
+    A row whose manager is a new person on a row in error cannot be applied either, and
+    that may in turn strand the people it manages: repeat until nothing more drops out.
+    """
     while True:
         bad_rows = {i.row for i in issues if i.error}
         valid = {n: c for n, c in cands.items() if c.row not in bad_rows}
         dropped = [c for c in valid.values() if c.manager_number and
                    c.manager_number not in valid and c.manager_number not in existing]
         if not dropped:
-            break
+            return valid
         for c in dropped:
-            issues.append(Issue(c.row, headers_for["manager_id" if c.manager_ref[0] == "id"
-                                                   else "manager_name"],
+            issues.append(Issue(c.row, _manager_column(c, headers_for),
                                 f"the manager ({c.manager_number}) is on a row with errors"))
+
+
+def build_plan(session: Session, table: Table, mapping: dict[str, str],
+               value_maps: dict[str, dict[str, str]], options: Options, today: date) -> Plan:
+    """Plan the import of ``table`` under ``mapping`` and ``value_maps``; writes nothing.
+
+    Issues come sorted by row, errors before warnings, then by column.
+    """
+    col = {key: table.headers.index(header) for key, header in mapping.items()
+           if header in table.headers}
+    plan = Plan(rows=len(table.rows))
+    issues = plan.issues
+    parsed = _parse_rows(table, col, value_maps, today, issues)
+    file_numbers, dupes = _duplicate_numbers(table, col, mapping, issues)
+    cands = {c.employee_number: c for c in parsed if c.employee_number not in dupes}
+    _settle_new_units(session, cands.values())
+    existing = _existing(session)
+    headers_for = {k: mapping.get(k, k) for k in ("manager_id", "manager_name")}
+    _resolve_managers(cands, existing, issues, headers_for, file_numbers)
+    _report_loops(cands, existing, headers_for, issues)
+    valid = _without_errors(cands, existing, headers_for, issues)
     issues.sort(key=lambda i: (i.row, not i.error, i.column))
-    _compare(session, plan, valid, existing, options, set(seen))
+    _compare(session, plan, valid, existing, options, file_numbers)
     return plan
 
 
