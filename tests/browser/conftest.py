@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,11 +110,11 @@ class LiveSite:
         return person_id
 
 
-@pytest.fixture(scope="session")
-def live_site(tmp_path_factory):
-    """The demo organisation (80 people, seed 7) served on 127.0.0.1 at a free port."""
-    path = tmp_path_factory.mktemp("browser") / "demo.sqlite3"
-    app = make_app(f"sqlite:///{path}")
+@contextmanager
+def serve_demo(folder: Path, name: str):
+    """Build the demo organisation (80 people, seed 7) in a new SQLite file under ``folder``
+    and serve it on 127.0.0.1 at a free port until the block ends."""
+    app = make_app(f"sqlite:///{folder / 'demo.sqlite3'}")
     with app.app_context():
         upgrade()
     runner = app.test_cli_runner()
@@ -124,7 +125,7 @@ def live_site(tmp_path_factory):
         output.append(result.output)
     server = make_server("127.0.0.1", 0, _closing(app), threaded=True,
                          request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield LiveSite(f"http://127.0.0.1:{server.server_port}", app, "".join(output))
@@ -134,6 +135,13 @@ def live_site(tmp_path_factory):
         server.server_close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory):
+    """The shared demo site. Tests that change its data serve their own (serve_demo)."""
+    with serve_demo(tmp_path_factory.mktemp("browser"), "live-server") as site:
+        yield site
 
 
 @pytest.fixture(scope="session")

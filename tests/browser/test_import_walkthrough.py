@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from datetime import date
 
 import pytest
-from flask_migrate import upgrade
 from openpyxl import Workbook
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.imports.models import BatchStatus, ImportBatch
 from app.org.models import OrgUnit, Person, RoleAssignment
-from tests.browser.conftest import USERS, LiveSite, _QuietHandler, open_browsing
-from tests.conftest import make_app
+from tests.browser.conftest import USERS, LiveSite, open_browsing, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -42,26 +38,9 @@ CHOSEN = {"Employee number": "Staff Ref",
 
 @pytest.fixture(scope="module")
 def own_site(tmp_path_factory):
-    """The demo organisation (80 people, seed 7), for this module only."""
-    path = tmp_path_factory.mktemp("import-walkthrough") / "demo.sqlite3"
-    app = make_app(f"sqlite:///{path}")
-    with app.app_context():
-        upgrade()
-    runner = app.test_cli_runner()
-    for args in (["content", "load"], ["demo", "build", "--people", "80", "--seed", "7"]):
-        result = runner.invoke(args=args)
-        assert result.exit_code == 0, f"flask {' '.join(args)} failed:\n{result.output}"
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="import-site", daemon=True)
-    thread.start()
-    try:
-        yield LiveSite(f"http://127.0.0.1:{server.server_port}", app, "")
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    """The demo organisation for this module only: the test changes its data."""
+    with serve_demo(tmp_path_factory.mktemp("import-walkthrough"), "import-site") as site:
+        yield site
 
 
 def hr_export(manager_number: str) -> bytes:
