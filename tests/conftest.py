@@ -203,3 +203,34 @@ def count_queries(app):
             sa.event.remove(db.engine, "before_cursor_execute", counter)
 
     return counting
+
+
+# --- the closing summary: how many tests ran on each backend and in the browser ------------
+
+_TALLY: dict[str, dict[str, int]] = {}
+
+
+def _kind_of(report) -> str:
+    if "browser" in report.keywords:
+        return "browser (chromium)"
+    if "[postgresql" in report.nodeid or "-postgresql" in report.nodeid:
+        return "postgresql"
+    if "[sqlite" in report.nodeid or "-sqlite" in report.nodeid:
+        return "sqlite"
+    return "no database"
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        tally = _TALLY.setdefault(_kind_of(report), {})
+        tally[report.outcome] = tally.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _TALLY:
+        return
+    terminalreporter.section("tests by backend")
+    for kind in ("sqlite", "postgresql", "browser (chromium)", "no database"):
+        if kind in _TALLY:
+            counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(_TALLY[kind].items()))
+            terminalreporter.write_line(f"{kind:>20}: {counts}")
