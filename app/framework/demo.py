@@ -109,14 +109,15 @@ def _evidence_for(rng: random.Random, person_id: int, code: str, competency_id: 
     return rows
 
 
-PENDING_NOTES = [
-    "Ran the monthly change board on my own since March; all requests logged and decided.",
-    "Built the programme's risk dashboard and walked the SRO through it.",
-    "Re-forecast the project budget after the supplier change; variance explained to the board.",
-    "Set up the RAID log for the new office and trained two colleagues on it.",
-    "Wrote the highlight report template the hub now uses.",
-    "Led the lessons-learned workshop at project close.",
-]
+#: What people write when they rate themselves, by competency group.
+PENDING_NOTES = {
+    "STR": "Scored the new intake against the strategic criteria and presented the ranking.",
+    "GOV": "Prepared the stage-gate papers and ran the board secretariat for two cycles.",
+    "CTL": "Ran the change and RAID logs on my own since March; every item owned and dated.",
+    "FIN": "Re-forecast the budget after the supplier change and explained the variance.",
+    "INF": "Built the monthly highlight report the hub now uses for all its projects.",
+    "PPL": "Led the lessons-learned workshop at project close and wrote up the actions.",
+}
 
 
 def _pending_for_manager(session, rng, report, anchor, comp_ids, required, manager_person_id,
@@ -134,7 +135,7 @@ def _pending_for_manager(session, rng, report, anchor, comp_ids, required, manag
         session.add(Evidence(person_id=person_id, competency_id=comp_ids[code],
                              competency_code=code, source=Source.SELF_RATING, level=level,
                              achieved_on=anchor - timedelta(days=i + 1), validated=False,
-                             status=RatingStatus.PENDING, note=PENDING_NOTES[i % 6]))
+                             status=RatingStatus.PENDING, note=PENDING_NOTES[code[:3]]))
         report.pending += 1
     for j, person_id in enumerate(people[8:10]):
         codes = sorted(required.get(person_id, {}))
