@@ -3,8 +3,9 @@
 Each figure is reported with a floor measured in the same run on the same machine, so the
 ratio means something on a noisy 2-core box:
 
-* demo build floor: inserting the same number of plain rows into a bare SQLite table
-  with the sqlite3 module (executemany, one transaction);
+* demo build floor: inserting as many plain rows as the demo writes (people, role
+  assignments, evidence) into a bare SQLite table with the sqlite3 module (executemany,
+  one transaction);
 * page floor: the minimal signed-in page (/me) rendered by the same app and database.
 
 Usage: .venv/bin/python bench/run.py [--people 20000] [--repeat 5]
@@ -32,6 +33,7 @@ from app import create_app  # noqa: E402
 from app.accounts.models import User  # noqa: E402
 from app.accounts.services import open_login_session  # noqa: E402
 from app.config import TestConfig  # noqa: E402
+from app.content.framework import load_framework  # noqa: E402
 from app.content.roles import load_roles  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.org.demo import build_demo  # noqa: E402
@@ -73,12 +75,17 @@ def main() -> None:
     with app.app_context():
         upgrade()
         load_roles(db.session, ROOT / "curricula" / "roles.yaml")
+        load_framework(db.session, ROOT / "curricula" / "framework.yaml",
+                       ROOT / "curricula" / "role-profiles.yaml")
         db.session.commit()
         started = time.perf_counter()
-        build_demo(db.session, people=args.people, seed=7)
+        report = build_demo(db.session, people=args.people, seed=7)
         db.session.commit()
+        results["demo_evidence_rows"] = report.evidence
         results["demo_build_s"] = round(time.perf_counter() - started, 3)
-        results["floor_insert_s"] = round(floor_insert(args.people, tmp / "floor.sqlite3"), 3)
+        rows = args.people + report.assignments + report.evidence
+        results["floor_rows"] = rows
+        results["floor_insert_s"] = round(floor_insert(rows, tmp / "floor.sqlite3"), 3)
         results["demo_build_ratio"] = round(results["demo_build_s"] / results["floor_insert_s"], 1)
 
         admin = db.session.scalar(select(User).where(User.email.like("tom.becker%")))
@@ -88,7 +95,8 @@ def main() -> None:
     set_session_token(client, token)
     floor = timed_get(client, "/me", args.repeat)
     results["page_floor_ms"] = round(floor * 1000, 1)
-    pages = [("people_list", "/admin/people"), ("people_list_page_400", "/admin/people?page=400"),
+    pages = [("capability_mine", "/capability"), ("people_list", "/admin/people"),
+             ("people_list_page_400", "/admin/people?page=400"),
              ("people_search", "/admin/people?q=shah"), ("home_admin", "/")]
     for name, url in pages:
         t = timed_get(client, url, args.repeat)
