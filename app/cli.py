@@ -189,8 +189,9 @@ def import_people(file: Path, full_sync: bool, skip_errors: bool, dry_run: bool,
         db.session.rollback()
         click.echo("Dry run: nothing was written.")
         return
+    # Same transaction as the preview printed above, so its plan is still true.
     services.apply(db.session, batch, skip_errors=skip_errors, actor_person_id=admin.person_id,
-                   today=date.today())
+                   today=date.today(), plan=plan)
     db.session.commit()
     click.echo(f"Applied as import #{batch.id}, recorded under {admin.email}.")
 

@@ -28,7 +28,7 @@ from app.framework.models import (
     ValidationDecision,
     VersionStatus,
 )
-from app.org.models import AssignmentKind, Person, Role, RoleAssignment
+from app.org.models import Person, Role, RoleAssignment
 
 FRAMEWORK_CODE = "PMO-CF"
 #: Self and manager this far apart open a calibration instead of validating.
@@ -359,5 +359,3 @@ def ratings_of(session: Session, person_id: int) -> list[Evidence]:
         .where(Evidence.person_id == person_id, Evidence.source == Source.SELF_RATING)
         .order_by(Evidence.recorded_at.desc(), Evidence.id.desc()).limit(20)))
 
-
-__all__ = ["AssignmentKind"]

@@ -159,11 +159,15 @@ def preview(session: Session, batch: ImportBatch, *, actor_person_id: int | None
 
 
 def apply(session: Session, batch: ImportBatch, *, skip_errors: bool,
-          actor_person_id: int | None, today: date) -> Plan:
-    """Write the batch's plan. With errors and without ``skip_errors`` nothing is written."""
+          actor_person_id: int | None, today: date, plan: Plan | None = None) -> Plan:
+    """Write the batch's plan. With errors and without ``skip_errors`` nothing is written.
+
+    ``plan`` may be a preview made earlier in the same transaction (the CLI shows one before
+    applying); otherwise the plan is built here against the database as it is now.
+    """
     if batch.status != BatchStatus.UPLOADED:
         raise DomainError("This import has already been applied or discarded.")
-    plan = preview(session, batch, actor_person_id=actor_person_id, today=today)
+    plan = plan or preview(session, batch, actor_person_id=actor_person_id, today=today)
     if plan.errors and not skip_errors:
         raise DomainError(f"{plan.error_rows} row(s) have errors. Fix the file, or choose to "
                           "apply the valid rows and skip those.")
