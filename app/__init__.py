@@ -10,8 +10,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from app import extensions
 from app.config import Config
-from app.extensions import bootstrap, csrf, db, login_manager, migrate
+from app.extensions import bootstrap, csrf, login_manager, migrate
 
 
 def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
@@ -30,8 +31,10 @@ def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered on the metadata)
     from app.accounts.auth import init_login
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    # ``extensions.db``, not a bare ``db``: the package's submodule ``app.db`` (the model
+    # helpers) would shadow that name here.
+    extensions.db.init_app(app)
+    migrate.init_app(app, extensions.db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     bootstrap.init_app(app)
     login_manager.init_app(app)
@@ -44,7 +47,7 @@ def _configure_engine(app: Flask) -> None:
     """SQLite: WAL, foreign keys on, a busy timeout, on every new connection."""
     from sqlalchemy import event
 
-    engine = db.engine
+    engine = extensions.db.engine
     if engine.dialect.name != "sqlite":
         return
 
@@ -59,19 +62,15 @@ def _configure_engine(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    """One blueprint per domain, each named like its package."""
     from app.accounts.views import bp as accounts_bp
-    from app.admin.views import bp as admin_bp
-    from app.framework.authoring_views import bp as framework_bp
-    from app.framework.views import bp as capability_bp
-    from app.imports.views import bp as imports_bp
-    from app.main.views import bp as main_bp
+    from app.capability.views import bp as capability_bp
+    from app.framework.views import bp as framework_bp
+    from app.org.views import bp as org_bp
+    from app.staff_import.views import bp as staff_import_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(capability_bp)
-    app.register_blueprint(framework_bp)
-    app.register_blueprint(imports_bp)
+    for bp in (org_bp, accounts_bp, framework_bp, capability_bp, staff_import_bp):
+        app.register_blueprint(bp)
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -128,22 +127,31 @@ def register_errorhandlers(app: Flask) -> None:
     log = logging.getLogger("pmo_pathways")
 
     def render_error(status: int, title: str, message: str, incident: str | None = None):
-        return render_template("errors/error.html", status=status, title=title,
-                               message=message, incident=incident), status
+        return render_template(
+            "errors/error.html", status=status, title=title, message=message, incident=incident
+        ), status
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
-        return render_error(400, "Form expired",
-                            "This form was open too long or came from elsewhere. Go back, "
-                            "reload the page and try again.")
+        return render_error(
+            400,
+            "Form expired",
+            "This form was open too long or came from elsewhere. Go back, "
+            "reload the page and try again.",
+        )
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         texts = {
-            403: ("Not yours to see", "You do not have access to this page. If you think you "
-                                      "should, ask your PMO administrator."),
-            404: ("Page not found", "There is nothing at this address. It may have moved, or "
-                                    "the link may be mistyped."),
+            403: (
+                "Not yours to see",
+                "You do not have access to this page. If you think you "
+                "should, ask your PMO administrator.",
+            ),
+            404: (
+                "Page not found",
+                "There is nothing at this address. It may have moved, or the link may be mistyped.",
+            ),
             413: ("File too large", "That upload is larger than the site accepts."),
         }
         title, message = texts.get(error.code, (error.name, error.description))
@@ -152,11 +160,15 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         incident = uuid.uuid4().hex[:10]
-        db.session.rollback()
+        extensions.db.session.rollback()
         log.exception("incident %s on %s %s", incident, request.method, request.path)
-        return render_error(500, "Something went wrong",
-                            "The page could not be shown. Nothing you sent was half-saved. If "
-                            "it happens again, quote the incident reference below.", incident)
+        return render_error(
+            500,
+            "Something went wrong",
+            "The page could not be shown. Nothing you sent was half-saved. If "
+            "it happens again, quote the incident reference below.",
+            incident,
+        )
 
     @app.teardown_request
     def _forget_failed_session(exc):

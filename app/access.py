@@ -190,8 +190,20 @@ def any_of(user, permissions: Iterable[str]) -> bool:
 
 
 __all__ = [
-    "ADMIN", "LEARNER", "MANAGER", "PUBLIC", "SIGNED_IN", "TRAINER", "allow", "any_of",
-    "can_see_person", "can_validate_for", "validation_scope", "enforce_route_rule",
-    "get_person_or_refuse", "may_reach",
-    "restrict_people", "visible_people",
+    "ADMIN",
+    "LEARNER",
+    "MANAGER",
+    "PUBLIC",
+    "SIGNED_IN",
+    "TRAINER",
+    "allow",
+    "any_of",
+    "can_see_person",
+    "can_validate_for",
+    "validation_scope",
+    "enforce_route_rule",
+    "get_person_or_refuse",
+    "may_reach",
+    "restrict_people",
+    "visible_people",
 ]

@@ -9,8 +9,9 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-INSTANCE_DIR = Path(os.environ.get("PMO_INSTANCE_DIR",
-                                   Path(__file__).resolve().parent.parent / "instance"))
+INSTANCE_DIR = Path(
+    os.environ.get("PMO_INSTANCE_DIR", Path(__file__).resolve().parent.parent / "instance")
+)
 
 
 def normalise_database_url(url: str) -> str:

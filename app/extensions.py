@@ -1,6 +1,7 @@
 """Extension objects, bound to an app in create_app()."""
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
@@ -46,6 +47,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+#: The base class of every model. Flask-SQLAlchemy builds ``db.Model`` at run time from
+#: ``Base``; type checkers are told it is ``Base``, which it behaves as.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

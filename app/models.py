@@ -1,25 +1,40 @@
 """Imports every model so that the metadata (and Alembic) sees them all."""
 
 from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
+from app.capability.models import Calibration, Evidence, ValidationDecision
 from app.framework.models import (
-    Calibration,
     Competency,
     CompetencyGroup,
-    Evidence,
     EvidenceCap,
     Framework,
     FrameworkVersion,
     ProficiencyLevel,
     RoleRequirement,
-    ValidationDecision,
 )
-from app.imports.models import ImportBatch, ImportMapping
 from app.org.models import Office, OrgUnit, Person, Role, RoleAssignment
+from app.staff_import.models import ImportBatch, ImportMapping
 
 __all__ = [
-    "Calibration", "Competency", "CompetencyGroup", "Evidence", "EvidenceCap", "Framework",
-    "FrameworkVersion", "ProficiencyLevel", "RoleRequirement", "ValidationDecision",
-    "ImportBatch", "ImportMapping", "LoginSession", "Office", "OrgUnit", "PasswordToken",
-    "Permission", "Person", "Role",
-    "RoleAssignment", "User", "UserPermission",
+    "Calibration",
+    "Competency",
+    "CompetencyGroup",
+    "Evidence",
+    "EvidenceCap",
+    "Framework",
+    "FrameworkVersion",
+    "ProficiencyLevel",
+    "RoleRequirement",
+    "ValidationDecision",
+    "ImportBatch",
+    "ImportMapping",
+    "LoginSession",
+    "Office",
+    "OrgUnit",
+    "PasswordToken",
+    "Permission",
+    "Person",
+    "Role",
+    "RoleAssignment",
+    "User",
+    "UserPermission",
 ]

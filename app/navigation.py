@@ -16,19 +16,19 @@ class NavItem:
 
 #: In display order. An item shows only to users whose permissions reach its endpoint.
 ITEMS = (
-    NavItem("Home", "main.home"),
-    NavItem("My profile", "main.my_profile"),
+    NavItem("Home", "org.home"),
+    NavItem("My profile", "org.my_profile"),
     NavItem("My capability", "capability.mine"),
-    NavItem("My team", "main.team"),
+    NavItem("My team", "org.team"),
     NavItem("Validations", "capability.queue"),
-    NavItem("Role catalogue", "main.roles"),
+    NavItem("Role catalogue", "org.role_catalogue"),
     NavItem("Framework", "framework.browse"),
-    NavItem("People", "admin.people", "Administration"),
-    NavItem("Org units", "admin.org_units", "Administration"),
-    NavItem("Offices", "admin.offices", "Administration"),
-    NavItem("Roles", "admin.roles", "Administration"),
-    NavItem("Accounts", "admin.accounts_list", "Administration"),
-    NavItem("Staff import", "imports.history", "Administration"),
+    NavItem("People", "org.people", "Administration"),
+    NavItem("Org units", "org.org_units", "Administration"),
+    NavItem("Offices", "org.offices", "Administration"),
+    NavItem("Roles", "org.roles", "Administration"),
+    NavItem("Accounts", "accounts.accounts_list", "Administration"),
+    NavItem("Staff import", "staff_import.history", "Administration"),
 )
 
 

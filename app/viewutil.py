@@ -1,13 +1,19 @@
-"""Small helpers shared by the views."""
+"""Small helpers shared by the views of every domain."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import flash
+from flask import abort, current_app, flash, request
 from flask_wtf import FlaskForm
 
 from app.errors import DomainError
+from app.extensions import db
+from app.forms import ConfirmForm
+
+T = TypeVar("T")
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -20,10 +26,43 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def apply_domain_error(form: FlaskForm, error: DomainError) -> None:
+def apply_domain_error(form: FlaskForm | None, error: DomainError, prefix: str = "") -> None:
     """Show a use-case's refusal at the field it concerns, else as a message on top."""
-    field = getattr(form, error.field, None) if error.field else None
+    field = getattr(form, error.field, None) if form is not None and error.field else None
     if field is not None:
         field.errors = [*field.errors, error.message]
     else:
-        flash(error.message, "danger")
+        flash(prefix + error.message, "danger")
+
+
+def run(
+    action: Callable[[], T], form: FlaskForm | None = None, prefix: str = ""
+) -> tuple[bool, T | None]:
+    """Run one use-case for a view: commit and return ``(True, result)``; or, when it refuses
+    with a ``DomainError``, roll back, show the message at its form field (or as a flash) and
+    return ``(False, None)``. ``prefix`` starts a flashed message (say whose record it was).
+    The one place a view turns a domain error into a message."""
+    try:
+        result = action()
+    except DomainError as error:
+        db.session.rollback()
+        apply_domain_error(form, error, prefix)
+        return False, None
+    db.session.commit()
+    return True, result
+
+
+def require_confirmation() -> None:
+    """Refuse (400) a state-changing POST that does not carry a valid confirm form."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def back_or(default: str) -> str:
+    """Where a toggle button returns to: the page it was pressed on, when it is this site."""
+    ref = request.referrer
+    return ref if ref and ref.startswith(request.host_url) else default
+
+
+def per_page() -> int:
+    return int(current_app.config["PEOPLE_PER_PAGE"])

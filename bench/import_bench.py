@@ -52,26 +52,110 @@ from app.accounts.models import Permission, User, UserPermission  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.content.roles import load_roles  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.imports import services  # noqa: E402
 from app.org.models import OrgUnit, Person, RoleAssignment  # noqa: E402
+from app.staff_import import services  # noqa: E402
 
 TODAY = date(2025, 6, 1)
-HEAD = ["Personnel Number", "Given Name", "Family Name", "E-mail Address", "Business Unit",
-        "Position Title", "Line Manager No", "Employment Status", "Hire Date", "Location",
-        "FTE"]
-FIRST = ["Amara", "Ben", "Chloé", "Dev", "Elif", "Femi", "Gita", "Hugo", "Ines", "Jonas",
-         "Kofi", "Lena", "Mateo", "Nia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq",
-         "Uma", "Viktor", "Wen", "Xavier", "Yusuf", "Zoë"]
-LAST = ["Adeyemi", "Bauer", "Chen", "Dubois", "Eriksen", "Fernández", "Gallagher", "Haddad",
-        "Ivanova", "Jansen", "Kowalski", "Lindqvist", "Müller", "Nakamura", "O'Brien", "Patel",
-        "Quist", "Rossi", "Singh", "Tanaka", "Usman", "Varga", "Walsh", "Yilmaz", "Zhang"]
-TITLES = ["Project Manager", "PMO Analyst", "Programme Manager", "PMO Manager",
-          "Portfolio Analyst", "Resource Manager", "Software Engineer", "Accountant",
-          "HR Advisor", "Business Analyst", "Project Coordinator", "Portfolio Manager",
-          "Sales Executive", "Data Scientist", "Operations Lead", "Service Desk Analyst"]
-UNITS = [f"{area} {kind}" for area in ("North", "South", "East", "West", "Central")
-         for kind in ("Delivery", "Finance", "Technology", "Operations", "People",
-                      "Change", "Sales", "Risk")]
+HEAD = [
+    "Personnel Number",
+    "Given Name",
+    "Family Name",
+    "E-mail Address",
+    "Business Unit",
+    "Position Title",
+    "Line Manager No",
+    "Employment Status",
+    "Hire Date",
+    "Location",
+    "FTE",
+]
+FIRST = [
+    "Amara",
+    "Ben",
+    "Chloé",
+    "Dev",
+    "Elif",
+    "Femi",
+    "Gita",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nia",
+    "Oskar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Xavier",
+    "Yusuf",
+    "Zoë",
+]
+LAST = [
+    "Adeyemi",
+    "Bauer",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fernández",
+    "Gallagher",
+    "Haddad",
+    "Ivanova",
+    "Jansen",
+    "Kowalski",
+    "Lindqvist",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Patel",
+    "Quist",
+    "Rossi",
+    "Singh",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Walsh",
+    "Yilmaz",
+    "Zhang",
+]
+TITLES = [
+    "Project Manager",
+    "PMO Analyst",
+    "Programme Manager",
+    "PMO Manager",
+    "Portfolio Analyst",
+    "Resource Manager",
+    "Software Engineer",
+    "Accountant",
+    "HR Advisor",
+    "Business Analyst",
+    "Project Coordinator",
+    "Portfolio Manager",
+    "Sales Executive",
+    "Data Scientist",
+    "Operations Lead",
+    "Service Desk Analyst",
+]
+UNITS = [
+    f"{area} {kind}"
+    for area in ("North", "South", "East", "West", "Central")
+    for kind in (
+        "Delivery",
+        "Finance",
+        "Technology",
+        "Operations",
+        "People",
+        "Change",
+        "Sales",
+        "Risk",
+    )
+]
 STATUSES = ["Active"] * 30 + ["On Leave", "Terminated", "Active "]
 
 
@@ -102,12 +186,21 @@ def generate(rows: int, seed: int = 11) -> tuple[bytes, dict[str, int]]:
             email = f"  {email.upper()} "
         # Managers sit on earlier rows; the first rows are the top of the tree.
         manager = "" if i < 5 else numbers[rng.randrange(max(1, min(i, 5 + i // 8)))]
-        writer.writerow([number, first, last, email, rng.choice(UNITS), rng.choice(TITLES),
-                         manager, rng.choice(STATUSES),
-                         f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/"
-                         f"{rng.randint(1995, 2024)}",
-                         rng.choice(["London", "Leeds", "Remote"]),
-                         rng.choice(["1", "0.8", "0.5"])])
+        writer.writerow(
+            [
+                number,
+                first,
+                last,
+                email,
+                rng.choice(UNITS),
+                rng.choice(TITLES),
+                manager,
+                rng.choice(STATUSES),
+                f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1995, 2024)}",
+                rng.choice(["London", "Leeds", "Remote"]),
+                rng.choice(["1", "0.8", "0.5"]),
+            ]
+        )
     return out.getvalue().encode("utf-8"), planted
 
 
@@ -134,8 +227,14 @@ def upload_and_preview(session, data: bytes):
     actor = admin(session)
     batch = services.upload(session, data=data, filename="hr-export.csv", actor_id=actor.id)
     proposal = services.mapping_for(session, batch)
-    services.save_mapping(session, batch=batch, columns=proposal.columns,
-                          value_maps=proposal.value_maps, full_sync=False, actor_id=actor.id)
+    services.save_mapping(
+        session,
+        batch=batch,
+        columns=proposal.columns,
+        value_maps=proposal.value_maps,
+        full_sync=False,
+        actor_id=actor.id,
+    )
     plan = services.preview(session, batch, actor_person_id=actor.person_id, today=TODAY)
     session.commit()
     return batch, proposal, plan
@@ -143,8 +242,9 @@ def upload_and_preview(session, data: bytes):
 
 def apply(session, batch):
     actor = admin(session)
-    plan = services.apply(session, batch, skip_errors=True, actor_person_id=actor.person_id,
-                          today=TODAY)
+    plan = services.apply(
+        session, batch, skip_errors=True, actor_person_id=actor.person_id, today=TODAY
+    )
     session.commit()
     return plan
 
@@ -157,16 +257,32 @@ def floor_read(data: bytes) -> tuple[float, float]:
 
 def floor_insert(rows: int, path: Path) -> tuple[float, float]:
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, employee_number TEXT UNIQUE, "
-                 "first_name TEXT, last_name TEXT, email TEXT, job_title TEXT, "
-                 "org_unit_id INTEGER, line_manager_id INTEGER, active INTEGER)")
-    data = [(f"{i:07d}", f"First{i}", f"Last{i}", f"p{i}@example.com", "Project Manager",
-             i % 40, None, 1) for i in range(rows)]
+    conn.execute(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, employee_number TEXT UNIQUE, "
+        "first_name TEXT, last_name TEXT, email TEXT, job_title TEXT, "
+        "org_unit_id INTEGER, line_manager_id INTEGER, active INTEGER)"
+    )
+    data = [
+        (
+            f"{i:07d}",
+            f"First{i}",
+            f"Last{i}",
+            f"p{i}@example.com",
+            "Project Manager",
+            i % 40,
+            None,
+            1,
+        )
+        for i in range(rows)
+    ]
     started, cpu = time.perf_counter(), time.process_time()
     with conn:
-        conn.executemany("INSERT INTO people (employee_number, first_name, last_name, email, "
-                         "job_title, org_unit_id, line_manager_id, active) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
+        conn.executemany(
+            "INSERT INTO people (employee_number, first_name, last_name, email, "
+            "job_title, org_unit_id, line_manager_id, active) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            data,
+        )
     elapsed = time.perf_counter() - started, time.process_time() - cpu
     conn.close()
     path.unlink()
@@ -175,8 +291,10 @@ def floor_insert(rows: int, path: Path) -> tuple[float, float]:
 
 def floors(data: bytes, rows: int, tmp: Path, best: dict) -> None:
     """Measure both floors; keep the best (lowest) of each over the calls."""
-    for name, (wall, cpu) in (("read_csv", floor_read(data)),
-                              ("executemany", floor_insert(rows, tmp / "floor.sqlite3"))):
+    for name, (wall, cpu) in (
+        ("read_csv", floor_read(data)),
+        ("executemany", floor_insert(rows, tmp / "floor.sqlite3")),
+    ):
         best[name] = min(best.get(name, (wall, cpu)), (wall, cpu))
 
 
@@ -190,8 +308,9 @@ def timer(results: dict, key: str):
     results[key.removesuffix("_s") + "_cpu_s"] = round(time.process_time() - cpu, 3)
 
 
-def run(data: bytes, db_path: Path, results: dict, *, traced: bool = False,
-        profile: Path | None = None) -> None:
+def run(
+    data: bytes, db_path: Path, results: dict, *, traced: bool = False, profile: Path | None = None
+) -> None:
     """The three phases on a fresh database; times (or tracemalloc peaks) into results."""
     app = fresh_app(db_path)
     suffix = "_peak_mb" if traced else "_s"
@@ -224,17 +343,18 @@ def run(data: bytes, db_path: Path, results: dict, *, traced: bool = False,
             reapplied = apply(session, again)
         if not traced:
             counts = plan.counts()
-            results.update({
-                "plan_" + k: v for k, v in counts.items()})
+            results.update({"plan_" + k: v for k, v in counts.items()})
             results["mapped_columns"] = sorted(proposal.columns)
             results["people_after_apply"] = session.scalar(select(func.count(Person.id)))
             results["org_units"] = session.scalar(select(func.count(OrgUnit.id)))
             results["role_assignments"] = session.scalar(select(func.count(RoleAssignment.id)))
-            results["reimport_counts"] = {k: replan.counts()[k]
-                                          for k in ("create", "update", "unchanged")}
+            results["reimport_counts"] = {
+                k: replan.counts()[k] for k in ("create", "update", "unchanged")
+            }
             assert applied.counts()["create"] == counts["create"]
-            assert reapplied.counts()["create"] == 0 and reapplied.counts()["update"] == 0, \
-                results["reimport_counts"]
+            assert reapplied.counts()["create"] == 0 and reapplied.counts()["update"] == 0, results[
+                "reimport_counts"
+            ]
         db.session.remove()
         db.engine.dispose()
     if profiler:
@@ -245,19 +365,25 @@ def run(data: bytes, db_path: Path, results: dict, *, traced: bool = False,
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=50000)
-    parser.add_argument("--profile", action="store_true",
-                        help="cProfile upload+preview+apply and print the top functions")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile upload+preview+apply and print the top functions",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pmo-import-bench-"))
     data, planted = generate(args.rows)
     rss_baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results: dict = {"rows": args.rows, "file_mb": round(len(data) / 1_048_576, 2),
-                     "columns": len(HEAD), **planted}
+    results: dict = {
+        "rows": args.rows,
+        "file_mb": round(len(data) / 1_048_576, 2),
+        "columns": len(HEAD),
+        **planted,
+    }
 
     best: dict[str, tuple[float, float]] = {}
     floors(data, args.rows, tmp, best)  # before and after the timed run: the best of both
-    run(data, tmp / "timed.sqlite3", results,
-        profile=tmp / "import.prof" if args.profile else None)
+    run(data, tmp / "timed.sqlite3", results, profile=tmp / "import.prof" if args.profile else None)
     floors(data, args.rows, tmp, best)
     results["rss_baseline_mb"] = round(rss_baseline, 1)
     results["rss_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

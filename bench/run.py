@@ -33,10 +33,10 @@ from app import create_app  # noqa: E402
 from app.accounts.models import User  # noqa: E402
 from app.accounts.services import open_login_session  # noqa: E402
 from app.config import TestConfig  # noqa: E402
-from app.content.framework import load_framework  # noqa: E402
+from app.content.framework_load import load_framework  # noqa: E402
 from app.content.roles import load_roles  # noqa: E402
+from app.demo.organisation import build_demo  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.org.demo import build_demo  # noqa: E402
 from tests.conftest import set_session_token  # noqa: E402
 
 
@@ -75,8 +75,11 @@ def main() -> None:
     with app.app_context():
         upgrade()
         load_roles(db.session, ROOT / "curricula" / "roles.yaml")
-        load_framework(db.session, ROOT / "curricula" / "framework.yaml",
-                       ROOT / "curricula" / "role-profiles.yaml")
+        load_framework(
+            db.session,
+            ROOT / "curricula" / "framework.yaml",
+            ROOT / "curricula" / "role-profiles.yaml",
+        )
         db.session.commit()
         started = time.perf_counter()
         report = build_demo(db.session, people=args.people, seed=7)
@@ -95,9 +98,13 @@ def main() -> None:
     set_session_token(client, token)
     floor = timed_get(client, "/me", args.repeat)
     results["page_floor_ms"] = round(floor * 1000, 1)
-    pages = [("capability_mine", "/capability"), ("people_list", "/admin/people"),
-             ("people_list_page_400", "/admin/people?page=400"),
-             ("people_search", "/admin/people?q=shah"), ("home_admin", "/")]
+    pages = [
+        ("capability_mine", "/capability"),
+        ("people_list", "/admin/people"),
+        ("people_list_page_400", "/admin/people?page=400"),
+        ("people_search", "/admin/people?q=shah"),
+        ("home_admin", "/"),
+    ]
     for name, url in pages:
         t = timed_get(client, url, args.repeat)
         results[f"{name}_ms"] = round(t * 1000, 1)

@@ -8,15 +8,17 @@ PMO_TEST_SQLITE_ONLY=1 is set for a quick local run (never under CI).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import uuid
 from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from flask.globals import _cv_app, _cv_request
+from flask import has_app_context
+from flask import session as flask_session
 from flask.testing import FlaskClient
-from flask_login.utils import _create_identifier
+from flask_login import login_user
 from flask_migrate import upgrade
 
 from app import create_app
@@ -60,16 +62,15 @@ class IsolatedClient(FlaskClient):
         return None
 
     def open(self, *args, **kwargs):
-        outer_app = _cv_app.get(None)
-        if outer_app is not None:
+        outer = has_app_context()
+        if outer:
             db.session.commit()
-        app_token, request_token = _cv_app.set(None), _cv_request.set(None)
         try:
-            return super().open(*args, **kwargs)
+            # A fresh, empty context: no app or request context is active inside it, so the
+            # request pushes its own (its own g, Flask-Login user and database session).
+            return contextvars.Context().run(super().open, *args, **kwargs)
         finally:
-            _cv_request.reset(request_token)
-            _cv_app.reset(app_token)
-            if outer_app is not None:
+            if outer:
                 db.session.expire_all()
 
 
@@ -83,8 +84,9 @@ def make_app(url: str, **overrides):
 def postgres_database():
     """Create an empty PostgreSQL database for this run and drop it afterwards."""
     name = f"pmo_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
@@ -161,19 +163,37 @@ def log_in(client, user) -> str:
 
 def set_session_token(client, token: str) -> None:
     """Put a login-session token in ``client``'s cookie, as the log-in view would."""
-    with client.application.test_request_context(environ_base=client.environ_base):
-        identifier = _create_identifier()  # the browser fingerprint Flask-Login checks
+    contents = contextvars.Context().run(_logged_in_session, client, token)
     with client.session_transaction() as sess:
-        sess["_user_id"] = token
-        sess["_fresh"] = True
-        sess["_id"] = identifier
+        sess.update(contents)
         sess.permanent = True
+
+
+class _TokenHolder:
+    """What Flask-Login's ``login_user`` needs of a user: an id (here the session token)."""
+
+    is_active = True
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def get_id(self) -> str:
+        return self.token
+
+
+def _logged_in_session(client, token: str) -> dict:
+    """The session a log-in with ``token`` leaves, made by Flask-Login's own ``login_user``
+    in a request from this client (so the browser fingerprint matches)."""
+    with client.application.test_request_context(environ_base=client.environ_base):
+        login_user(_TokenHolder(token))
+        return dict(flask_session)
 
 
 @pytest.fixture
 def login(client):
     def _login(user):
         return log_in(client, user)
+
     return _login
 
 

@@ -32,23 +32,44 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def make_unit(name: str | None = None, *, parent: OrgUnit | None = None,
-              head: Person | None = None, code: str | None = None) -> OrgUnit:
+def make_unit(
+    name: str | None = None,
+    *,
+    parent: OrgUnit | None = None,
+    head: Person | None = None,
+    code: str | None = None,
+) -> OrgUnit:
     n = next(_seq)
-    unit = OrgUnit(code=code or f"U{n}", name=name or f"Unit {n}", parent=parent,
-                   head_id=head.id if head else None)
+    unit = OrgUnit(
+        code=code or f"U{n}",
+        name=name or f"Unit {n}",
+        parent=parent,
+        head_id=head.id if head else None,
+    )
     db.session.add(unit)
     db.session.flush()
     return unit
 
 
-def make_person(first: str = "Alex", last: str | None = None, *, unit: OrgUnit | None = None,
-                manager: Person | None = None, number: str | None = None, **extra) -> Person:
+def make_person(
+    first: str = "Alex",
+    last: str | None = None,
+    *,
+    unit: OrgUnit | None = None,
+    manager: Person | None = None,
+    number: str | None = None,
+    **extra,
+) -> Person:
     n = next(_seq)
-    person = Person(employee_number=number or f"E{n:05d}", first_name=first,
-                    last_name=last or f"Person{n}", email=f"person{n}@example.test",
-                    org_unit_id=unit.id if unit else None,
-                    line_manager_id=manager.id if manager else None, **extra)
+    person = Person(
+        employee_number=number or f"E{n:05d}",
+        first_name=first,
+        last_name=last or f"Person{n}",
+        email=f"person{n}@example.test",
+        org_unit_id=unit.id if unit else None,
+        line_manager_id=manager.id if manager else None,
+        **extra,
+    )
     db.session.add(person)
     db.session.flush()
     return person
@@ -56,9 +77,14 @@ def make_person(first: str = "Alex", last: str | None = None, *, unit: OrgUnit |
 
 def make_role(code: str | None = None, name: str | None = None, **extra) -> Role:
     n = next(_seq)
-    role = Role(code=code or f"T{n}", name=name or f"Role {n}",
-                p3_level=extra.pop("p3_level", RoleLevel.ANY),
-                family=extra.pop("family", RoleFamily.PMO), description="", **extra)
+    role = Role(
+        code=code or f"T{n}",
+        name=name or f"Role {n}",
+        p3_level=extra.pop("p3_level", RoleLevel.ANY),
+        family=extra.pop("family", RoleFamily.PMO),
+        description="",
+        **extra,
+    )
     db.session.add(role)
     db.session.flush()
     return role
@@ -66,30 +92,56 @@ def make_role(code: str | None = None, name: str | None = None, **extra) -> Role
 
 def make_office(code: str | None = None, **extra) -> Office:
     n = next(_seq)
-    office = Office(code=code or f"O{n}", name=extra.pop("name", f"Office {n}"),
-                    p3_level=extra.pop("p3_level", P3Level.PORTFOLIO),
-                    permanence=extra.pop("permanence", Permanence.PERMANENT), **extra)
+    office = Office(
+        code=code or f"O{n}",
+        name=extra.pop("name", f"Office {n}"),
+        p3_level=extra.pop("p3_level", P3Level.PORTFOLIO),
+        permanence=extra.pop("permanence", Permanence.PERMANENT),
+        **extra,
+    )
     db.session.add(office)
     db.session.flush()
     return office
 
 
-def assign(person: Person, role: Role, *, kind=AssignmentKind.CURRENT, start=date(2024, 1, 1),
-           end=None, office: Office | None = None) -> RoleAssignment:
-    a = RoleAssignment(person_id=person.id, role_id=role.id, kind=kind, start_date=start,
-                       end_date=end, office_id=office.id if office else None)
+def assign(
+    person: Person,
+    role: Role,
+    *,
+    kind=AssignmentKind.CURRENT,
+    start=date(2024, 1, 1),
+    end=None,
+    office: Office | None = None,
+) -> RoleAssignment:
+    a = RoleAssignment(
+        person_id=person.id,
+        role_id=role.id,
+        kind=kind,
+        start_date=start,
+        end_date=end,
+        office_id=office.id if office else None,
+    )
     db.session.add(a)
     db.session.flush()
     return a
 
 
-def make_user(*permissions: Permission, person: Person | None = None, email: str | None = None,
-              active: bool = True) -> User:
+def make_user(
+    *permissions: Permission,
+    person: Person | None = None,
+    email: str | None = None,
+    active: bool = True,
+) -> User:
     person = person or make_person()
-    user = User(person_id=person.id, email=email or f"user{person.id}-{next(_seq)}@example.test",
-                password_hash=password_hash(), active=active)
-    user.permission_rows = [UserPermission(permission=p)
-                            for p in (permissions or (Permission.LEARNER,))]
+    user = User(
+        person_id=person.id,
+        email=email or f"user{person.id}-{next(_seq)}@example.test",
+        password_hash=password_hash(),
+        active=active,
+    )
+    user.permission_rows = [
+        UserPermission(permission=p) for p in (permissions or (Permission.LEARNER,))
+    ]
     db.session.add(user)
     db.session.flush()
     return user

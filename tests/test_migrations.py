@@ -32,8 +32,9 @@ def current_revision() -> str | None:
 
 
 def head_revision(app) -> str:
-    script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config(
-        app.extensions["migrate"].directory))
+    script = ScriptDirectory.from_config(
+        app.extensions["migrate"].migrate.get_config(app.extensions["migrate"].directory)
+    )
     heads = script.get_heads()
     assert len(heads) == 1, f"the migrations have several heads: {heads}"
     return heads[0]
@@ -59,7 +60,8 @@ def test_upgrade_on_an_empty_database_matches_the_models(empty_app):
     assert table_names() == set(db.metadata.tables) | {"alembic_version"}
     differences = schema_differences()
     assert differences == [], "models and migrations disagree:\n" + "\n".join(
-        map(repr, differences))
+        map(repr, differences)
+    )
 
 
 def test_downgrade_to_base_then_upgrade_again(empty_app):

@@ -23,20 +23,28 @@ class LoginForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[DataRequired()],
-                                 description="At least 12 characters; a passphrase works well.")
-    confirm = PasswordField("Repeat new password",
-                            validators=[DataRequired(), EqualTo("new_password",
-                                                                "The two passwords differ.")])
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired()],
+        description="At least 12 characters; a passphrase works well.",
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("new_password", "The two passwords differ.")],
+    )
     submit = SubmitField("Change password")
 
 
 class SetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired()],
-                             description="At least 12 characters; a passphrase works well.")
-    confirm = PasswordField("Repeat password",
-                            validators=[DataRequired(), EqualTo("password",
-                                                                "The two passwords differ.")])
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired()],
+        description="At least 12 characters; a passphrase works well.",
+    )
+    confirm = PasswordField(
+        "Repeat password",
+        validators=[DataRequired(), EqualTo("password", "The two passwords differ.")],
+    )
     submit = SubmitField("Set password")
 
 
@@ -54,27 +62,29 @@ PERMISSION_CHOICES = [
 
 
 class AccountForm(FlaskForm):
-    person = StringField("Employee number", validators=[DataRequired(), Length(max=32)],
-                         description="The person this account belongs to.")
+    person = StringField(
+        "Employee number",
+        validators=[DataRequired(), Length(max=32)],
+        description="The person this account belongs to.",
+    )
     email = EmailField("Log-in email", validators=[DataRequired(), Email(), Length(max=254)])
-    permissions = MultiCheckboxField("Permissions", choices=PERMISSION_CHOICES,
-                                     validators=[DataRequired("Tick at least one permission.")])
+    permissions = MultiCheckboxField(
+        "Permissions",
+        choices=PERMISSION_CHOICES,
+        validators=[DataRequired("Tick at least one permission.")],
+    )
     submit = SubmitField("Save")
 
 
 class AccountEditForm(FlaskForm):
     email = EmailField("Log-in email", validators=[DataRequired(), Email(), Length(max=254)])
-    permissions = MultiCheckboxField("Permissions", choices=PERMISSION_CHOICES,
-                                     validators=[DataRequired("Tick at least one permission.")])
+    permissions = MultiCheckboxField(
+        "Permissions",
+        choices=PERMISSION_CHOICES,
+        validators=[DataRequired("Tick at least one permission.")],
+    )
     active = BooleanField("Account active")
     submit = SubmitField("Save")
 
 
-class ConfirmForm(FlaskForm):
-    """An empty form: a CSRF-protected button for a state-changing action."""
-
-    submit = SubmitField("Confirm")
-
-
-__all__ = ["AccountEditForm", "AccountForm", "ChangePasswordForm", "ConfirmForm", "LoginForm",
-           "SetPasswordForm"]
+__all__ = ["AccountEditForm", "AccountForm", "ChangePasswordForm", "LoginForm", "SetPasswordForm"]

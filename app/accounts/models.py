@@ -9,8 +9,9 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-from app.org.models import Person, _enum, utcnow
+from app.db import enum_column, utcnow
+from app.extensions import Model, db
+from app.org.models import Person
 
 
 class Permission(StrEnum):
@@ -63,20 +64,20 @@ class User(UserMixin, db.Model):
         return f"<User {self.email}>"
 
 
-class UserPermission(db.Model):
+class UserPermission(Model):
     __tablename__ = "user_permissions"
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     permission: Mapped[Permission] = mapped_column(
-        _enum(Permission, "permission"), primary_key=True
+        enum_column(Permission, "permission"), primary_key=True
     )
 
     user: Mapped[User] = relationship(back_populates="permission_rows")
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One signed-in browser. Deleting the row ends that session at once, whatever cookie
     copies exist: the cookie carries only a random token whose hash is kept here."""
 
@@ -91,7 +92,7 @@ class LoginSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class PasswordToken(db.Model):
+class PasswordToken(Model):
     """A one-time link to set a password (new accounts, admin resets)."""
 
     __tablename__ = "password_tokens"

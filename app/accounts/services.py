@@ -17,6 +17,7 @@ from app.accounts.models import LoginSession, PasswordToken, Permission, User, U
 from app.accounts.passwords import hash_password, needs_rehash, policy_problem, verify_password
 from app.errors import DomainError
 from app.org.models import Person
+from app.signals import person_deactivated
 
 
 def _now() -> datetime:
@@ -137,18 +138,21 @@ def _set_password(user: User, password: str, *, field: str) -> None:
 def issue_password_token(session: Session, *, user: User, ttl: timedelta) -> str:
     """A one-time set-password link token; earlier unused tokens of the user stop working."""
     session.execute(
-        delete(PasswordToken)
-        .where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
+        delete(PasswordToken).where(
+            PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None)
+        )
     )
     token = secrets.token_urlsafe(32)
-    session.add(PasswordToken(token_hash=token_digest(token), user_id=user.id,
-                              expires_at=_now() + ttl))
+    session.add(
+        PasswordToken(token_hash=token_digest(token), user_id=user.id, expires_at=_now() + ttl)
+    )
     return token
 
 
 def find_password_token(session: Session, token: str) -> PasswordToken | None:
     row = session.scalar(
-        select(PasswordToken).where(PasswordToken.token_hash == token_digest(token)))
+        select(PasswordToken).where(PasswordToken.token_hash == token_digest(token))
+    )
     if row is None or row.used_at is not None or row.expires_at < _now() or not row.user.active:
         return None
     return row
@@ -157,8 +161,9 @@ def find_password_token(session: Session, token: str) -> PasswordToken | None:
 def use_password_token(session: Session, *, token: str, password: str) -> User:
     row = find_password_token(session, token)
     if row is None:
-        raise DomainError("This link has expired or was already used. Ask an administrator "
-                          "for a new one.")
+        raise DomainError(
+            "This link has expired or was already used. Ask an administrator for a new one."
+        )
     _set_password(row.user, password, field="password")
     row.used_at = _now()
     end_all_sessions(session, row.user_id)
@@ -213,3 +218,16 @@ def _set_permissions(user: User, permissions: set[Permission]) -> None:
     user.permission_rows = [r for r in user.permission_rows if r.permission in wanted]
     held = {r.permission for r in user.permission_rows}
     user.permission_rows.extend(UserPermission(permission=p) for p in sorted(wanted - held))
+
+
+@person_deactivated.connect
+def _disable_leavers_account(session: Session, *, person_id: int) -> None:
+    """A leaver's account is disabled and every session of theirs ended."""
+    user = session.scalar(select(User).where(User.person_id == person_id))
+    if user is not None:
+        user.active = False
+        end_all_sessions(session, user.id)
+
+
+def account_of(session: Session, person_id: int) -> User | None:
+    return session.scalar(select(User).where(User.person_id == person_id))

@@ -6,15 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
-from app.content.framework import FrameworkContent, check_framework, check_profiles
+from app.content.framework_schema import check_framework, check_profiles
 from app.content.roles import check_roles
+from app.framework.content import FrameworkContent
 
 KNOWN_KINDS = ("role-catalogue", "competency-framework", "role-profiles")
 
 
 def content_files(*folders: Path) -> list[Path]:
-    return sorted(p for folder in folders if folder.is_dir()
-                  for p in folder.rglob("*") if p.suffix in (".yaml", ".yml"))
+    return sorted(
+        p
+        for folder in folders
+        if folder.is_dir()
+        for p in folder.rglob("*")
+        if p.suffix in (".yaml", ".yml")
+    )
 
 
 def _read(path: Path, root: Path, errors: list[ContentError]) -> ContentFile | None:
@@ -35,8 +41,11 @@ def check_files(paths: list[Path], root: Path) -> list[ContentError]:
             continue
         kind = content.data.get("kind") if isinstance(content.data, dict) else None
         if kind not in KNOWN_KINDS:
-            errors.append(content.error("kind", f"unknown kind {kind!r}; expected one of: "
-                                        + ", ".join(KNOWN_KINDS)))
+            errors.append(
+                content.error(
+                    "kind", f"unknown kind {kind!r}; expected one of: " + ", ".join(KNOWN_KINDS)
+                )
+            )
             continue
         by_kind.setdefault(kind, []).append(content)
     role_codes = _collect(by_kind.get("role-catalogue", []), errors, _role_codes)

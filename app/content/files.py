@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from jsonschema import Draft202012Validator
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,17 @@ def read_yaml(path: Path, display_name: str | None = None) -> ContentFile:
     if node is not None:
         _lines(node, "", lines)
     return ContentFile(name, data, lines)
+
+
+def schema_errors(content: ContentFile, schema: dict) -> list[ContentError]:
+    """Structural errors, each with the key path and line it concerns."""
+    errors = []
+    for err in sorted(
+        Draft202012Validator(schema).iter_errors(content.data),
+        key=lambda e: list(map(str, e.absolute_path)),
+    ):
+        path = ""
+        for part in err.absolute_path:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        errors.append(content.error(path, err.message))
+    return errors

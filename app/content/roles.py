@@ -21,8 +21,11 @@ class LoadReport:
     unchanged: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"{len(self.created)} created", f"{len(self.updated)} updated",
-                 f"{len(self.unchanged)} unchanged"]
+        parts = [
+            f"{len(self.created)} created",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+        ]
         return ", ".join(parts)
 
 
@@ -48,14 +51,21 @@ def _role_errors(content: ContentFile, i: int, role, seen: dict[str, int]) -> li
     here = f"roles[{i}]"
     if not isinstance(role, dict):
         return [content.error(here, "each role must be a mapping of keys")]
-    errors = [content.error(here, f"missing key '{key}'")
-              for key in sorted(ROLE_KEYS - {"description"} - role.keys())]
-    errors += [content.error(f"{here}.{key}", f"unknown key '{key}'")
-               for key in sorted(role.keys() - ROLE_KEYS)]
+    errors = [
+        content.error(here, f"missing key '{key}'")
+        for key in sorted(ROLE_KEYS - {"description"} - role.keys())
+    ]
+    errors += [
+        content.error(f"{here}.{key}", f"unknown key '{key}'")
+        for key in sorted(role.keys() - ROLE_KEYS)
+    ]
     code = str(role.get("code", "")).strip().upper()
     if code in seen:
-        errors.append(content.error(f"{here}.code", f"duplicate code {role['code']!r} "
-                                                    f"(also roles[{seen[code]}])"))
+        errors.append(
+            content.error(
+                f"{here}.code", f"duplicate code {role['code']!r} (also roles[{seen[code]}])"
+            )
+        )
     if code:
         seen[code] = i
     for key, enum_cls in (("p3_level", RoleLevel), ("family", RoleFamily)):

@@ -1,6 +1,6 @@
 """What changed between two framework versions: a pure comparison of canonical content.
 
-``diff(a, b)`` reads two :class:`~app.content.framework.FrameworkContent` values (``a`` the
+``diff(a, b)`` reads two :class:`~app.framework.content.FrameworkContent` values (``a`` the
 older, ``b`` the newer) and reports, in the framework's own order, the competencies added,
 removed and changed (field by field, old → new), the scale levels and evidence caps that
 changed, and for each role the profile lines that changed. Data in, data out: no Flask, no
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for the annotations; this module never touches the ORM
-    from app.content.framework import FrameworkContent
+    from app.framework.content import FrameworkContent
 
 #: (level, essential) of one role-profile line; None when the role does not require it.
 Requirement = tuple[int, bool] | None
@@ -75,8 +75,16 @@ class FrameworkDiff:
 
     @property
     def empty(self) -> bool:
-        return not (self.framework or self.groups or self.added or self.removed or self.changed
-                    or self.scale or self.caps or self.profiles)
+        return not (
+            self.framework
+            or self.groups
+            or self.added
+            or self.removed
+            or self.changed
+            or self.scale
+            or self.caps
+            or self.profiles
+        )
 
 
 def _competencies(content: FrameworkContent) -> dict[str, tuple[dict, str]]:
@@ -106,22 +114,30 @@ def _group_changes(a: FrameworkContent, b: FrameworkContent) -> list[FieldChange
         if code not in old:
             out.append(FieldChange(f"group {code}", None, new[code]["name"]))
             continue
-        out += [FieldChange(f"group {code} {c.field}", c.old, c.new)
-                for c in _field_changes(old[code], new[code], ("name", "description"))]
-    out += [FieldChange(f"group {code}", old[code]["name"], None)
-            for code in [g["code"] for g in a.groups] if code not in new]
+        out += [
+            FieldChange(f"group {code} {c.field}", c.old, c.new)
+            for c in _field_changes(old[code], new[code], ("name", "description"))
+        ]
+    out += [
+        FieldChange(f"group {code}", old[code]["name"], None)
+        for code in [g["code"] for g in a.groups]
+        if code not in new
+    ]
     return out
 
 
-def _profile_changes(a: FrameworkContent, b: FrameworkContent,
-                     order: list[str]) -> dict[str, tuple[RequirementChange, ...]]:
+def _profile_changes(
+    a: FrameworkContent, b: FrameworkContent, order: list[str]
+) -> dict[str, tuple[RequirementChange, ...]]:
     rank = {code: i for i, code in enumerate(order)}
     out = {}
     for role in sorted(a.profiles.keys() | b.profiles.keys()):
         old, new = a.profiles.get(role, {}), b.profiles.get(role, {})
-        lines = [RequirementChange(code, _line(old.get(code)), _line(new.get(code)))
-                 for code in sorted(old.keys() | new.keys(), key=lambda c: (rank.get(c, 1e9), c))
-                 if _line(old.get(code)) != _line(new.get(code))]
+        lines = [
+            RequirementChange(code, _line(old.get(code)), _line(new.get(code)))
+            for code in sorted(old.keys() | new.keys(), key=lambda c: (rank.get(c, 1e9), c))
+            if _line(old.get(code)) != _line(new.get(code))
+        ]
         if lines:
             out[role] = tuple(lines)
     return out
@@ -146,23 +162,34 @@ def diff(a: FrameworkContent, b: FrameworkContent) -> FrameworkDiff:
     scale = []
     for level in b.scale:
         before = old_levels.get(level["level"])
-        fields = (_field_changes(before, level, ("name", "descriptor")) if before else
-                  [FieldChange("name", None, level["name"])])
+        fields = (
+            _field_changes(before, level, ("name", "descriptor"))
+            if before
+            else [FieldChange("name", None, level["name"])]
+        )
         if fields:
             scale.append(LevelChange(level["level"], tuple(fields)))
     return FrameworkDiff(
-        framework=tuple(_field_changes({"name": a.name, "description": a.description},
-                                       {"name": b.name, "description": b.description},
-                                       ("name", "description"))),
+        framework=tuple(
+            _field_changes(
+                {"name": a.name, "description": a.description},
+                {"name": b.name, "description": b.description},
+                ("name", "description"),
+            )
+        ),
         groups=tuple(_group_changes(a, b)),
-        added=tuple(CompetencyRef(c, new[c][0]["name"], new[c][1]) for c in order_b
-                    if c not in old),
-        removed=tuple(CompetencyRef(c, old[c][0]["name"], old[c][1]) for c in order_a
-                      if c not in new),
+        added=tuple(
+            CompetencyRef(c, new[c][0]["name"], new[c][1]) for c in order_b if c not in old
+        ),
+        removed=tuple(
+            CompetencyRef(c, old[c][0]["name"], old[c][1]) for c in order_a if c not in new
+        ),
         changed=tuple(changed),
         scale=tuple(scale),
-        caps=tuple(CapChange(s, a.caps.get(s), b.caps.get(s))
-                   for s in sorted(a.caps.keys() | b.caps.keys())
-                   if a.caps.get(s) != b.caps.get(s)),
+        caps=tuple(
+            CapChange(s, a.caps.get(s), b.caps.get(s))
+            for s in sorted(a.caps.keys() | b.caps.keys())
+            if a.caps.get(s) != b.caps.get(s)
+        ),
         profiles=_profile_changes(a, b, order_b + [c for c in order_a if c not in new]),
     )

@@ -1,39 +1,179 @@
+"""Forms for framework authoring. They shape input; the rules live in app.framework.services.
+
+The scale and profile forms are built from the draft they edit (one field per level, per
+evidence source, per competency), as Indico builds a survey's form from the survey.
+"""
+
+from __future__ import annotations
+
 from flask_wtf import FlaskForm
 from wtforms import (
-    HiddenField,
+    BooleanField,
     SelectChoice,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-LEVEL_CHOICES = [SelectChoice(n, str(n)) for n in range(6)]
+from app.framework.models import SOURCE_LABELS, Source
+from app.framework.scale import MAX_LEVEL
 
-
-class SelfRatingForm(FlaskForm):
-    competency = SelectField("Competency", validators=[DataRequired("Choose a competency.")])
-    level = SelectField("My level", coerce=int, choices=LEVEL_CHOICES,
-                        validators=[InputRequired("Choose a level.")])
-    note = TextAreaField("What shows it", validators=[Optional(), Length(max=2000)],
-                         description="A sentence or two: the work, the outcome, when.")
-    link = StringField("Link to evidence", validators=[Optional(), Length(max=500)],
-                       description="Optional: a document or page that shows the work.")
-    submit = SubmitField("Send to my manager")
+#: Levels a competency's indicators are written for on the form (0 means "not yet").
+INDICATOR_LEVELS = range(1, MAX_LEVEL + 1)
 
 
-class DecisionForm(FlaskForm):
-    decision = HiddenField(validators=[DataRequired()])
-    level = SelectField("Your rating", coerce=int, choices=LEVEL_CHOICES,
-                        validators=[Optional()])
-    comment = TextAreaField("Comment", validators=[Optional(), Length(max=2000)])
-    submit = SubmitField("Record decision")
+class PublishForm(FlaskForm):
+    note = TextAreaField(
+        "What changed and why",
+        validators=[DataRequired("Say what changed and why.")],
+        description="Kept with the version; everyone sees it in the list of versions.",
+    )
+    submit = SubmitField("Publish this draft")
 
 
-class CalibrationForm(FlaskForm):
-    level = SelectField("Agreed level", coerce=int, choices=LEVEL_CHOICES,
-                        validators=[InputRequired()])
-    rationale = TextAreaField("Rationale", validators=[DataRequired("Give the rationale."),
-                                                       Length(max=4000)])
-    submit = SubmitField("Resolve")
+class RemoveCompetencyForm(FlaskForm):
+    with_requirements = BooleanField("Also remove it from the role profiles that require it")
+    submit = SubmitField("Remove from the draft")
+
+
+def _level_label(level: int, level_names: dict[int, str]) -> str:
+    name = level_names.get(level)
+    return f"{level} — {name}" if name else str(level)
+
+
+def competency_form(
+    *,
+    groups: list[tuple[str, str]],
+    level_names: dict[int, str],
+    new: bool,
+    data: dict | None = None,
+) -> FlaskForm:
+    """The form for adding (with a code) or editing (code fixed) a competency."""
+
+    class CompetencyForm(FlaskForm):
+        pass
+
+    if new:
+        CompetencyForm.code = StringField(
+            "Code",
+            validators=[DataRequired(), Length(max=16)],
+            description="Capitals and digits in parts joined by dashes, e.g. GOV-06. A code "
+            "never changes once published: evidence and reports match on it.",
+        )
+    CompetencyForm.group = SelectField(
+        "Group",
+        choices=[SelectChoice(v, lb) for v, lb in groups],
+        validators=[DataRequired("Choose a group.")],
+    )
+    CompetencyForm.name = StringField("Name", validators=[DataRequired(), Length(max=160)])
+    CompetencyForm.description = TextAreaField(
+        "Description", validators=[DataRequired()], render_kw={"rows": 3}
+    )
+    for level in INDICATOR_LEVELS:
+        setattr(
+            CompetencyForm,
+            f"indicator_{level}",
+            TextAreaField(
+                f"Indicator at level {_level_label(level, level_names)}",
+                validators=[Optional()],
+                render_kw={"rows": 3},
+                description="What the competency looks like at this level. Leave blank for none."
+                if level == 1
+                else None,
+            ),
+        )
+    CompetencyForm.submit = SubmitField("Add to the draft" if new else "Save")
+    return CompetencyForm(data=data or {})
+
+
+def indicator_changes(form: FlaskForm) -> dict[int, str]:
+    return {level: form[f"indicator_{level}"].data or "" for level in INDICATOR_LEVELS}
+
+
+def level_choices(level_names: dict[int, str], zero: str | None = None) -> list[SelectChoice]:
+    return [
+        SelectChoice(
+            level, f"0 — {zero}" if zero and level == 0 else _level_label(level, level_names)
+        )
+        for level in range(MAX_LEVEL + 1)
+    ]
+
+
+def scale_form(
+    *, levels: list[dict], caps: dict[str, int], level_names: dict[int, str]
+) -> FlaskForm:
+    """One name and descriptor per scale level, one cap per evidence source."""
+
+    class ScaleForm(FlaskForm):
+        pass
+
+    data = {}
+    for level in levels:
+        n = level["level"]
+        setattr(
+            ScaleForm,
+            f"name_{n}",
+            StringField(f"Level {n} name", validators=[DataRequired(), Length(max=60)]),
+        )
+        setattr(
+            ScaleForm,
+            f"descriptor_{n}",
+            TextAreaField(
+                f"Level {n} descriptor", validators=[DataRequired()], render_kw={"rows": 3}
+            ),
+        )
+        data[f"name_{n}"], data[f"descriptor_{n}"] = level["name"], level["descriptor"]
+    for source, max_level in caps.items():
+        setattr(
+            ScaleForm,
+            f"cap_{source}",
+            SelectField(
+                SOURCE_LABELS[Source(source)], choices=level_choices(level_names), coerce=int
+            ),
+        )
+        data[f"cap_{source}"] = max_level
+    ScaleForm.submit = SubmitField("Save scale and caps")
+    return ScaleForm(data=data)
+
+
+def profile_form(
+    *, codes: list[str], current: dict[str, tuple[int, bool]], level_names: dict[int, str]
+) -> FlaskForm:
+    """A level (0 = not required) and an essential box per competency of the draft."""
+
+    class ProfileForm(FlaskForm):
+        pass
+
+    data = {}
+    for code in codes:
+        setattr(
+            ProfileForm,
+            f"level_{code}",
+            SelectField(
+                f"{code} level", choices=level_choices(level_names, zero="not required"), coerce=int
+            ),
+        )
+        setattr(ProfileForm, f"essential_{code}", BooleanField(f"{code} essential"))
+        level, essential = current.get(code, (0, False))
+        data[f"level_{code}"], data[f"essential_{code}"] = level, essential
+    ProfileForm.submit = SubmitField("Save profile")
+    return ProfileForm(data=data)
+
+
+def profile_requirements(form: FlaskForm, codes: list[str]) -> dict[str, tuple[int, bool]]:
+    return {
+        code: (form[f"level_{code}"].data, bool(form[f"essential_{code}"].data)) for code in codes
+    }
+
+
+__all__ = [
+    "PublishForm",
+    "RemoveCompetencyForm",
+    "competency_form",
+    "indicator_changes",
+    "profile_form",
+    "profile_requirements",
+    "scale_form",
+]

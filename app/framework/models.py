@@ -1,4 +1,4 @@
-"""The competency framework (versioned), role profiles, evidence, validation and calibration.
+"""The competency framework (versioned): scale, evidence caps, competencies, role profiles.
 
 A framework has numbered versions. Everything that defines it — the proficiency scale, the
 evidence caps, groups, competencies and role requirements — belongs to one version, so a
@@ -10,16 +10,16 @@ what old evidence meant.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-from app.org.models import Person, Role, _enum, utcnow
-
-MAX_LEVEL = 5
+from app.db import enum_column, utcnow
+from app.extensions import Model
+from app.framework.scale import MAX_LEVEL
+from app.org.models import Role
 
 
 class VersionStatus(StrEnum):
@@ -50,30 +50,11 @@ SOURCE_LABELS = {
     Source.PRIOR_LEARNING: "Recognised prior learning",
 }
 
-
-class RatingStatus(StrEnum):
-    """Where a self-rating stands with the manager."""
-
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    ADJUSTED = "adjusted"
-    REJECTED = "rejected"
-    IN_CALIBRATION = "in_calibration"
-    WITHDRAWN = "withdrawn"
+#: The sources whose evidence a framework caps (self-ratings never count on their own).
+CAPPABLE = [s.value for s in Source if s != Source.SELF_RATING]
 
 
-class Decision(StrEnum):
-    ACCEPT = "accept"
-    ADJUST = "adjust"
-    REJECT = "reject"
-
-
-class CalibrationStatus(StrEnum):
-    OPEN = "open"
-    RESOLVED = "resolved"
-
-
-class Framework(db.Model):
+class Framework(Model):
     __tablename__ = "frameworks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,10 +62,11 @@ class Framework(db.Model):
     name: Mapped[str] = mapped_column(String(160))
 
     versions: Mapped[list[FrameworkVersion]] = relationship(
-        back_populates="framework", order_by="FrameworkVersion.number")
+        back_populates="framework", order_by="FrameworkVersion.number"
+    )
 
 
-class FrameworkVersion(db.Model):
+class FrameworkVersion(Model):
     __tablename__ = "framework_versions"
     __table_args__ = (
         UniqueConstraint("framework_id", "number", name="uq_framework_versions_number"),
@@ -93,7 +75,7 @@ class FrameworkVersion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"), index=True)
     number: Mapped[int]
-    status: Mapped[VersionStatus] = mapped_column(_enum(VersionStatus, "version_status"))
+    status: Mapped[VersionStatus] = mapped_column(enum_column(VersionStatus, "version_status"))
     name: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text, default="")
     #: SHA-256 of the canonical content; loading identical content twice is a no-op.
@@ -106,23 +88,27 @@ class FrameworkVersion(db.Model):
 
     framework: Mapped[Framework] = relationship(back_populates="versions")
     levels: Mapped[list[ProficiencyLevel]] = relationship(
-        back_populates="version", order_by="ProficiencyLevel.level", cascade="all, delete-orphan")
+        back_populates="version", order_by="ProficiencyLevel.level", cascade="all, delete-orphan"
+    )
     caps: Mapped[list[EvidenceCap]] = relationship(
-        back_populates="version", cascade="all, delete-orphan")
+        back_populates="version", cascade="all, delete-orphan"
+    )
     groups: Mapped[list[CompetencyGroup]] = relationship(
-        back_populates="version", order_by="CompetencyGroup.position",
-        cascade="all, delete-orphan")
+        back_populates="version", order_by="CompetencyGroup.position", cascade="all, delete-orphan"
+    )
     competencies: Mapped[list[Competency]] = relationship(
-        back_populates="version", order_by="Competency.position", cascade="all, delete-orphan")
+        back_populates="version", order_by="Competency.position", cascade="all, delete-orphan"
+    )
     requirements: Mapped[list[RoleRequirement]] = relationship(
-        back_populates="version", cascade="all, delete-orphan")
+        back_populates="version", cascade="all, delete-orphan"
+    )
 
     @property
     def label(self) -> str:
         return f"v{self.number} ({self.status.value})"
 
 
-class ProficiencyLevel(db.Model):
+class ProficiencyLevel(Model):
     __tablename__ = "proficiency_levels"
     __table_args__ = (
         UniqueConstraint("version_id", "level", name="uq_proficiency_levels_level"),
@@ -130,8 +116,9 @@ class ProficiencyLevel(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("framework_versions.id", ondelete="CASCADE"),
-                                            index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("framework_versions.id", ondelete="CASCADE"), index=True
+    )
     level: Mapped[int]
     name: Mapped[str] = mapped_column(String(60))
     descriptor: Mapped[str] = mapped_column(Text, default="")
@@ -139,27 +126,31 @@ class ProficiencyLevel(db.Model):
     version: Mapped[FrameworkVersion] = relationship(back_populates="levels")
 
 
-class EvidenceCap(db.Model):
+class EvidenceCap(Model):
     """The highest level one source of evidence can prove on its own."""
 
     __tablename__ = "evidence_caps"
     __table_args__ = (CheckConstraint(f"max_level BETWEEN 0 AND {MAX_LEVEL}", name="cap_on_scale"),)
 
     version_id: Mapped[int] = mapped_column(
-        ForeignKey("framework_versions.id", ondelete="CASCADE"), primary_key=True)
-    source: Mapped[Source] = mapped_column(_enum(Source, "evidence_source", 24), primary_key=True)
+        ForeignKey("framework_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[Source] = mapped_column(
+        enum_column(Source, "evidence_source", 24), primary_key=True
+    )
     max_level: Mapped[int]
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="caps")
 
 
-class CompetencyGroup(db.Model):
+class CompetencyGroup(Model):
     __tablename__ = "competency_groups"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_competency_groups_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("framework_versions.id", ondelete="CASCADE"),
-                                            index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("framework_versions.id", ondelete="CASCADE"), index=True
+    )
     code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -167,18 +158,21 @@ class CompetencyGroup(db.Model):
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="groups")
     competencies: Mapped[list[Competency]] = relationship(
-        back_populates="group", order_by="Competency.position")
+        back_populates="group", order_by="Competency.position"
+    )
 
 
-class Competency(db.Model):
+class Competency(Model):
     __tablename__ = "competencies"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_competencies_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("framework_versions.id", ondelete="CASCADE"),
-                                            index=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("competency_groups.id", ondelete="CASCADE"),
-                                          index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("framework_versions.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_groups.id", ondelete="CASCADE"), index=True
+    )
     #: Stable across versions: evidence and reports match competencies by code.
     code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(160))
@@ -191,102 +185,28 @@ class Competency(db.Model):
     group: Mapped[CompetencyGroup] = relationship(back_populates="competencies")
 
 
-class RoleRequirement(db.Model):
+class RoleRequirement(Model):
     """One line of a role profile: the level a role needs in a competency."""
 
     __tablename__ = "role_requirements"
     __table_args__ = (
-        UniqueConstraint("version_id", "role_id", "competency_id",
-                         name="uq_role_requirements_once"),
+        UniqueConstraint(
+            "version_id", "role_id", "competency_id", name="uq_role_requirements_once"
+        ),
         CheckConstraint(f"level BETWEEN 1 AND {MAX_LEVEL}", name="level_on_scale"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("framework_versions.id", ondelete="CASCADE"),
-                                            index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("framework_versions.id", ondelete="CASCADE"), index=True
+    )
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
-    competency_id: Mapped[int] = mapped_column(ForeignKey("competencies.id", ondelete="CASCADE"),
-                                               index=True)
+    competency_id: Mapped[int] = mapped_column(
+        ForeignKey("competencies.id", ondelete="CASCADE"), index=True
+    )
     level: Mapped[int]
     essential: Mapped[bool] = mapped_column(default=True)
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="requirements")
     role: Mapped[Role] = relationship()
     competency: Mapped[Competency] = relationship()
-
-
-class Evidence(db.Model):
-    __tablename__ = "evidence"
-    __table_args__ = (
-        CheckConstraint(f"level BETWEEN 0 AND {MAX_LEVEL}", name="level_on_scale"),
-        CheckConstraint("expires_on IS NULL OR expires_on >= achieved_on", name="expiry_after"),
-        Index("ix_evidence_person_code", "person_id", "competency_code"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    #: The competency as defined in the version the evidence was recorded against.
-    competency_id: Mapped[int] = mapped_column(ForeignKey("competencies.id"), index=True)
-    competency_code: Mapped[str] = mapped_column(String(16))
-    source: Mapped[Source] = mapped_column(_enum(Source, "evidence_source", 24))
-    level: Mapped[int]
-    achieved_on: Mapped[date]
-    expires_on: Mapped[date | None]
-    #: Counts towards the validated level (self-ratings never do).
-    validated: Mapped[bool] = mapped_column(default=False)
-    #: Self-ratings only: where the rating stands with the manager.
-    status: Mapped[RatingStatus | None] = mapped_column(_enum(RatingStatus, "rating_status", 24),
-                                                        index=True)
-    note: Mapped[str] = mapped_column(Text, default="")
-    link: Mapped[str | None] = mapped_column(String(500))
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: A manager rating made when deciding on a self-rating points back at it.
-    responds_to_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
-
-    person: Mapped[Person] = relationship()
-    competency: Mapped[Competency] = relationship()
-
-
-class ValidationDecision(db.Model):
-    """A manager's decision on a self-rating: who, when, what, why."""
-
-    __tablename__ = "validation_decisions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"),
-                                             index=True)
-    decision: Mapped[Decision] = mapped_column(_enum(Decision, "decision"))
-    level: Mapped[int | None]
-    comment: Mapped[str] = mapped_column(Text, default="")
-    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    evidence: Mapped[Evidence] = relationship()
-
-
-class Calibration(db.Model):
-    """Opened when self and manager differ by two levels or more; the validated level
-    stays as it was until someone resolves it with a rationale."""
-
-    __tablename__ = "calibrations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    self_rating_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"),
-                                                index=True)
-    self_level: Mapped[int]
-    manager_level: Mapped[int]
-    manager_comment: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[CalibrationStatus] = mapped_column(
-        _enum(CalibrationStatus, "calibration_status"),
-                                                      index=True)
-    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
-    resolved_level: Mapped[int | None]
-    rationale: Mapped[str] = mapped_column(Text, default="")
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    resolved_at: Mapped[datetime | None]
-
-    person: Mapped[Person] = relationship()
-    self_rating: Mapped[Evidence] = relationship()

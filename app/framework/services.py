@@ -1,361 +1,575 @@
-"""Use-cases for capability: a person's profile against their roles, self-assessment,
-manager validation and calibration. They take a session and explicit inputs, raise
-DomainError for a broken rule, flush, and never commit."""
+"""Use-cases for authoring the competency framework: a draft copy, its edits, publishing.
+
+A published version never changes. A trainer opens a DRAFT, a full copy of the current
+published version, edits its competencies, scale, evidence caps and role profiles, and
+publishes it: the draft becomes the current version and the one before is retired.
+Evidence keeps pointing at the competency rows of the version it was recorded against,
+so publishing rewrites nothing that old evidence meant.
+
+Every use-case takes the session and plain values, raises DomainError (with the name of
+the form field concerned) for a broken rule, flushes, and never commits.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
+from app.accounts.models import User
 from app.errors import DomainError
-from app.framework.levels import Fact, Layers, current_levels, gap
+from app.framework.content import FrameworkContent
 from app.framework.models import (
-    SOURCE_LABELS,
-    Calibration,
-    CalibrationStatus,
+    CAPPABLE,
     Competency,
-    Decision,
-    Evidence,
+    CompetencyGroup,
+    EvidenceCap,
     Framework,
     FrameworkVersion,
-    RatingStatus,
+    ProficiencyLevel,
     RoleRequirement,
     Source,
-    ValidationDecision,
     VersionStatus,
 )
-from app.org.models import Person, Role, RoleAssignment
-
-FRAMEWORK_CODE = "PMO-CF"
-#: Self and manager this far apart open a calibration instead of validating.
-CALIBRATION_GAP = 2
-
-
-def published_version(session: Session, code: str = FRAMEWORK_CODE) -> FrameworkVersion | None:
-    """The current (published) version with its scale and caps loaded."""
-    return session.scalar(
-        select(FrameworkVersion).join(Framework)
-        .options(selectinload(FrameworkVersion.levels), selectinload(FrameworkVersion.caps))
-        .where(Framework.code == code, FrameworkVersion.status == VersionStatus.PUBLISHED)
-        .order_by(FrameworkVersion.number.desc()).limit(1))
+from app.framework.scale import CODE_MAX_LENGTH, MAX_LEVEL, valid_code
+from app.framework.versions import (
+    FRAMEWORK_CODE,
+    content_of,
+    current_draft,
+    framework_by_code,
+    published_version,
+)
+from app.framework.writing import write_version
+from app.org.models import Person, Role
+from app.signals import draft_discarding
 
 
-def require_version(session: Session) -> FrameworkVersion:
-    version = published_version(session)
-    if version is None:
-        raise DomainError("No competency framework is published yet.")
-    return version
+def _one_line(value: str | None) -> str:
+    """Text as the content files hold it: whitespace runs folded to one space, so a
+    version's content hash matches the hash of the same text loaded from a file."""
+    return " ".join(str(value or "").split())
 
 
-# --- the capability profile -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CompetencyRow:
-    code: str
-    name: str
-    group: str
-    required: int
-    essential: bool
-    current: int
-    self_level: int | None
-    manager: int | None
-    other: int | None
-    gap: int
-    basis: str | None  # what the current level rests on, in words
-    pending_self: int | None  # a self-rating awaiting the manager
-
-
-@dataclass(frozen=True)
-class RoleCapability:
-    role_id: int
-    code: str
-    name: str
-    kind: str  # current | target | compare
-    rows: list[CompetencyRow]
-
-    @property
-    def met(self) -> int:
-        return sum(1 for r in self.rows if r.gap == 0)
-
-    @property
-    def essential_gaps(self) -> int:
-        return sum(1 for r in self.rows if r.gap and r.essential)
-
-    @property
-    def readiness(self) -> int:
-        """Share of the profile's competencies met, in per cent."""
-        return round(100 * self.met / len(self.rows)) if self.rows else 100
-
-
-@dataclass(frozen=True)
-class ChartBar:
-    code: str
-    name: str
-    required: int
-    current: int
-    self_level: int | None
-
-
-@dataclass(frozen=True)
-class Capability:
-    person: Person
-    version_label: str
-    scale: list[tuple[int, str, str]]
-    roles: list[RoleCapability]  # current roles, then targets, then the comparison
-    chart: list[ChartBar]  # the highest requirement of the current roles, per competency
-    competencies: list[tuple[str, str, str]]  # (code, name, group) for the self-assessment form
-    layers: dict[str, Layers]
-    role_choices: list[tuple[int, str]]
-
-
-def _facts(evidence: list[Evidence]) -> list[Fact]:
-    return [Fact(e.competency_code, e.source.value, e.level, e.achieved_on, e.expires_on,
-                 e.validated, e.id) for e in evidence]
-
-
-def _basis_text(layer: Layers) -> str | None:
-    if layer.basis is None:
-        return None
-    text = f"{SOURCE_LABELS[Source(layer.basis.source)]}, {layer.basis.achieved_on:%d %b %Y}"
-    if layer.basis.expires_on:
-        text += f" (valid to {layer.basis.expires_on:%d %b %Y})"
+def _required(value: str | None, field: str, what: str, max_length: int | None = None) -> str:
+    text = _one_line(value)
+    if not text:
+        raise DomainError(f"Give the {what}.", field=field)
+    if max_length and len(text) > max_length:
+        raise DomainError(f"Keep the {what} to {max_length} characters.", field=field)
     return text
 
 
-def capability(session: Session, person: Person, on: date,
-               compare_role_id: int | None = None) -> Capability:
-    """A person's capability against each of their roles, in a fixed number of queries."""
-    version = require_version(session)
-    comps = session.scalars(select(Competency).options(joinedload(Competency.group))
-                            .where(Competency.version_id == version.id)
-                            .order_by(Competency.position)).all()
-    comps = sorted(comps, key=lambda c: (c.group.position, c.position))
-    assignments = [a for a in session.scalars(
-        select(RoleAssignment).options(joinedload(RoleAssignment.role))
-        .where(RoleAssignment.person_id == person.id)).all() if a.is_live(on)]
-    wanted = [(a.role, a.kind.value)
-              for a in sorted(assignments, key=lambda a: (a.kind.value, a.role.name, a.id))]
-    roles = session.scalars(select(Role).where(Role.active.is_(True)).order_by(Role.name)).all()
-    if compare_role_id and all(r.id != compare_role_id for r, _ in wanted):
-        role = next((r for r in roles if r.id == compare_role_id), None)
-        if role is not None:
-            wanted.append((role, "compare"))
-    reqs = session.scalars(select(RoleRequirement).where(
-        RoleRequirement.version_id == version.id,
-        RoleRequirement.role_id.in_([r.id for r, _ in wanted] or [0]))).all()
-    evidence = session.scalars(select(Evidence).where(Evidence.person_id == person.id)).all()
-
-    caps = {c.source.value: c.max_level for c in version.caps}
-    layers = current_levels(_facts(evidence), caps, on)
-    pending = {e.competency_code: e.level for e in sorted(evidence, key=lambda e: e.id)
-               if e.source == Source.SELF_RATING and e.status == RatingStatus.PENDING}
-    by_id = {c.id: c for c in comps}
-    none = Layers(0, None, None, None, None)
-
-    def row(comp: Competency, level: int, essential: bool) -> CompetencyRow:
-        layer = layers.get(comp.code, none)
-        return CompetencyRow(comp.code, comp.name, comp.group.name, level, essential,
-                             layer.validated, layer.self_level, layer.manager, layer.other,
-                             gap(level, layer.validated), _basis_text(layer),
-                             pending.get(comp.code))
-
-    role_caps = []
-    for role, kind in wanted:
-        lines = [row(by_id[r.competency_id], r.level, r.essential)
-                 for r in reqs if r.role_id == role.id]
-        lines.sort(key=lambda r: (-r.gap, not r.essential, r.code))
-        role_caps.append(RoleCapability(role.id, role.code, role.name, kind, lines))
-    highest: dict[str, int] = {}
-    for rc in role_caps:
-        if rc.kind == "current":
-            for r in rc.rows:
-                highest[r.code] = max(highest.get(r.code, 0), r.required)
-    chart = [ChartBar(c.code, c.name, highest[c.code], layers.get(c.code, none).validated,
-                      layers.get(c.code, none).self_level) for c in comps if c.code in highest]
-    return Capability(
-        person=person, version_label=f"{version.name}, version {version.number}",
-        scale=[(lv.level, lv.name, lv.descriptor) for lv in version.levels],
-        roles=role_caps, chart=chart,
-        competencies=[(c.code, c.name, c.group.name) for c in comps], layers=layers,
-        role_choices=[(r.id, r.name) for r in roles],
-    )
-
-
-# --- self-assessment ----------------------------------------------------------------------------
-
-
-def _check_link(link: str | None) -> str | None:
-    if not link or not link.strip():
-        return None
-    parts = urlsplit(link.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise DomainError("Give a web address starting with http:// or https://.", field="link")
-    return link.strip()
-
-
-def record_self_rating(session: Session, *, person_id: int, competency_code: str, level: int,
-                       note: str, link: str | None, actor_id: int, on: date) -> Evidence:
-    """A person rates themselves. The rating waits for their manager; an earlier rating of the
-    same competency that is still waiting is withdrawn."""
-    version = require_version(session)
-    comp = session.scalar(select(Competency).where(Competency.version_id == version.id,
-                                                   Competency.code == competency_code))
-    if comp is None:
-        raise DomainError("Choose a competency from the framework.", field="competency")
-    if not 0 <= level <= 5:
-        raise DomainError("Choose a level from 0 to 5.", field="level")
-    link = _check_link(link)
-    for earlier in session.scalars(select(Evidence).where(
-            Evidence.person_id == person_id, Evidence.competency_code == competency_code,
-            Evidence.source == Source.SELF_RATING, Evidence.status == RatingStatus.PENDING)):
-        earlier.status = RatingStatus.WITHDRAWN
-    evidence = Evidence(person_id=person_id, competency_id=comp.id, competency_code=comp.code,
-                        source=Source.SELF_RATING, level=level, achieved_on=on,
-                        validated=False, status=RatingStatus.PENDING, note=(note or "").strip(),
-                        link=link, recorded_by_id=actor_id)
-    session.add(evidence)
-    session.flush()
-    return evidence
-
-
-# --- manager validation -------------------------------------------------------------------------
-
-
-def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Select:
-    """Self-ratings waiting for a decision, for the people in ``scope`` (None: everyone)."""
-    stmt = (select(Evidence)
-            .options(joinedload(Evidence.person), joinedload(Evidence.competency))
-            .where(Evidence.source == Source.SELF_RATING, Evidence.status == RatingStatus.PENDING,
-                   Evidence.person_id != exclude_person_id)
-            .order_by(Evidence.recorded_at, Evidence.id))
-    return stmt if scope is None else stmt.where(Evidence.person_id.in_(scope))
-
-
-def waiting_counts(session: Session, scope: Select | None,
-                   exclude_person_id: int) -> tuple[int, int]:
-    """(self-ratings awaiting a decision, open calibrations) for a manager's home page."""
-    ratings = pending_ratings_query(scope, exclude_person_id).order_by(None).subquery()
-    calibrations = open_calibrations_query(scope, exclude_person_id).order_by(None).subquery()
-    return (session.scalar(select(func.count()).select_from(ratings)) or 0,
-            session.scalar(select(func.count()).select_from(calibrations)) or 0)
+# --- finding versions -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class DecisionOutcome:
-    decision: ValidationDecision
-    evidence: Evidence | None  # the manager rating, when one was recorded
-    calibration: Calibration | None
+class VersionRow:
+    number: int
+    status: str
+    name: str
+    note: str
+    created_at: datetime
+    created_by: str | None
+    published_at: datetime | None
+    published_by: str | None
+    previous: int | None  # the version before it, to compare with
 
 
-def decide(session: Session, *, rating: Evidence, decision: Decision, level: int | None,
-           comment: str, actor_id: int, actor_person_id: int, on: date) -> DecisionOutcome:
-    """Accept, adjust or reject a self-rating.
+def version_rows(session: Session, code: str = FRAMEWORK_CODE) -> list[VersionRow]:
+    """Every version of the framework, newest first, with who created and published it."""
+    creator, publisher = aliased(User), aliased(User)
+    creator_person, publisher_person = aliased(Person), aliased(Person)
+    rows = session.execute(
+        select(FrameworkVersion, creator_person, publisher_person)
+        .join(Framework)
+        .where(Framework.code == code)
+        .outerjoin(creator, creator.id == FrameworkVersion.created_by_id)
+        .outerjoin(creator_person, creator_person.id == creator.person_id)
+        .outerjoin(publisher, publisher.id == FrameworkVersion.published_by_id)
+        .outerjoin(publisher_person, publisher_person.id == publisher.person_id)
+        .order_by(FrameworkVersion.number.desc())
+    )
+    rows = list(rows)
+    return [
+        VersionRow(
+            v.number,
+            v.status.value,
+            v.name,
+            v.note,
+            v.created_at,
+            c.full_name if c else None,
+            v.published_at,
+            p.full_name if p else None,
+            rows[i + 1][0].number if i + 1 < len(rows) else None,
+        )
+        for i, (v, c, p) in enumerate(rows)
+    ]
 
-    Accept and adjust record a manager rating (validated evidence) — unless self and
-    manager are CALIBRATION_GAP levels or more apart: then a calibration opens and the
-    validated level stays as it was until it is resolved.
+
+def default_comparison(session: Session, code: str = FRAMEWORK_CODE) -> tuple[int, int] | None:
+    """(from, to) version numbers to compare when none are given: the published version
+    against the open draft, else the version published before the current one against it."""
+    current, draft = published_version(session, code), current_draft(session, code)
+    if current is not None and draft is not None:
+        return current.number, draft.number
+    if current is None:
+        return None
+    before = session.scalar(
+        select(func.max(FrameworkVersion.number)).where(
+            FrameworkVersion.framework_id == current.framework_id,
+            FrameworkVersion.number < current.number,
+            FrameworkVersion.status != VersionStatus.DRAFT,
+        )
+    )
+    return (before, current.number) if before is not None else None
+
+
+# --- the draft --------------------------------------------------------------------------------
+
+
+def _require_draft(version: FrameworkVersion) -> None:
+    if version.status != VersionStatus.DRAFT:
+        raise DomainError(
+            f"Version {version.number} is {version.status.value}: only a draft "
+            "can be edited. Start a draft to make changes."
+        )
+
+
+def create_draft(
+    session: Session, *, actor_id: int | None, code: str = FRAMEWORK_CODE
+) -> FrameworkVersion:
+    """Copy the current published version into a new DRAFT version.
+
+    Raises DomainError when a draft is already open (there is one draft at a time) or
+    when nothing has been published yet.
     """
-    if rating.source != Source.SELF_RATING or rating.status != RatingStatus.PENDING:
-        raise DomainError("This rating has already been decided.")
-    if rating.person_id == actor_person_id:
-        raise DomainError("You cannot validate your own rating.")
-    comment = (comment or "").strip()
-    level = _decided_level(rating, decision, level, comment)
-    record = ValidationDecision(evidence_id=rating.id, decision=decision, level=level,
-                                comment=comment, decided_by_id=actor_id)
-    session.add(record)
-    if decision == Decision.REJECT:
-        rating.status = RatingStatus.REJECTED
-        session.flush()
-        return DecisionOutcome(record, None, None)
-    if abs(level - rating.level) >= CALIBRATION_GAP:
-        rating.status = RatingStatus.IN_CALIBRATION
-        calibration = Calibration(person_id=rating.person_id, self_rating_id=rating.id,
-                                  self_level=rating.level, manager_level=level,
-                                  manager_comment=comment, status=CalibrationStatus.OPEN,
-                                  opened_by_id=actor_id)
-        session.add(calibration)
-        session.flush()
-        return DecisionOutcome(record, None, calibration)
-    rating.status = RatingStatus.ACCEPTED if decision == Decision.ACCEPT else RatingStatus.ADJUSTED
-    evidence = _manager_rating(session, rating, level, comment, actor_id, on)
-    return DecisionOutcome(record, evidence, None)
+    framework = framework_by_code(session, code)
+    existing = current_draft(session, code)
+    if existing is not None:
+        raise DomainError(
+            f"Draft version {existing.number} is already open; edit it, publish "
+            "it or discard it first."
+        )
+    current = published_version(session, code)
+    if framework is None or current is None:
+        raise DomainError("No framework is published yet; load one with `flask content load`.")
+    return write_version(
+        session,
+        framework,
+        content_of(session, current),
+        status=VersionStatus.DRAFT,
+        actor_id=actor_id,
+        note=f"Draft from version {current.number}.",
+    )
 
 
-def _decided_level(rating: Evidence, decision: Decision, level: int | None,
-                   comment: str) -> int | None:
-    """The manager's level for a decision (None for a rejection), or DomainError."""
-    if decision == Decision.ACCEPT:
-        return rating.level
-    if decision == Decision.ADJUST:
-        if level is None or not 0 <= level <= 5:
-            raise DomainError("Choose the level you rate them at.", field="level")
-        if level == rating.level:
-            raise DomainError("That is the level they gave; accept it instead.", field="level")
-        if not comment:
-            raise DomainError("Say why you rate them differently.", field="comment")
-        return level
-    if not comment:
-        raise DomainError("Say why you reject the rating.", field="comment")
-    return None
+def find_competency(session: Session, version: FrameworkVersion, code: str) -> Competency | None:
+    return session.scalar(
+        select(Competency).where(Competency.version_id == version.id, Competency.code == code)
+    )
 
 
-def _manager_rating(session: Session, rating: Evidence, level: int, note: str, actor_id: int,
-                    on: date) -> Evidence:
-    version = require_version(session)
-    comp = session.scalar(select(Competency).where(Competency.version_id == version.id,
-                                                   Competency.code == rating.competency_code))
-    evidence = Evidence(person_id=rating.person_id,
-                        competency_id=comp.id if comp else rating.competency_id,
-                        competency_code=rating.competency_code, source=Source.MANAGER_RATING,
-                        level=level, achieved_on=on, validated=True, note=note,
-                        recorded_by_id=actor_id, responds_to_id=rating.id)
-    session.add(evidence)
+def roles_requiring(session: Session, comp: Competency) -> list[str]:
+    """Codes of the roles whose profile (in the competency's version) requires it."""
+    return list(
+        session.scalars(
+            select(Role.code)
+            .join(RoleRequirement, RoleRequirement.role_id == Role.id)
+            .where(RoleRequirement.competency_id == comp.id)
+            .order_by(Role.code)
+        )
+    )
+
+
+def role_names(session: Session) -> dict[str, str]:
+    return {code: name for code, name in session.execute(select(Role.code, Role.name))}
+
+
+def _competency(session: Session, draft: FrameworkVersion, code: str) -> Competency:
+    comp = find_competency(session, draft, code)
+    if comp is None:
+        raise DomainError(f"There is no competency {code} in version {draft.number}.", field="code")
+    return comp
+
+
+def _group(session: Session, draft: FrameworkVersion, group_code: str | None) -> CompetencyGroup:
+    group = session.scalar(
+        select(CompetencyGroup).where(
+            CompetencyGroup.version_id == draft.id, CompetencyGroup.code == group_code
+        )
+    )
+    if group is None:
+        raise DomainError("Choose one of the framework's groups.", field="group")
+    return group
+
+
+def _next_position(session: Session, group: CompetencyGroup) -> int:
+    last = session.scalar(
+        select(func.max(Competency.position)).where(Competency.group_id == group.id)
+    )
+    return 0 if last is None else last + 1
+
+
+def _indicators(current: dict, changes: dict[int, str] | None) -> dict[str, str]:
+    """Merge indicator edits: a level given with text sets it, with blank text removes it."""
+    merged = {str(k): v for k, v in (current or {}).items()}
+    for level, text in (changes or {}).items():
+        if not isinstance(level, int) or not 0 <= level <= MAX_LEVEL:
+            raise DomainError(
+                f"Indicators are for levels 0 to {MAX_LEVEL}.", field=f"indicator_{level}"
+            )
+        text = _one_line(text)
+        if text:
+            merged[str(level)] = text
+        else:
+            merged.pop(str(level), None)
+    return dict(sorted(merged.items(), key=lambda kv: int(kv[0])))
+
+
+def update_competency(
+    session: Session,
+    draft: FrameworkVersion,
+    code: str,
+    *,
+    name: str,
+    description: str,
+    group_code: str,
+    indicators: dict[int, str] | None = None,
+) -> Competency:
+    """Change a draft competency's name, description, group and indicators.
+
+    The code never changes: evidence and reports match competencies by code.
+    ``indicators`` maps a level to its text; a blank text removes that level's indicator
+    and levels not given keep theirs. Moving to another group puts it last there.
+    """
+    _require_draft(draft)
+    comp = _competency(session, draft, code)
+    comp.name = _required(name, "name", "competency's name", 160)
+    comp.description = _required(description, "description", "description")
+    group = _group(session, draft, group_code)
+    if group.id != comp.group_id:
+        comp.position = _next_position(session, group)
+        comp.group = group
+    comp.indicators = _indicators(comp.indicators, indicators)
     session.flush()
-    return evidence
+    return comp
 
 
-def open_calibrations_query(scope: Select | None, exclude_person_id: int) -> Select:
-    stmt = (select(Calibration)
-            .options(joinedload(Calibration.person),
-                     joinedload(Calibration.self_rating).joinedload(Evidence.competency))
-            .where(Calibration.status == CalibrationStatus.OPEN,
-                   Calibration.person_id != exclude_person_id)
-            .order_by(Calibration.opened_at, Calibration.id))
-    return stmt if scope is None else stmt.where(Calibration.person_id.in_(scope))
+def add_competency(
+    session: Session,
+    draft: FrameworkVersion,
+    *,
+    code: str,
+    group_code: str,
+    name: str,
+    description: str,
+    indicators: dict[int, str] | None = None,
+) -> Competency:
+    """Add a competency, last in its group. ``code`` must be new within the version (group
+    codes included) and in the framework's format: capitals and digits in dash-separated
+    parts, e.g. GOV-06."""
+    _require_draft(draft)
+    code = _one_line(code).upper()
+    if not code:
+        raise DomainError("Give the competency a code, e.g. GOV-06.", field="code")
+    if not valid_code(code):
+        raise DomainError(
+            "Use capitals and digits in parts joined by dashes, starting with a "
+            f"letter and at most {CODE_MAX_LENGTH} characters, e.g. GOV-06.",
+            field="code",
+        )
+    taken = session.scalar(
+        select(Competency.id).where(Competency.version_id == draft.id, Competency.code == code)
+    )
+    taken = taken or session.scalar(
+        select(CompetencyGroup.id).where(
+            CompetencyGroup.version_id == draft.id, CompetencyGroup.code == code
+        )
+    )
+    if taken:
+        raise DomainError(
+            f"{code} is already used in this version; choose another code.", field="code"
+        )
+    name = _required(name, "name", "competency's name", 160)
+    description = _required(description, "description", "description")
+    group = _group(session, draft, group_code)
+    comp = Competency(
+        version=draft,
+        group=group,
+        code=code,
+        name=name,
+        description=description,
+        indicators=_indicators({}, indicators),
+        position=_next_position(session, group),
+    )
+    session.add(comp)
+    session.flush()
+    return comp
 
 
-def resolve_calibration(session: Session, *, calibration: Calibration, level: int | None,
-                        rationale: str, actor_id: int, actor_person_id: int,
-                        on: date) -> Evidence:
-    """Settle a calibration at an agreed level, with the reasons, as a manager rating."""
-    if calibration.status != CalibrationStatus.OPEN:
-        raise DomainError("This calibration is already resolved.")
-    if calibration.person_id == actor_person_id:
-        raise DomainError("You cannot resolve a calibration about yourself.")
-    if level is None or not 0 <= level <= 5:
-        raise DomainError("Choose the agreed level.", field="level")
-    if not (rationale or "").strip():
-        raise DomainError("Give the rationale for the agreed level.", field="rationale")
-    rating = calibration.self_rating
-    calibration.status = CalibrationStatus.RESOLVED
-    calibration.resolved_level = level
-    calibration.rationale = rationale.strip()
-    calibration.resolved_by_id = actor_id
-    calibration.resolved_at = datetime.now(UTC)
-    rating.status = RatingStatus.ACCEPTED if level == rating.level else RatingStatus.ADJUSTED
-    return _manager_rating(session, rating, level, rationale.strip(), actor_id, on)
+def remove_competency(
+    session: Session, draft: FrameworkVersion, code: str, *, with_requirements: bool = False
+) -> list[str]:
+    """Remove a competency from the draft; return the codes of the roles whose profile
+    lost a line for it.
+
+    When role profiles in the draft require the competency, removal is refused unless
+    ``with_requirements`` is set, in which case those profile lines go too. The last
+    competency of a group cannot be removed (a group is never empty).
+    """
+    _require_draft(draft)
+    comp = _competency(session, draft, code)
+    lines = list(
+        session.scalars(
+            select(RoleRequirement)
+            .join(Role)
+            .where(RoleRequirement.competency_id == comp.id)
+            .order_by(Role.code)
+        )
+    )
+    roles = [line.role.code for line in lines]
+    if roles and not with_requirements:
+        raise DomainError(
+            f"{code} is required by {len(roles)} role profile(s): {', '.join(roles)}. Tick "
+            "“also remove it from those profiles”, or change the profiles first.",
+            field="with_requirements",
+        )
+    siblings = session.scalar(
+        select(func.count(Competency.id)).where(Competency.group_id == comp.group_id)
+    )
+    if siblings <= 1:
+        raise DomainError(
+            f"{code} is the only competency in its group; a group needs at least one.", field="code"
+        )
+    for line in lines:
+        session.delete(line)
+    session.delete(comp)
+    session.flush()
+    return roles
 
 
-def ratings_of(session: Session, person_id: int) -> list[Evidence]:
-    """A person's own self-ratings with the decisions on them, newest first."""
-    return list(session.scalars(
-        select(Evidence).options(joinedload(Evidence.competency))
-        .where(Evidence.person_id == person_id, Evidence.source == Source.SELF_RATING)
-        .order_by(Evidence.recorded_at.desc(), Evidence.id.desc()).limit(20)))
+def update_scale_level(
+    session: Session, draft: FrameworkVersion, level: int, *, name: str, descriptor: str
+) -> ProficiencyLevel:
+    """Rename a level of the draft's scale or reword its descriptor (fields ``name_<level>``,
+    ``descriptor_<level>``). The levels themselves (0 to 5) are fixed."""
+    _require_draft(draft)
+    row = session.scalar(
+        select(ProficiencyLevel).where(
+            ProficiencyLevel.version_id == draft.id, ProficiencyLevel.level == level
+        )
+    )
+    if row is None:
+        raise DomainError(f"The scale runs from 0 to {MAX_LEVEL}.", field=f"name_{level}")
+    row.name = _required(name, f"name_{level}", f"name of level {level}", 60)
+    row.descriptor = _required(descriptor, f"descriptor_{level}", f"descriptor of level {level}")
+    session.flush()
+    return row
 
+
+def update_evidence_cap(
+    session: Session, draft: FrameworkVersion, source: str, max_level: int
+) -> EvidenceCap:
+    """Set the highest level one evidence source can prove on its own (field
+    ``cap_<source>``). Self-ratings have no cap: they count only once validated."""
+    _require_draft(draft)
+    field = f"cap_{source}"
+    if source not in CAPPABLE:
+        raise DomainError(
+            "Only these sources have a cap: " + ", ".join(CAPPABLE) + ".", field=field
+        )
+    if not isinstance(max_level, int) or not 0 <= max_level <= MAX_LEVEL:
+        raise DomainError(f"Choose a level from 0 to {MAX_LEVEL}.", field=field)
+    cap = session.get(EvidenceCap, (draft.id, Source(source)))
+    if cap is None:
+        cap = EvidenceCap(version=draft, source=Source(source), max_level=max_level)
+        session.add(cap)
+    cap.max_level = max_level
+    session.flush()
+    return cap
+
+
+def set_profile(
+    session: Session,
+    draft: FrameworkVersion,
+    role_id: int,
+    requirements: dict[str, tuple[int, bool]],
+) -> None:
+    """Set a role's profile lines in the draft: {competency code: (level, essential)}.
+
+    Level 0 removes the line; 1 to 5 sets it. Codes not given keep their line. Errors name
+    the field ``level_<code>``.
+    """
+    _require_draft(draft)
+    role = session.get(Role, role_id)
+    if role is None:
+        raise DomainError("There is no such role.")
+    comps = {
+        c.code: c
+        for c in session.scalars(select(Competency).where(Competency.version_id == draft.id))
+    }
+    existing = {
+        r.competency_id: r
+        for r in session.scalars(
+            select(RoleRequirement).where(
+                RoleRequirement.version_id == draft.id, RoleRequirement.role_id == role_id
+            )
+        )
+    }
+    for code, (level, essential) in requirements.items():
+        field = f"level_{code}"
+        if code not in comps:
+            raise DomainError(
+                f"There is no competency {code} in version {draft.number}.", field=field
+            )
+        if not isinstance(level, int) or not 0 <= level <= MAX_LEVEL:
+            raise DomainError(f"Choose a level from 0 to {MAX_LEVEL}.", field=field)
+        if level == 0 and essential:
+            raise DomainError(
+                "Essential needs a level: choose 1 to 5, or untick essential.", field=field
+            )
+        line = existing.get(comps[code].id)
+        if level == 0:
+            if line is not None:
+                session.delete(line)
+        elif line is None:
+            session.add(
+                RoleRequirement(
+                    version=draft,
+                    role_id=role_id,
+                    competency_id=comps[code].id,
+                    level=level,
+                    essential=bool(essential),
+                )
+            )
+        else:
+            line.level, line.essential = level, bool(essential)
+    session.flush()
+
+
+def publish(
+    session: Session, draft: FrameworkVersion, *, actor_id: int | None, note: str
+) -> FrameworkVersion:
+    """Make the draft the current version: it becomes PUBLISHED (when, by whom, why), the
+    version published before it is RETIRED, and its content hash is recomputed so that a
+    later load of files with the same content changes nothing.
+
+    Raises DomainError without a note, when the draft is the same as the published version
+    (discard it instead), or when a newer version was published (e.g. by a content load)
+    after the draft was started, which publishing the draft would silently undo.
+    """
+    _require_draft(draft)
+    note = _required(note, "note", "note on what changed and why")
+    content = content_of(session, draft)
+    current = session.scalar(
+        select(FrameworkVersion).where(
+            FrameworkVersion.framework_id == draft.framework_id,
+            FrameworkVersion.status == VersionStatus.PUBLISHED,
+        )
+    )
+    if current is not None and current.number > draft.number:
+        raise DomainError(
+            f"Version {current.number} was published after this draft was "
+            "started, so publishing the draft would undo it. Discard the draft "
+            "and start a new one.",
+            field="note",
+        )
+    digest = content.digest()
+    if current is not None and current.content_hash == digest:
+        raise DomainError(
+            f"The draft is the same as the published version {current.number}: "
+            "there is nothing to publish. Discard the draft instead.",
+            field="note",
+        )
+    if current is not None:
+        current.status = VersionStatus.RETIRED
+    draft.status = VersionStatus.PUBLISHED
+    draft.content_hash = digest
+    draft.published_at = datetime.now(UTC)
+    draft.published_by_id = actor_id
+    draft.note = note
+    session.flush()
+    return draft
+
+
+def discard_draft(session: Session, draft: FrameworkVersion) -> int:
+    """Delete the draft and everything in it; return its number."""
+    _require_draft(draft)
+    draft_discarding.send(session, version_id=draft.id)  # a receiver may refuse
+    number = draft.number
+    session.delete(draft)
+    session.flush()
+    return number
+
+
+# --- reading a version for the pages ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleColumn:
+    id: int
+    code: str
+    name: str
+    required: int  # competencies the role's profile requires
+    essential: int
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    code: str
+    name: str
+    group: str
+    #: One cell per role column: (level, essential), or None when not required.
+    cells: tuple[tuple[int, bool] | None, ...]
+
+
+@dataclass(frozen=True)
+class FrameworkPage:
+    version: FrameworkVersion
+    content: FrameworkContent
+    level_names: dict[int, str]
+    cap_rows: list[tuple[str, int]]  # (source, max level), in the Source order
+    roles: list[RoleColumn]  # the matrix columns: roles with a profile
+    matrix: list[MatrixRow]
+    #: Every active role with its profile size, for the profile editor links.
+    all_roles: list[RoleColumn]
+
+
+def framework_page(session: Session, version: FrameworkVersion) -> FrameworkPage:
+    """A version's content shaped for the browse page: groups, scale, caps and the
+    role-profile matrix (competencies down, roles across)."""
+    content = content_of(session, version)
+    catalogue = list(session.scalars(select(Role).order_by(Role.code)))
+
+    def column(role: Role) -> RoleColumn:
+        reqs = content.profiles.get(role.code, {})
+        return RoleColumn(
+            role.id,
+            role.code,
+            role.name,
+            len(reqs),
+            sum(1 for _, essential in reqs.values() if essential),
+        )
+
+    roles = [column(r) for r in catalogue if content.profiles.get(r.code)]
+    matrix = [
+        MatrixRow(
+            c["code"],
+            c["name"],
+            g["code"],
+            tuple(content.profiles[r.code].get(c["code"]) for r in roles),
+        )
+        for g in content.groups
+        for c in g["competencies"]
+    ]
+    return FrameworkPage(
+        version=version,
+        content=content,
+        level_names={s["level"]: s["name"] for s in content.scale},
+        cap_rows=[(s, content.caps[s]) for s in CAPPABLE if s in content.caps],
+        roles=roles,
+        matrix=matrix,
+        all_roles=[column(r) for r in catalogue if r.active or content.profiles.get(r.code)],
+    )

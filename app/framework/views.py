@@ -1,172 +1,360 @@
-"""Capability pages: my capability and self-assessment; a manager's validation queue,
-calibrations, and a report's capability page."""
+"""The competency framework pages: everyone reads the published version; trainers edit a
+draft copy of it (competencies, scale and caps, role profiles), publish it as the next
+version and compare any two versions."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.access import (
-    ADMIN,
-    MANAGER,
-    SIGNED_IN,
-    allow,
-    can_validate_for,
-    get_person_or_refuse,
-    validation_scope,
-)
-from app.errors import DomainError
+from app.access import SIGNED_IN, TRAINER, allow, any_of
 from app.extensions import db
-from app.framework import services
-from app.framework.chart import bar_chart
-from app.framework.forms import CalibrationForm, DecisionForm, SelfRatingForm
-from app.framework.models import Calibration, Decision, Evidence
-from app.viewutil import apply_domain_error
+from app.forms import ConfirmForm
+from app.framework import forms
+from app.framework import services as authoring
+from app.framework.diff import diff as compare_contents
+from app.framework.models import CAPPABLE, SOURCE_LABELS, FrameworkVersion
+from app.framework.versions import (
+    content_of,
+    current_draft,
+    published_version,
+    version_by_number,
+)
+from app.org.models import Role
+from app.viewutil import require_confirmation, run
 
-bp = Blueprint("capability", __name__)
+bp = Blueprint("framework", __name__, url_prefix="/framework", template_folder="templates")
 
-
-def _self_rating_form(cap: services.Capability) -> SelfRatingForm:
-    form = SelfRatingForm()
-    form.competency.choices = [("", "— choose —")] + [
-        (code, f"{code} {name}") for code, name, _group in cap.competencies]
-    form.level.choices = [(level, f"{level} · {name}") for level, name, _ in cap.scale]
-    if request.method == "GET" and request.args.get("rate"):
-        form.competency.data = request.args["rate"]
-    return form
-
-
-def _render_capability(person, own: bool, form=None):
-    try:
-        cap = services.capability(db.session, person, date.today(),
-                                  compare_role_id=request.args.get("compare", type=int))
-    except DomainError as error:
-        return render_template("capability/unavailable.html", message=error.message)
-    if form is None and own:
-        form = _self_rating_form(cap)
-    elif form is not None:
-        fresh = _self_rating_form(cap)
-        form.competency.choices = fresh.competency.choices
-        form.level.choices = fresh.level.choices  # keep the level names after an error
-    ratings = services.ratings_of(db.session, person.id) if own else []
-    return render_template("capability/profile.html", cap=cap, own=own, form=form,
-                           ratings=ratings, chart=bar_chart(cap.chart))
+SOURCE_NAMES = {source.value: label for source, label in SOURCE_LABELS.items()}
 
 
-@bp.route("/capability")
+class NoDraft(Exception):
+    """A draft page was asked for while no draft is open."""
+
+
+@bp.errorhandler(NoDraft)
+def _no_draft(_error):
+    flash("No draft is open. Start one from the published version to make changes.", "warning")
+    return redirect(url_for("framework.browse"))
+
+
+def _draft() -> FrameworkVersion:
+    draft = current_draft(db.session)
+    if draft is None:
+        raise NoDraft
+    return draft
+
+
+def _published_content():
+    version = published_version(db.session)
+    return content_of(db.session, version) if version else None
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@bp.route("")
 @allow(SIGNED_IN)
-def mine():
-    return _render_capability(current_user.person, own=True)
+def browse():
+    version = published_version(db.session)
+    trainer = any_of(current_user, [TRAINER])
+    return render_template(
+        "framework/browse.html",
+        editing=False,
+        source_names=SOURCE_NAMES,
+        page=authoring.framework_page(db.session, version) if version else None,
+        draft=current_draft(db.session) if trainer else None,
+        versions=authoring.version_rows(db.session)[:5] if trainer else None,
+        confirm=ConfirmForm(),
+    )
 
 
-@bp.route("/capability/self-rating", methods=["POST"])
-@allow(SIGNED_IN)
-def self_rating():
-    form = SelfRatingForm()
-    version = services.published_version(db.session)
-    if version is None:
-        abort(404)
-    form.competency.choices = [(c.code, c.name) for c in version.competencies]
-    if form.validate_on_submit():
-        try:
-            services.record_self_rating(
-                db.session, person_id=current_user.person_id,
-                competency_code=form.competency.data, level=form.level.data,
-                note=form.note.data, link=form.link.data, actor_id=current_user.id,
-                on=date.today())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Thank you — your rating is with your manager for validation.", "success")
-            return redirect(url_for("capability.mine"))
-    return _render_capability(current_user.person, own=True, form=form), 200
+@bp.route("/versions")
+@allow(TRAINER)
+def versions():
+    return render_template("framework/versions.html", versions=authoring.version_rows(db.session))
 
 
-@bp.route("/people/<int:person_id>/capability")
-@allow(SIGNED_IN)
-def person(person_id: int):
-    target = get_person_or_refuse(db.session, current_user, person_id)
-    if target.id == current_user.person_id:
-        return redirect(url_for("capability.mine"))
-    return _render_capability(target, own=False)
+@bp.route("/diff")
+@allow(TRAINER)
+def diff():
+    chosen = request.args.get("from", type=int), request.args.get("to", type=int)
+    numbers = chosen if None not in chosen else authoring.default_comparison(db.session)
+    result = old = new = None
+    if numbers:
+        old, new = (version_by_number(db.session, n) for n in numbers)
+        if old is None or new is None:
+            abort(404)
+        result = compare_contents(content_of(db.session, old), content_of(db.session, new))
+    return render_template(
+        "framework/diff.html",
+        diff=result,
+        old=old,
+        new=new,
+        source_names=SOURCE_NAMES,
+        versions=authoring.version_rows(db.session),
+        role_names=authoring.role_names(db.session),
+    )
 
 
-# --- validation -----------------------------------------------------------------------------
+# --- the draft --------------------------------------------------------------------------------
 
 
-@bp.route("/validations")
-@allow(MANAGER, ADMIN)
-def queue():
-    stmt = services.pending_ratings_query(validation_scope(current_user), current_user.person_id)
-    page = db.paginate(stmt, per_page=current_app.config["PEOPLE_PER_PAGE"], error_out=False)
-    calibrations = db.paginate(
-        services.open_calibrations_query(validation_scope(current_user), current_user.person_id),
-        per_page=10, page=1, error_out=False)
-    return render_template("capability/queue.html", page=page, calibrations=calibrations,
-                           form=DecisionForm(), calibration_form=CalibrationForm())
+def _draft_page(draft: FrameworkVersion, publish_form=None):
+    page = authoring.framework_page(db.session, draft)
+    published = _published_content()
+    changes = compare_contents(published, page.content) if published else None
+    return render_template(
+        "framework/browse.html",
+        editing=True,
+        page=page,
+        draft=draft,
+        changes=changes,
+        source_names=SOURCE_NAMES,
+        publish_form=publish_form or forms.PublishForm(),
+        confirm=ConfirmForm(),
+        edited={c.code for c in changes.changed} if changes else set(),
+        added={c.code for c in changes.added} if changes else set(),
+    )
 
 
-def _rating_or_refuse(evidence_id: int) -> Evidence:
-    rating = db.session.get(Evidence, evidence_id)
-    if rating is None or not can_validate_for(db.session, current_user, rating.person_id):
-        abort(404)
-    return rating
+@bp.route("/draft")
+@allow(TRAINER)
+def draft():
+    return _draft_page(_draft())
 
 
-@bp.route("/validations/<int:evidence_id>", methods=["POST"])
-@allow(MANAGER, ADMIN)
-def decide(evidence_id: int):
-    rating = _rating_or_refuse(evidence_id)
-    form = DecisionForm()
-    if not form.validate_on_submit() or form.decision.data not in {d.value for d in Decision}:
-        abort(400)
-    try:
-        outcome = services.decide(
-            db.session, rating=rating, decision=Decision(form.decision.data),
-            level=form.level.data, comment=form.comment.data, actor_id=current_user.id,
-            actor_person_id=current_user.person_id, on=date.today())
-    except DomainError as error:
-        db.session.rollback()
-        flash(f"{rating.person.full_name}, {rating.competency_code}: {error.message}", "danger")
-        return redirect(url_for("capability.queue"))
-    db.session.commit()
-    who = f"{rating.person.full_name} — {rating.competency.name}"
-    if outcome.calibration:
-        flash(f"{who}: you and they are {abs(outcome.calibration.manager_level - rating.level)} "
-              "levels apart, so a calibration is open. Their validated level stays as it was "
-              "until it is resolved.", "warning")
-    elif outcome.evidence:
-        flash(f"{who}: validated at level {outcome.evidence.level}.", "success")
-    else:
-        flash(f"{who}: rating rejected.", "info")
-    return redirect(url_for("capability.queue"))
+@bp.route("/draft", methods=["POST"])
+@allow(TRAINER)
+def draft_create():
+    require_confirmation()
+    done, draft = run(lambda: authoring.create_draft(db.session, actor_id=current_user.id))
+    if not done or draft is None:
+        return redirect(url_for("framework.browse"))
+    flash(
+        f"Draft version {draft.number} opened as a copy of the published version. Nobody "
+        "else sees your changes until you publish.",
+        "success",
+    )
+    return redirect(url_for("framework.draft"))
 
 
-@bp.route("/calibrations/<int:calibration_id>", methods=["POST"])
-@allow(MANAGER, ADMIN)
-def resolve(calibration_id: int):
-    calibration = db.session.get(Calibration, calibration_id)
-    if calibration is None or not can_validate_for(db.session, current_user,
-                                                   calibration.person_id):
-        abort(404)
-    form = CalibrationForm()
+@bp.route("/draft/publish", methods=["POST"])
+@allow(TRAINER)
+def draft_publish():
+    draft = _draft()
+    form = forms.PublishForm()
     if not form.validate_on_submit():
-        flash("Give the agreed level and the rationale for it.", "danger")
-        return redirect(url_for("capability.queue"))
-    try:
-        evidence = services.resolve_calibration(
-            db.session, calibration=calibration, level=form.level.data,
-            rationale=form.rationale.data, actor_id=current_user.id,
-            actor_person_id=current_user.person_id, on=date.today())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for("capability.queue"))
-    db.session.commit()
-    flash(f"Calibration resolved: {calibration.person.full_name} validated at level "
-          f"{evidence.level}.", "success")
-    return redirect(url_for("capability.queue"))
+        return _draft_page(draft, form)
+    done, version = run(
+        lambda: authoring.publish(db.session, draft, actor_id=current_user.id, note=form.note.data),
+        form,
+    )
+    if not done or version is None:
+        return _draft_page(_draft(), form)
+    flash(f"Version {version.number} published; it is now the framework everyone sees.", "success")
+    return redirect(url_for("framework.browse"))
+
+
+@bp.route("/draft/discard", methods=["POST"])
+@allow(TRAINER)
+def draft_discard():
+    draft = _draft()
+    require_confirmation()
+    done, number = run(lambda: authoring.discard_draft(db.session, draft))
+    if not done:
+        return redirect(url_for("framework.draft"))
+    flash(f"Draft version {number} discarded.", "success")
+    return redirect(url_for("framework.browse"))
+
+
+# --- competencies -----------------------------------------------------------------------------
+
+
+def _competency_form(draft: FrameworkVersion, *, new: bool, data: dict | None = None):
+    page = authoring.framework_page(db.session, draft)
+    groups = [(g["code"], f"{g['code']} — {g['name']}") for g in page.content.groups]
+    return forms.competency_form(groups=groups, level_names=page.level_names, new=new, data=data)
+
+
+@bp.route("/draft/competencies/new", methods=["GET", "POST"])
+@allow(TRAINER)
+def competency_new():
+    draft = _draft()
+    form = _competency_form(draft, new=True, data={"group": request.args.get("group")})
+
+    def render():
+        return render_template(
+            "framework/competency_form.html", form=form, draft=draft, competency=None
+        )
+
+    if form.validate_on_submit():
+        done, comp = run(
+            lambda: authoring.add_competency(
+                db.session,
+                draft,
+                code=form.code.data,
+                group_code=form.group.data,
+                name=form.name.data,
+                description=form.description.data,
+                indicators=forms.indicator_changes(form),
+            ),
+            form,
+        )
+        if not done:
+            return render()
+        flash(f"{comp.code} {comp.name} added to the draft.", "success")
+        return redirect(url_for("framework.draft", _anchor=f"c-{comp.code}"))
+    return render()
+
+
+@bp.route("/draft/competencies/<code>", methods=["GET", "POST"])
+@allow(TRAINER)
+def competency_edit(code: str):
+    draft = _draft()
+    comp = authoring.find_competency(db.session, draft, code) or abort(404)
+    form = _competency_form(
+        draft,
+        new=False,
+        data={
+            "group": comp.group.code,
+            "name": comp.name,
+            "description": comp.description,
+            **{f"indicator_{k}": v for k, v in comp.indicators.items()},
+        },
+    )
+
+    def render():
+        return render_template(
+            "framework/competency_form.html",
+            form=form,
+            draft=draft,
+            competency=comp,
+            remove_form=forms.RemoveCompetencyForm(),
+            used_by=authoring.roles_requiring(db.session, comp),
+        )
+
+    if form.validate_on_submit():
+        done, _ = run(
+            lambda: authoring.update_competency(
+                db.session,
+                draft,
+                code,
+                name=form.name.data,
+                description=form.description.data,
+                group_code=form.group.data,
+                indicators=forms.indicator_changes(form),
+            ),
+            form,
+        )
+        if not done:
+            return render()
+        flash(f"{code} saved in the draft.", "success")
+        return redirect(url_for("framework.draft", _anchor=f"c-{code}"))
+    return render()
+
+
+@bp.route("/draft/competencies/<code>/remove", methods=["POST"])
+@allow(TRAINER)
+def competency_remove(code: str):
+    draft = _draft()
+    authoring.find_competency(db.session, draft, code) or abort(404)
+    form = forms.RemoveCompetencyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    done, roles = run(
+        lambda: authoring.remove_competency(
+            db.session, draft, code, with_requirements=form.with_requirements.data
+        )
+    )
+    if not done:
+        return redirect(url_for("framework.competency_edit", code=code))
+    flash(
+        f"{code} removed from the draft"
+        + (f", and from the profiles of {', '.join(roles)}." if roles else "."),
+        "success",
+    )
+    return redirect(url_for("framework.draft"))
+
+
+# --- scale and caps ---------------------------------------------------------------------------
+
+
+@bp.route("/draft/scale", methods=["GET", "POST"])
+@allow(TRAINER)
+def scale():
+    draft = _draft()
+    content = content_of(db.session, draft)
+    level_names = {s["level"]: s["name"] for s in content.scale}
+    caps = {s: content.caps[s] for s in CAPPABLE if s in content.caps}
+    form = forms.scale_form(levels=content.scale, caps=caps, level_names=level_names)
+
+    def render():
+        return render_template(
+            "framework/scale_form.html",
+            form=form,
+            draft=draft,
+            levels=[s["level"] for s in content.scale],
+            sources=list(caps),
+        )
+
+    def action():
+        for level in (s["level"] for s in content.scale):
+            authoring.update_scale_level(
+                db.session,
+                draft,
+                level,
+                name=form[f"name_{level}"].data,
+                descriptor=form[f"descriptor_{level}"].data,
+            )
+        for source in caps:
+            authoring.update_evidence_cap(db.session, draft, source, form[f"cap_{source}"].data)
+
+    if form.validate_on_submit():
+        done, _ = run(action, form)
+        if not done:
+            return render()
+        flash("Scale and evidence caps saved in the draft.", "success")
+        return redirect(url_for("framework.draft", _anchor="scale"))
+    return render()
+
+
+# --- role profiles ----------------------------------------------------------------------------
+
+
+@bp.route("/draft/profiles/<int:role_id>", methods=["GET", "POST"])
+@allow(TRAINER)
+def profile(role_id: int):
+    draft = _draft()
+    role = db.get_or_404(Role, role_id)
+    content = content_of(db.session, draft)
+    published = _published_content()
+    codes = content.competency_codes()
+    level_names = {s["level"]: s["name"] for s in content.scale}
+    form = forms.profile_form(
+        codes=codes, current=content.profiles.get(role.code, {}), level_names=level_names
+    )
+
+    def render():
+        return render_template(
+            "framework/profile_form.html",
+            form=form,
+            draft=draft,
+            role=role,
+            groups=content.groups,
+            level_names=level_names,
+            published=published.profiles.get(role.code, {}) if published else {},
+        )
+
+    if form.validate_on_submit():
+        done, _ = run(
+            lambda: authoring.set_profile(
+                db.session, draft, role.id, forms.profile_requirements(form, codes)
+            ),
+            form,
+        )
+        if not done:
+            return render()
+        flash(f"Profile of {role.name} saved in the draft.", "success")
+        return redirect(url_for("framework.draft", _anchor="profiles"))
+    return render()

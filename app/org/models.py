@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _enum(cls: type[StrEnum], name: str, length: int = 16) -> Enum:
-    """A portable enum: VARCHAR plus a CHECK constraint on every engine."""
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=length,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
+from app.db import enum_column, utcnow
+from app.extensions import Model
 
 
 class P3Level(StrEnum):
@@ -59,7 +43,7 @@ class AssignmentKind(StrEnum):
     TARGET = "target"
 
 
-class OrgUnit(db.Model):
+class OrgUnit(Model):
     __tablename__ = "org_units"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,20 +68,22 @@ class OrgUnit(db.Model):
         return f"<OrgUnit {self.code}>"
 
 
-class Office(db.Model):
+class Office(Model):
     """A P3O office: portfolio, programme or project level; permanent or temporary."""
 
     __tablename__ = "offices"
     __table_args__ = (
-        CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date",
-                        name="dates_in_order"),
+        CheckConstraint(
+            "end_date IS NULL OR start_date IS NULL OR end_date >= start_date",
+            name="dates_in_order",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    p3_level: Mapped[P3Level] = mapped_column(_enum(P3Level, "p3_level"))
-    permanence: Mapped[Permanence] = mapped_column(_enum(Permanence, "permanence"))
+    p3_level: Mapped[P3Level] = mapped_column(enum_column(P3Level, "p3_level"))
+    permanence: Mapped[Permanence] = mapped_column(enum_column(Permanence, "permanence"))
     #: Centre of Excellence: sets standards, methods, skills and assurance.
     is_coe: Mapped[bool] = mapped_column(default=False)
     #: A spoke office points at its hub.
@@ -115,7 +101,7 @@ class Office(db.Model):
         return f"<Office {self.code}>"
 
 
-class Person(db.Model):
+class Person(Model):
     __tablename__ = "people"
     __table_args__ = (Index("ix_people_name", "last_name", "first_name"),)
 
@@ -148,7 +134,7 @@ class Person(db.Model):
         return f"<Person {self.employee_number}>"
 
 
-class Role(db.Model):
+class Role(Model):
     """A job role of the catalogue (not an app permission)."""
 
     __tablename__ = "roles"
@@ -156,8 +142,8 @@ class Role(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    p3_level: Mapped[RoleLevel] = mapped_column(_enum(RoleLevel, "role_level"))
-    family: Mapped[RoleFamily] = mapped_column(_enum(RoleFamily, "role_family"))
+    p3_level: Mapped[RoleLevel] = mapped_column(enum_column(RoleLevel, "role_level"))
+    family: Mapped[RoleFamily] = mapped_column(enum_column(RoleFamily, "role_family"))
     description: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -165,21 +151,22 @@ class Role(db.Model):
         return f"<Role {self.code}>"
 
 
-class RoleAssignment(db.Model):
+class RoleAssignment(Model):
     """A person holds (current) or aims for (target) a role, optionally within an office."""
 
     __tablename__ = "role_assignments"
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_in_order"),
-        UniqueConstraint("person_id", "role_id", "kind", "start_date",
-                         name="uq_role_assignments_once"),
+        UniqueConstraint(
+            "person_id", "role_id", "kind", "start_date", name="uq_role_assignments_once"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
-    kind: Mapped[AssignmentKind] = mapped_column(_enum(AssignmentKind, "assignment_kind"))
+    kind: Mapped[AssignmentKind] = mapped_column(enum_column(AssignmentKind, "assignment_kind"))
     start_date: Mapped[date]
     end_date: Mapped[date | None]
 

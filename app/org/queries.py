@@ -6,11 +6,64 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, literal, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import CTE, ColumnElement, Select, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
-from app.access import visible_people
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
+
+STATUSES = ("active", "inactive", "all")
+
+
+def status_or_active(value: str | None) -> str:
+    """A list's status filter from the query string: active, inactive or all."""
+    return value if value in STATUSES else "active"
+
+
+def _with_status(stmt: Select, column, status: str) -> Select:
+    return stmt if status == "all" else stmt.where(column.is_(status != "inactive"))
+
+
+def _search(q: str, *columns) -> ColumnElement[bool]:
+    """Case-insensitive containment over ``columns``; the user's % and _ are literal."""
+    needle = q.strip().lower()
+    return or_(*(func.lower(c).contains(needle, autoescape=True) for c in columns))
+
+
+# --- trees: the one place the org-unit and reporting-line recursions are written ----------
+
+
+def unit_subtree(roots: ColumnElement[bool], name: str = "unit_subtree") -> CTE:
+    """CTE (column ``id``) of the units matching ``roots`` and every unit below them."""
+    tree = select(OrgUnit.id).where(roots).cte(name, recursive=True)
+    child = aliased(OrgUnit)
+    return tree.union(select(child.id).where(child.parent_id == tree.c.id))
+
+
+def reporting_line(manager_id: int) -> CTE:
+    """CTE (column ``id``) of a person's direct and indirect reports."""
+    line = (
+        select(Person.id)
+        .where(Person.line_manager_id == manager_id)
+        .cte("reporting_line", recursive=True)
+    )
+    sub = aliased(Person)
+    return line.union(select(sub.id).where(sub.line_manager_id == line.c.id))
+
+
+def managers_above(person_id: int) -> CTE:
+    """CTE (column ``id``) of a person and everyone above them in the reporting line."""
+    chain = (
+        select(Person.id, Person.line_manager_id)
+        .where(Person.id == person_id)
+        .cte("managers_above", recursive=True)
+    )
+    up = aliased(Person)
+    return chain.union(select(up.id, up.line_manager_id).where(up.id == chain.c.line_manager_id))
+
+
+def subtree_unit_ids(session: Session, unit_id: int) -> set[int]:
+    tree = unit_subtree(OrgUnit.id == unit_id)
+    return set(session.scalars(select(tree.c.id)))
 
 
 @dataclass(frozen=True)
@@ -41,10 +94,14 @@ def unit_path(session: Session, unit_id: int | None) -> list[str]:
     """Names from the top of the tree down to the unit."""
     if unit_id is None:
         return []
-    chain = select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, literal(0).label("depth")) \
-        .where(OrgUnit.id == unit_id).cte("chain", recursive=True)
-    up = select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, chain.c.depth + 1) \
-        .where(OrgUnit.id == chain.c.parent_id)
+    chain = (
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, literal(0).label("depth"))
+        .where(OrgUnit.id == unit_id)
+        .cte("unit_ancestors", recursive=True)
+    )
+    up = select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, chain.c.depth + 1).where(
+        OrgUnit.id == chain.c.parent_id
+    )
     chain = chain.union_all(up)
     rows = session.execute(select(chain.c.name, chain.c.depth).order_by(chain.c.depth.desc()))
     return [r.name for r in rows]
@@ -58,13 +115,22 @@ def person_profile(session: Session, person: Person, today: date) -> PersonProfi
         .order_by(RoleAssignment.start_date.desc())
     ).all()
     as_rows = [
-        AssignmentRow(a.id, a.role.code, a.role.name, a.role_id,
-                      a.office.name if a.office else None,
-                      a.kind.value, a.start_date, a.end_date, a.is_live(today))
+        AssignmentRow(
+            a.id,
+            a.role.code,
+            a.role.name,
+            a.role_id,
+            a.office.name if a.office else None,
+            a.kind.value,
+            a.start_date,
+            a.end_date,
+            a.is_live(today),
+        )
         for a in rows
     ]
     reports = session.scalars(
-        select(Person).where(Person.line_manager_id == person.id, Person.active.is_(True))
+        select(Person)
+        .where(Person.line_manager_id == person.id, Person.active.is_(True))
         .order_by(Person.last_name, Person.first_name)
     ).all()
     return PersonProfile(
@@ -86,22 +152,28 @@ class TeamSummary:
     without_role: int
 
 
-def team_summary(session: Session, user) -> TeamSummary:
-    scope = visible_people(user)
-    base = select(Person.id).where(Person.active.is_(True), Person.id != user.person_id)
+def team_summary(session: Session, manager_id: int, scope: Select | None) -> TeamSummary:
+    """Counts for a manager's team: ``scope`` selects the person ids they may see (None for
+    everyone)."""
+    base = select(Person.id).where(Person.active.is_(True), Person.id != manager_id)
     if scope is not None:
         base = base.where(Person.id.in_(scope))
     ids = base.subquery()
     people = session.scalar(select(func.count()).select_from(ids))
-    units = session.scalar(select(func.count(func.distinct(Person.org_unit_id)))
-                           .where(Person.id.in_(select(ids.c.id))))
-    direct = session.scalar(select(func.count()).select_from(Person)
-                            .where(Person.line_manager_id == user.person_id,
-                                   Person.active.is_(True)))
+    units = session.scalar(
+        select(func.count(func.distinct(Person.org_unit_id))).where(Person.id.in_(select(ids.c.id)))
+    )
+    direct = session.scalar(
+        select(func.count())
+        .select_from(Person)
+        .where(Person.line_manager_id == manager_id, Person.active.is_(True))
+    )
     with_role = select(RoleAssignment.person_id).where(
-        RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None))
-    without = session.scalar(select(func.count()).select_from(ids)
-                             .where(ids.c.id.not_in(with_role)))
+        RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None)
+    )
+    without = session.scalar(
+        select(func.count()).select_from(ids).where(ids.c.id.not_in(with_role))
+    )
     return TeamSummary(people or 0, units or 0, direct or 0, without or 0)
 
 
@@ -116,19 +188,28 @@ class OrgSummary:
 
 
 def org_summary(session: Session) -> OrgSummary:
-    levels = dict(session.execute(
-        select(Office.p3_level, func.count())
-        .where(Office.active.is_(True)).group_by(Office.p3_level)
-    ).all())
+    levels = dict(
+        session.execute(
+            select(Office.p3_level, func.count())
+            .where(Office.active.is_(True))
+            .group_by(Office.p3_level)
+        ).all()
+    )
     return OrgSummary(
         people=session.scalar(select(func.count()).where(Person.active.is_(True))) or 0,
         inactive_people=session.scalar(select(func.count()).where(Person.active.is_(False))) or 0,
-        org_units=session.scalar(select(func.count()).select_from(OrgUnit)
-                                 .where(OrgUnit.active.is_(True))) or 0,
+        org_units=session.scalar(
+            select(func.count()).select_from(OrgUnit).where(OrgUnit.active.is_(True))
+        )
+        or 0,
         offices_by_level={k.value: v for k, v in levels.items()},
         roles=session.scalar(select(func.count()).select_from(Role)) or 0,
-        assignments=session.scalar(select(func.count()).select_from(RoleAssignment)
-                                   .where(RoleAssignment.end_date.is_(None))) or 0,
+        assignments=session.scalar(
+            select(func.count())
+            .select_from(RoleAssignment)
+            .where(RoleAssignment.end_date.is_(None))
+        )
+        or 0,
     )
 
 
@@ -140,20 +221,129 @@ class RoleHolding:
 
 
 def role_catalogue(session: Session) -> list[RoleHolding]:
-    counts = dict(session.execute(
-        select(RoleAssignment.role_id, func.count()).where(
-            RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None)
-        ).group_by(RoleAssignment.role_id)).all())
-    targets = dict(session.execute(
-        select(RoleAssignment.role_id, func.count()).where(
-            RoleAssignment.kind == AssignmentKind.TARGET, RoleAssignment.end_date.is_(None)
-        ).group_by(RoleAssignment.role_id)).all())
+    counts = dict(
+        session.execute(
+            select(RoleAssignment.role_id, func.count())
+            .where(RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None))
+            .group_by(RoleAssignment.role_id)
+        ).all()
+    )
+    targets = dict(
+        session.execute(
+            select(RoleAssignment.role_id, func.count())
+            .where(RoleAssignment.kind == AssignmentKind.TARGET, RoleAssignment.end_date.is_(None))
+            .group_by(RoleAssignment.role_id)
+        ).all()
+    )
     roles = session.scalars(select(Role).where(Role.active.is_(True)).order_by(Role.code)).all()
     return [RoleHolding(r, counts.get(r.id, 0), targets.get(r.id, 0)) for r in roles]
 
 
-def office_list_query():
-    return (select(Office)
-            .options(joinedload(Office.hub), joinedload(Office.org_unit),
-                     selectinload(Office.spokes))
-            .order_by(Office.p3_level, Office.name))
+def offices_query(level: str = "", status: str = "active") -> Select:
+    """The offices list: hub, unit and spokes loaded, by P3 level then name."""
+    stmt = (
+        select(Office)
+        .options(joinedload(Office.hub), joinedload(Office.org_unit), selectinload(Office.spokes))
+        .order_by(Office.p3_level, Office.name)
+    )
+    if level in ("portfolio", "programme", "project"):
+        stmt = stmt.where(Office.p3_level == level)
+    return _with_status(stmt, Office.active, status)
+
+
+def org_units_query(q: str = "", status: str = "active") -> Select:
+    stmt = select(OrgUnit).options(joinedload(OrgUnit.parent), joinedload(OrgUnit.head))
+    if q.strip():
+        stmt = stmt.where(_search(q, OrgUnit.name, OrgUnit.code))
+    return _with_status(stmt, OrgUnit.active, status).order_by(OrgUnit.name)
+
+
+def roles_query(q: str = "", status: str = "active") -> Select:
+    stmt = select(Role).order_by(Role.code)
+    if q.strip():
+        stmt = stmt.where(_search(q, Role.name, Role.code))
+    return _with_status(stmt, Role.active, status)
+
+
+def role_choices(session: Session, active_only: bool = True) -> list[tuple[int, str]]:
+    stmt = select(Role.id, Role.name, Role.code).order_by(Role.name)
+    if active_only:
+        stmt = stmt.where(Role.active.is_(True))
+    return [(r.id, f"{r.name} ({r.code})") for r in session.execute(stmt)]
+
+
+def office_choices(
+    session: Session, *, active_only: bool = True, exclude_id: int | None = None
+) -> list[tuple[int, str]]:
+    stmt = select(Office.id, Office.name, Office.p3_level).order_by(Office.name)
+    if active_only:
+        stmt = stmt.where(Office.active.is_(True))
+    if exclude_id is not None:
+        stmt = stmt.where(Office.id != exclude_id)
+    return [(o.id, f"{o.name} — {o.p3_level.value}") for o in session.execute(stmt)]
+
+
+def org_unit_choices(session: Session, exclude_id: int | None = None) -> list[tuple[int, str]]:
+    """Active units as (id, indented label), in tree order, for select boxes."""
+    units = session.execute(
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id).where(OrgUnit.active.is_(True))
+    ).all()
+    children: dict[int | None, list] = {}
+    for u in units:
+        children.setdefault(u.parent_id, []).append(u)
+    known = {u.id for u in units}
+    roots = [u for u in units if u.parent_id is None or u.parent_id not in known]
+    out: list[tuple[int, str]] = []
+
+    def walk(node, depth):
+        out.append((node.id, "\u2003" * depth + node.name))
+        for child in sorted(children.get(node.id, []), key=lambda c: c.name):
+            walk(child, depth + 1)
+
+    for root in sorted(roots, key=lambda r: r.name):
+        walk(root, 0)
+    return [c for c in out if c[0] != exclude_id]
+
+
+@dataclass
+class PeopleFilter:
+    q: str = ""
+    org_unit_id: int | None = None
+    role_id: int | None = None
+    status: str = "active"  # active | inactive | all
+
+
+def people_query(flt: PeopleFilter) -> Select:
+    """The people list, filtered, sorted by name, with unit and manager loaded in one go."""
+    stmt = select(Person).options(joinedload(Person.org_unit), joinedload(Person.line_manager))
+    stmt = _with_status(stmt, Person.active, flt.status)
+    if flt.q.strip():
+        stmt = stmt.where(
+            _search(
+                flt.q,
+                Person.first_name + " " + Person.last_name,
+                Person.employee_number,
+                Person.email,
+            )
+        )
+    if flt.org_unit_id:
+        units = unit_subtree(OrgUnit.id == flt.org_unit_id)
+        stmt = stmt.where(Person.org_unit_id.in_(select(units.c.id)))
+    if flt.role_id:
+        stmt = stmt.where(
+            Person.id.in_(
+                select(RoleAssignment.person_id).where(RoleAssignment.role_id == flt.role_id)
+            )
+        )
+    return stmt.order_by(Person.last_name, Person.first_name, Person.id)
+
+
+def person_id_by_number(session: Session, number: str | None) -> int | None:
+    if not number or not number.strip():
+        return None
+    return session.scalar(select(Person.id).where(Person.employee_number == number.strip()))
+
+
+def person_for_account_form(session: Session, person_id: int | None) -> Person | None:
+    """The person an administrator is creating an account for, to prefill the form."""
+    return session.get(Person, person_id) if person_id else None

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from app.errors import DomainError
+from app.org import queries
 from app.org.models import (
     AssignmentKind,
     Office,
@@ -25,6 +26,8 @@ from app.org.models import (
     RoleFamily,
     RoleLevel,
 )
+from app.org.queries import managers_above
+from app.signals import person_deactivated
 
 # --- shared checks --------------------------------------------------------------------------
 
@@ -69,9 +72,10 @@ def save_org_unit(session: Session, data: OrgUnitData, unit: OrgUnit | None = No
     _get(session, Person, data.head_id, field="head", what="person")
     if data.parent_id is not None:
         _get(session, OrgUnit, data.parent_id, field="parent", what="org unit")
-        if unit is not None and data.parent_id in subtree_unit_ids(session, unit.id):
-            raise DomainError("A unit cannot sit under itself or one of its own sub-units.",
-                              field="parent")
+        if unit is not None and data.parent_id in queries.subtree_unit_ids(session, unit.id):
+            raise DomainError(
+                "A unit cannot sit under itself or one of its own sub-units.", field="parent"
+            )
     unit = unit or OrgUnit()
     unit.code, unit.name = code, data.name.strip()
     unit.parent_id, unit.head_id = data.parent_id, data.head_id
@@ -80,43 +84,16 @@ def save_org_unit(session: Session, data: OrgUnitData, unit: OrgUnit | None = No
     return unit
 
 
-def subtree_unit_ids(session: Session, unit_id: int) -> set[int]:
-    tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("tree", recursive=True)
-    tree = tree.union(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
-    return set(session.scalars(select(tree.c.id)))
-
-
 def set_org_unit_active(session: Session, unit: OrgUnit, active: bool) -> None:
     if not active:
         members = session.scalar(
-            select(func.count()).select_from(Person)
+            select(func.count())
+            .select_from(Person)
             .where(Person.org_unit_id == unit.id, Person.active.is_(True))
         )
         if members:
             raise DomainError(f"{unit.name} still has {members} active people; move them first.")
     unit.active = active
-
-
-def org_unit_choices(session: Session) -> list[tuple[int, str]]:
-    """Active units as (id, indented label), in tree order, for select boxes."""
-    units = session.execute(
-        select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id).where(OrgUnit.active.is_(True))
-    ).all()
-    children: dict[int | None, list] = {}
-    for u in units:
-        children.setdefault(u.parent_id, []).append(u)
-    known = {u.id for u in units}
-    roots = [u for u in units if u.parent_id is None or u.parent_id not in known]
-    out: list[tuple[int, str]] = []
-
-    def walk(node, depth):
-        out.append((node.id, "\u2003" * depth + node.name))
-        for child in sorted(children.get(node.id, []), key=lambda c: c.name):
-            walk(child, depth + 1)
-
-    for root in sorted(roots, key=lambda r: r.name):
-        walk(root, 0)
-    return out
 
 
 # --- offices --------------------------------------------------------------------------------
@@ -137,20 +114,24 @@ class OfficeData:
 
 def save_office(session: Session, data: OfficeData, office: Office | None = None) -> Office:
     code = data.code.strip().upper()
-    _unique(session, Office.code, code, exclude_id=office and office.id, field="code",
-            what="office")
+    _unique(
+        session, Office.code, code, exclude_id=office and office.id, field="code", what="office"
+    )
     _get(session, OrgUnit, data.org_unit_id, field="org_unit", what="org unit")
     _dates_in_order(data.start_date, data.end_date)
     if data.permanence == Permanence.TEMPORARY and data.start_date is None:
         raise DomainError("A temporary office needs the date it opened.", field="start_date")
     if data.permanence == Permanence.PERMANENT and data.end_date is not None:
-        raise DomainError("A permanent office has no end date; make it temporary or clear the "
-                          "date.", field="end_date")
+        raise DomainError(
+            "A permanent office has no end date; make it temporary or clear the date.",
+            field="end_date",
+        )
     hub = _get(session, Office, data.hub_id, field="hub", what="office")
     if hub is not None:
         if office is not None and _hub_chain_reaches(hub, office.id):
-            raise DomainError("An office cannot be a spoke of itself or of its own spokes.",
-                              field="hub")
+            raise DomainError(
+                "An office cannot be a spoke of itself or of its own spokes.", field="hub"
+            )
         if hub.permanence != Permanence.PERMANENT:
             raise DomainError("A hub must be a permanent office.", field="hub")
     office = office or Office()
@@ -189,8 +170,14 @@ class PersonData:
 
 def save_person(session: Session, data: PersonData, person: Person | None = None) -> Person:
     number = data.employee_number.strip()
-    _unique(session, Person.employee_number, number, exclude_id=person and person.id,
-            field="employee_number", what="person")
+    _unique(
+        session,
+        Person.employee_number,
+        number,
+        exclude_id=person and person.id,
+        field="employee_number",
+        what="person",
+    )
     _get(session, OrgUnit, data.org_unit_id, field="org_unit", what="org unit")
     manager = None
     if data.line_manager_number and data.line_manager_number.strip():
@@ -200,11 +187,13 @@ def save_person(session: Session, data: PersonData, person: Person | None = None
         if manager is None:
             raise DomainError("No person has that employee number.", field="line_manager")
         if person is not None and manager.id == person.id:
-            raise DomainError("A person cannot be their own line manager.",
-                              field="line_manager")
+            raise DomainError("A person cannot be their own line manager.", field="line_manager")
         if person is not None and _manager_chain_reaches(session, manager, person.id):
-            raise DomainError(f"{manager.full_name} reports to {person.full_name}, so they "
-                              "cannot also be their line manager.", field="line_manager")
+            raise DomainError(
+                f"{manager.full_name} reports to {person.full_name}, so they "
+                "cannot also be their line manager.",
+                field="line_manager",
+            )
     person = person or Person()
     person.employee_number = number
     person.first_name, person.last_name = data.first_name.strip(), data.last_name.strip()
@@ -219,57 +208,37 @@ def save_person(session: Session, data: PersonData, person: Person | None = None
 
 def _manager_chain_reaches(session: Session, manager: Person, person_id: int) -> bool:
     """True when ``person_id`` is ``manager`` or above them in the reporting line."""
-    chain = select(Person.id, Person.line_manager_id).where(Person.id == manager.id)
-    chain = chain.cte("chain", recursive=True)
-    up = select(Person.id, Person.line_manager_id).where(Person.id == chain.c.line_manager_id)
-    chain = chain.union(up)
+    chain = managers_above(manager.id)
     return person_id in set(session.scalars(select(chain.c.id)))
 
 
 def set_person_active(session: Session, person: Person, active: bool) -> None:
     """Deactivate a leaver (never delete: their history is kept) or bring them back.
 
-    A leaver's account is disabled and its sessions ended.
+    Sends ``person_deactivated`` for a leaver, on which their account is disabled and its
+    sessions ended (see ``app.accounts.services``).
     """
-    from app.accounts.models import User
-    from app.accounts.services import end_all_sessions
-
     person.active = active
-    user = session.scalar(select(User).where(User.person_id == person.id))
-    if user is not None and not active:
-        user.active = False
-        end_all_sessions(session, user.id)
+    if not active:
+        person_deactivated.send(session, person_id=person.id)
 
 
-@dataclass
-class PeopleFilter:
-    q: str = ""
-    org_unit_id: int | None = None
-    role_id: int | None = None
-    status: str = "active"  # active | inactive | all
+def set_office_active(session: Session, office: Office, active: bool) -> None:
+    office.active = active
+    session.flush()
 
 
-def people_query(flt: PeopleFilter) -> Select:
-    """The people list, filtered, sorted by name, with unit and manager loaded in one go."""
-    stmt = select(Person).options(joinedload(Person.org_unit), joinedload(Person.line_manager))
-    if flt.status == "active":
-        stmt = stmt.where(Person.active.is_(True))
-    elif flt.status == "inactive":
-        stmt = stmt.where(Person.active.is_(False))
-    if flt.q.strip():
-        like = f"%{flt.q.strip().lower()}%"
-        full = func.lower(Person.first_name + " " + Person.last_name)
-        stmt = stmt.where(or_(full.like(like), func.lower(Person.employee_number).like(like),
-                              func.lower(Person.email).like(like)))
-    if flt.org_unit_id:
-        units = select(OrgUnit.id).where(OrgUnit.id == flt.org_unit_id).cte("units", recursive=True)
-        units = units.union(select(OrgUnit.id).where(OrgUnit.parent_id == units.c.id))
-        stmt = stmt.where(Person.org_unit_id.in_(select(units.c.id)))
-    if flt.role_id:
-        stmt = stmt.where(Person.id.in_(
-            select(RoleAssignment.person_id).where(RoleAssignment.role_id == flt.role_id)
-        ))
-    return stmt.order_by(Person.last_name, Person.first_name, Person.id)
+def set_role_active(session: Session, role: Role, active: bool) -> None:
+    role.active = active
+    session.flush()
+
+
+def person_id_by_number(session: Session, number: str | None, field: str) -> int | None:
+    """The id of the person with this employee number (None for a blank number)."""
+    person_id = queries.person_id_by_number(session, number)
+    if person_id is None and number and number.strip():
+        raise DomainError("No person has that employee number.", field=field)
+    return person_id
 
 
 # --- roles ----------------------------------------------------------------------------------
@@ -287,8 +256,14 @@ class RoleData:
 def save_role(session: Session, data: RoleData, role: Role | None = None) -> Role:
     code = data.code.strip().upper()
     _unique(session, Role.code, code, exclude_id=role and role.id, field="code", what="role")
-    _unique(session, Role.name, data.name.strip(), exclude_id=role and role.id, field="name",
-            what="role")
+    _unique(
+        session,
+        Role.name,
+        data.name.strip(),
+        exclude_id=role and role.id,
+        field="name",
+        what="role",
+    )
     role = role or Role()
     role.code, role.name = code, data.name.strip()
     role.p3_level, role.family = data.p3_level, data.family
@@ -319,7 +294,8 @@ def save_assignment(
     if office is not None and office.end_date and data.start_date > office.end_date:
         raise DomainError(f"{office.name} closed on {office.end_date:%d %b %Y}.", field="office")
     clash = select(RoleAssignment.id).where(
-        RoleAssignment.person_id == person.id, RoleAssignment.role_id == role.id,
+        RoleAssignment.person_id == person.id,
+        RoleAssignment.role_id == role.id,
         RoleAssignment.kind == data.kind,
         or_(RoleAssignment.end_date.is_(None), RoleAssignment.end_date >= data.start_date),
     )
@@ -328,8 +304,10 @@ def save_assignment(
     if assignment is not None:
         clash = clash.where(RoleAssignment.id != assignment.id)
     if session.scalar(clash) is not None:
-        raise DomainError(f"{person.full_name} already has this role as {data.kind.value} for "
-                          "overlapping dates.", field="role")
+        raise DomainError(
+            f"{person.full_name} already has this role as {data.kind.value} for overlapping dates.",
+            field="role",
+        )
     assignment = assignment or RoleAssignment(person=person)
     assignment.role_id, assignment.office_id, assignment.kind = role.id, data.office_id, data.kind
     assignment.start_date, assignment.end_date = data.start_date, data.end_date

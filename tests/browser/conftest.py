@@ -21,16 +21,21 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from app.demo.organisation import DEMO_PASSWORD, DEMO_USERS, DOMAIN
 from app.extensions import db
-from app.org.demo import DEMO_PASSWORD, DEMO_USERS, DOMAIN
 from app.org.models import Person
 from tests.conftest import make_app
 
 CHROMIUM = os.environ.get("PMO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -123,8 +128,9 @@ def serve_demo(folder: Path, name: str):
         result = runner.invoke(args=args)
         assert result.exit_code == 0, f"flask {' '.join(args)} failed:\n{result.output}"
         output.append(result.output)
-    server = make_server("127.0.0.1", 0, _closing(app), threaded=True,
-                         request_handler=_QuietHandler)
+    server = make_server(
+        "127.0.0.1", 0, _closing(app), threaded=True, request_handler=_QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
@@ -156,8 +162,9 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -205,11 +212,10 @@ class ConsoleWatch:
     def on_request_failed(self, request) -> None:
         if request.failure == "net::ERR_ABORTED":  # cut short by the next navigation
             return
-        self.problems.append(f"request failed: {request.method} {request.url} "
-                             f"({request.failure})")
+        self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def assert_clean(self) -> None:
-        new = self.problems[self.checked:]
+        new = self.problems[self.checked :]
         self.checked = len(self.problems)
         assert not new, "The browser reported problems:\n" + "\n".join(new)
 
@@ -231,7 +237,8 @@ class Browsing:
             self.watch.expect_status(self.url(path), status)
         response = self.page.goto(self.url(path))
         assert response is not None and response.status == status, (
-            f"GET {path}: expected {status}, got {response and response.status}")
+            f"GET {path}: expected {status}, got {response and response.status}"
+        )
         return response
 
     def log_in(self, user: DemoUser) -> None:

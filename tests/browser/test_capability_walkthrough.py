@@ -15,8 +15,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from app.capability import services
 from app.extensions import db
-from app.framework import services
 from app.org.models import Person
 from tests.browser.conftest import USERS, LiveSite, open_browsing, serve_demo
 
@@ -39,13 +39,13 @@ def a_gap_to_close(site: LiveSite, email: str) -> tuple[str, str, int, int]:
         cap = services.capability(db.session, person, date.today())
         current = [rc for rc in cap.roles if rc.kind == "current"]
         assert current, "the demo learner has no current role"
-        rows = [(rc.code, r) for rc in current for r in rc.rows
-                if r.gap and r.pending_self is None]
+        rows = [(rc.code, r) for rc in current for r in rc.rows if r.gap and r.pending_self is None]
         db.session.remove()
     assert rows, "the demo learner has no gap to close"
     # an essential gap, the largest first, as a learner would pick
-    role_code, row = sorted(rows, key=lambda pair: (not pair[1].essential, -pair[1].gap,
-                                                    pair[1].code))[0]
+    role_code, row = sorted(
+        rows, key=lambda pair: (not pair[1].essential, -pair[1].gap, pair[1].code)
+    )[0]
     return role_code, row.code, row.required, row.current
 
 
@@ -70,9 +70,9 @@ def test_self_rating_validated_by_the_manager_closes_the_gap(chromium, own_site)
         page.get_by_test_id("nav").get_by_role("link", name="My capability").click()
         page.wait_for_url(b.url("/capability"))
         row = page.get_by_test_id(f"role-table-{role_code}").locator(
-            f"tr[data-competency='{code}']")
-        assert row.get_by_test_id("gap").text_content().strip() == \
-            f"{required - validated} short"
+            f"tr[data-competency='{code}']"
+        )
+        assert row.get_by_test_id("gap").text_content().strip() == f"{required - validated} short"
         row.get_by_role("link", name="Rate").click()
         page.wait_for_url(re.compile(rf"/capability\?rate={code}"))
         assert page.get_by_label("Competency", exact=True).input_value() == code
@@ -84,8 +84,7 @@ def test_self_rating_validated_by_the_manager_closes_the_gap(chromium, own_site)
         cells = row.locator("td")
         assert cells.nth(3).text_content().strip() == f"{required} · pending"
         assert cells.nth(2).text_content().strip() == str(validated)  # not validated yet
-        assert row.get_by_test_id("gap").text_content().strip() == \
-            f"{required - validated} short"
+        assert row.get_by_test_id("gap").text_content().strip() == f"{required - validated} short"
         b.watch.assert_clean()
         log_out(b)
 
@@ -93,15 +92,23 @@ def test_self_rating_validated_by_the_manager_closes_the_gap(chromium, own_site)
         b.log_in(manager)
         page.get_by_test_id("nav").get_by_role("link", name="Validations").click()
         page.wait_for_url(b.url("/validations"))
-        item = page.get_by_test_id("pending-rating").filter(has_text=learner.name).filter(
-            has_text=f"in {code} ")
+        item = (
+            page.get_by_test_id("pending-rating")
+            .filter(has_text=learner.name)
+            .filter(has_text=f"in {code} ")
+        )
         assert item.count() == 1
         assert f"level {required}" in item.text_content()
         item.get_by_role("button", name=f"Accept level {required}").click()
         page.wait_for_url(b.url("/validations"))
         assert f"validated at level {required}" in page.get_by_role("alert").text_content()
-        assert page.get_by_test_id("pending-rating").filter(has_text=learner.name).filter(
-            has_text=f"in {code} ").count() == 0
+        assert (
+            page.get_by_test_id("pending-rating")
+            .filter(has_text=learner.name)
+            .filter(has_text=f"in {code} ")
+            .count()
+            == 0
+        )
         b.watch.assert_clean()
         log_out(b)
 
@@ -110,7 +117,8 @@ def test_self_rating_validated_by_the_manager_closes_the_gap(chromium, own_site)
         page.get_by_test_id("nav").get_by_role("link", name="My capability").click()
         page.wait_for_url(b.url("/capability"))
         row = page.get_by_test_id(f"role-table-{role_code}").locator(
-            f"tr[data-competency='{code}']")
+            f"tr[data-competency='{code}']"
+        )
         assert row.get_by_test_id("gap").count() == 0
         assert row.locator(".gap-badge").text_content().strip() == "met"
         cells = row.locator("td")

@@ -57,13 +57,14 @@ def derived_navigation(app, permissions: frozenset[str]) -> tuple[list[str], dic
 
 def rendered_navigation(page) -> tuple[list[str], dict[str, list[str]]]:
     nav = page.get_by_test_id("nav")
-    main = [t.strip() for t in nav.locator(":scope > li:not(.dropdown) > a.nav-link")
-            .all_text_contents()]
+    main = [
+        t.strip()
+        for t in nav.locator(":scope > li:not(.dropdown) > a.nav-link").all_text_contents()
+    ]
     sections = {}
     for dropdown in nav.locator(":scope > li.dropdown").all():
         name = dropdown.locator("a.dropdown-toggle").text_content().strip()
-        sections[name] = [t.strip() for t in
-                          dropdown.locator(".dropdown-item").all_text_contents()]
+        sections[name] = [t.strip() for t in dropdown.locator(".dropdown-item").all_text_contents()]
     return main, sections
 
 
@@ -97,8 +98,9 @@ def test_demo_user_sees_exactly_their_navigation_and_logs_out(browsing, live_sit
     main, sections = rendered_navigation(page)
     assert main == expected_main
     assert sections == expected_sections
-    allowed = set(expected_main) | {label for labels in expected_sections.values()
-                                    for label in labels}
+    allowed = set(expected_main) | {
+        label for labels in expected_sections.values() for label in labels
+    }
     shown = set(main) | {label for labels in sections.values() for label in labels}
     for item in ITEMS:
         if item.label not in allowed:
@@ -148,8 +150,7 @@ def test_learner_typing_another_persons_url_gets_the_403_page(browsing, live_sit
     assert page.title() == "Not yours to see · PMO Pathways"
     # The site's look: the brand bar, the learner's navigation and their name stay.
     assert page.locator("nav.navbar .navbar-brand").is_visible()
-    assert rendered_navigation(page) == derived_navigation(live_site.app,
-                                                           learner.permissions)
+    assert rendered_navigation(page) == derived_navigation(live_site.app, learner.permissions)
     assert page.get_by_test_id("signed-in-as").text_content().strip() == learner.name
     text = page.locator("body").inner_text()
     assert manager.last not in text and manager.email not in text

@@ -18,22 +18,38 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.imports.models import BatchStatus, ImportBatch
 from app.org.models import OrgUnit, Person, RoleAssignment
+from app.staff_import.models import BatchStatus, ImportBatch
 from tests.browser.conftest import USERS, LiveSite, open_browsing, serve_demo
 
 pytestmark = pytest.mark.browser
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HEADERS = ["Staff Ref", "Surname", "Given Name", "Business Unit", "Position Title",
-           "Reports To (Staff Ref)", "Work Mail", "Employment State", "Start Date"]
+HEADERS = [
+    "Staff Ref",
+    "Surname",
+    "Given Name",
+    "Business Unit",
+    "Position Title",
+    "Reports To (Staff Ref)",
+    "Work Mail",
+    "Employment State",
+    "Start Date",
+]
 #: Suggested from the names: Surname, Given Name, Business Unit, Position Title. The admin
 #: picks the rest in the browser.
-SUGGESTED = {"Last name": "Surname", "First name": "Given Name",
-             "Org unit (department)": "Business Unit", "Job title (role)": "Position Title"}
-CHOSEN = {"Employee number": "Staff Ref",
-          "Line manager's employee number": "Reports To (Staff Ref)",
-          "Email": "Work Mail", "Employment status": "Employment State"}
+SUGGESTED = {
+    "Last name": "Surname",
+    "First name": "Given Name",
+    "Org unit (department)": "Business Unit",
+    "Job title (role)": "Position Title",
+}
+CHOSEN = {
+    "Employee number": "Staff Ref",
+    "Line manager's employee number": "Reports To (Staff Ref)",
+    "Email": "Work Mail",
+    "Employment status": "Employment State",
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +64,50 @@ def hr_export(manager_number: str) -> bytes:
     department that exists ("Data & Insight"), one that does not, a job title that matches a
     catalogue role by name, two that do not, a leaver and someone on leave."""
     rows = [
-        ("SR-2001", "Varga", "Ilona", "Harbour Data Lab", "Lab Lead", manager_number,
-         "ilona.varga@harbourside.example", "Active", date(2021, 3, 1)),
-        ("SR-2002", "Wexford", "Cian", "Harbour Data Lab", "Insight Wrangler", "SR-2001",
-         "cian.wexford@harbourside.example", "Active", date(2022, 9, 12)),
-        ("SR-2003", "Yilmaz", "Deniz", "Data & Insight", "PMO Analyst", "SR-2001",
-         "deniz.yilmaz@harbourside.example", "On Leave", date(2023, 1, 9)),
-        ("SR-2004", "Zeller", "Mara", "Harbour Data Lab", "Insight Wrangler", "SR-2001",
-         "mara.zeller@harbourside.example", "Leaver", date(2020, 6, 1)),
+        (
+            "SR-2001",
+            "Varga",
+            "Ilona",
+            "Harbour Data Lab",
+            "Lab Lead",
+            manager_number,
+            "ilona.varga@harbourside.example",
+            "Active",
+            date(2021, 3, 1),
+        ),
+        (
+            "SR-2002",
+            "Wexford",
+            "Cian",
+            "Harbour Data Lab",
+            "Insight Wrangler",
+            "SR-2001",
+            "cian.wexford@harbourside.example",
+            "Active",
+            date(2022, 9, 12),
+        ),
+        (
+            "SR-2003",
+            "Yilmaz",
+            "Deniz",
+            "Data & Insight",
+            "PMO Analyst",
+            "SR-2001",
+            "deniz.yilmaz@harbourside.example",
+            "On Leave",
+            date(2023, 1, 9),
+        ),
+        (
+            "SR-2004",
+            "Zeller",
+            "Mara",
+            "Harbour Data Lab",
+            "Insight Wrangler",
+            "SR-2001",
+            "mara.zeller@harbourside.example",
+            "Leaver",
+            date(2020, 6, 1),
+        ),
     ]
     book = Workbook()
     sheet = book.active
@@ -71,13 +123,23 @@ def hr_export(manager_number: str) -> bytes:
 def snapshot(site: LiveSite) -> dict:
     with site.app.app_context():
         people = db.session.execute(
-            select(Person.employee_number, Person.first_name, Person.last_name, Person.email,
-                   Person.job_title, Person.org_unit_id, Person.line_manager_id, Person.active,
-                   Person.updated_at).order_by(Person.id)).all()
-        out = {"people": [tuple(p) for p in people],
-               "units": db.session.scalar(select(func.count()).select_from(OrgUnit)),
-               "assignments": db.session.scalar(select(func.count())
-                                                .select_from(RoleAssignment))}
+            select(
+                Person.employee_number,
+                Person.first_name,
+                Person.last_name,
+                Person.email,
+                Person.job_title,
+                Person.org_unit_id,
+                Person.line_manager_id,
+                Person.active,
+                Person.updated_at,
+            ).order_by(Person.id)
+        ).all()
+        out = {
+            "people": [tuple(p) for p in people],
+            "units": db.session.scalar(select(func.count()).select_from(OrgUnit)),
+            "assignments": db.session.scalar(select(func.count()).select_from(RoleAssignment)),
+        }
         db.session.remove()
     return out
 
@@ -95,7 +157,8 @@ def upload(browsing, data: bytes) -> None:
     page.locator(".dropdown-menu").get_by_role("link", name="Staff import").click()
     page.wait_for_url(re.compile(r"/admin/imports$"))
     page.get_by_label("HR export").set_input_files(
-        {"name": "harbour-hr-export.xlsx", "mimeType": XLSX, "buffer": data})
+        {"name": "harbour-hr-export.xlsx", "mimeType": XLSX, "buffer": data}
+    )
     page.get_by_role("button", name="Upload and map columns").click()
     page.wait_for_url(re.compile(r"/admin/imports/\d+/mapping$"))
 
@@ -132,7 +195,8 @@ def test_admin_imports_an_unseen_hr_export_and_reimporting_changes_nothing(chrom
         assert selected(page, "PMO Analyst") == "R03"
         assert selected(page, "Lab Lead") == ""
         page.get_by_label("Insight Wrangler", exact=True).select_option(
-            label="Portfolio Analyst (P04)")
+            label="Portfolio Analyst (P04)"
+        )
         browsing.screenshot("import-mapping")
         page.get_by_role("button", name="Save mapping and preview").click()
         page.wait_for_url(re.compile(r"/admin/imports/\d+/preview$"))
@@ -161,8 +225,10 @@ def test_admin_imports_an_unseen_hr_export_and_reimporting_changes_nothing(chrom
 
         page.get_by_role("button", name="Apply import").click()
         page.wait_for_url(re.compile(r"/admin/imports/\d+$"))
-        assert "Import applied: 4 created, 0 updated, 0 unchanged, 0 deactivated." in \
-            page.get_by_role("alert").text_content()
+        assert (
+            "Import applied: 4 created, 0 updated, 0 unchanged, 0 deactivated."
+            in page.get_by_role("alert").text_content()
+        )
         assert page.get_by_test_id("batch-status").text_content().strip() == "Applied"
         browsing.screenshot("import-detail")
 
@@ -174,15 +240,23 @@ def test_admin_imports_an_unseen_hr_export_and_reimporting_changes_nothing(chrom
         assert admin.name in first.text_content()
 
         with own_site.app.app_context():
-            found = {p.employee_number: p for p in db.session.scalars(
-                select(Person).where(Person.employee_number.like("SR-%")))}
+            found = {
+                p.employee_number: p
+                for p in db.session.scalars(
+                    select(Person).where(Person.employee_number.like("SR-%"))
+                )
+            }
             assert found["SR-2002"].line_manager_id == found["SR-2001"].id
             assert found["SR-2001"].line_manager.email == admin.email
             assert found["SR-2001"].org_unit.name == "Harbour Data Lab"
             assert found["SR-2003"].org_unit.code == "DT-DAT" and found["SR-2003"].active
             assert not found["SR-2004"].active
-            roles = {(a.person.employee_number, a.role.code) for a in db.session.scalars(
-                select(RoleAssignment).join(Person).where(Person.employee_number.like("SR-%")))}
+            roles = {
+                (a.person.employee_number, a.role.code)
+                for a in db.session.scalars(
+                    select(RoleAssignment).join(Person).where(Person.employee_number.like("SR-%"))
+                )
+            }
             assert roles == {("SR-2002", "P04"), ("SR-2003", "R03"), ("SR-2004", "P04")}
             db.session.remove()
         before = snapshot(own_site)

@@ -1,0 +1,116 @@
+"""The current-level rule: how a person's evidence becomes a level in a competency.
+
+Pure functions, no Flask or database: data in, data out.
+
+The rule, in words
+------------------
+For one person and one competency, on a given date:
+
+1. Only evidence achieved on or before the date counts, and only until its expiry date
+   (inclusive): a certificate that expires on 31 March counts on 31 March and is a gap on
+   1 April.
+2. The **validated level** is the highest level proved by validated evidence — manager
+   ratings, assessor observations, assessments, module completions, certificates, prior
+   learning — each capped at what its source can prove (``caps``): a completed e-learning
+   module proves at most level 2, however high the level it records. A source with no cap
+   proves nothing.
+3. Self-ratings never count towards the validated level. The latest self-rating is shown
+   apart, as the person's own view, until a manager validates it (which records a
+   manager rating).
+4. Ratings are kept in layers — self, manager, other evidence — and the validated level is
+   the best of the validated layers, never simply "the latest rating wins". So adding
+   validated evidence can never lower a level; only expiry can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+SELF_RATING = "self_rating"
+MANAGER_RATING = "manager_rating"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One piece of evidence, as the rule sees it."""
+
+    competency: str
+    source: str
+    level: int
+    achieved_on: date
+    expires_on: date | None = None
+    validated: bool = True
+    ref: int | None = None  # the evidence id, to show what a level rests on
+
+
+@dataclass(frozen=True)
+class Layers:
+    """A person's standing in one competency on one date."""
+
+    validated: int  # the current level: best capped, validated, live evidence; 0 if none
+    self_level: int | None  # the latest self-rating, shown apart; None if never rated
+    manager: int | None  # best live manager rating (capped), if any
+    other: int | None  # best live other validated evidence (capped), if any
+    basis: Fact | None  # the evidence the validated level rests on
+
+
+def is_live(fact: Fact, on: date) -> bool:
+    return fact.achieved_on <= on and (fact.expires_on is None or on <= fact.expires_on)
+
+
+def capped(fact: Fact, caps: Mapping[str, int]) -> int:
+    return min(fact.level, caps.get(fact.source, 0))
+
+
+def layers_for(facts: Iterable[Fact], caps: Mapping[str, int], on: date) -> Layers:
+    """Apply the rule to the facts of ONE competency (see the module docstring)."""
+    best: dict[str, tuple[int, Fact]] = {}
+    latest_self: Fact | None = None
+    for fact in facts:
+        if not is_live(fact, on):
+            continue
+        if fact.source == SELF_RATING:
+            if latest_self is None or (fact.achieved_on, fact.ref or 0) >= (
+                latest_self.achieved_on,
+                latest_self.ref or 0,
+            ):
+                latest_self = fact
+            continue
+        if not fact.validated:
+            continue
+        layer = MANAGER_RATING if fact.source == MANAGER_RATING else "other"
+        level = capped(fact, caps)
+        if layer not in best or level > best[layer][0]:
+            best[layer] = (level, fact)
+    winners = sorted(best.values(), key=lambda pair: pair[0], reverse=True)
+    return Layers(
+        validated=winners[0][0] if winners else 0,
+        self_level=latest_self.level if latest_self else None,
+        manager=best[MANAGER_RATING][0] if MANAGER_RATING in best else None,
+        other=best["other"][0] if "other" in best else None,
+        basis=winners[0][1] if winners and winners[0][0] > 0 else None,
+    )
+
+
+def current_levels(facts: Iterable[Fact], caps: Mapping[str, int], on: date) -> dict[str, Layers]:
+    """The layers of every competency that has any evidence, keyed by competency code."""
+    by_code: dict[str, list[Fact]] = {}
+    for fact in facts:
+        by_code.setdefault(fact.competency, []).append(fact)
+    return {code: layers_for(group, caps, on) for code, group in by_code.items()}
+
+
+def requirement(levels_by_role: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """A person's requirement per competency: the highest level any of their roles asks for."""
+    out: dict[str, int] = {}
+    for levels in levels_by_role:
+        for code, level in levels.items():
+            out[code] = max(out.get(code, 0), level)
+    return out
+
+
+def gap(required: int, current: int) -> int:
+    """How many levels short of the requirement; 0 when met or exceeded."""
+    return max(required - current, 0)

@@ -1,0 +1,206 @@
+"""Capability pages: my capability and self-assessment; a manager's validation queue,
+calibrations, and a report's capability page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.access import (
+    ADMIN,
+    MANAGER,
+    SIGNED_IN,
+    allow,
+    can_validate_for,
+    get_person_or_refuse,
+    validation_scope,
+)
+from app.capability import services
+from app.capability.chart import bar_chart
+from app.capability.forms import CalibrationForm, DecisionForm, SelfRatingForm
+from app.capability.models import Calibration, Decision, Evidence
+from app.errors import DomainError
+from app.extensions import db
+from app.framework.versions import published_version
+from app.viewutil import per_page, run
+
+bp = Blueprint("capability", __name__, template_folder="templates")
+
+
+def _self_rating_form(cap: services.Capability) -> SelfRatingForm:
+    form = SelfRatingForm()
+    form.competency.choices = [("", "— choose —")] + [
+        (code, f"{code} {name}") for code, name, _group in cap.competencies
+    ]
+    form.level.choices = [(level, f"{level} · {name}") for level, name, _ in cap.scale]
+    if request.method == "GET" and request.args.get("rate"):
+        form.competency.data = request.args["rate"]
+    return form
+
+
+def _render_capability(person, own: bool, form=None):
+    try:
+        cap = services.capability(
+            db.session, person, date.today(), compare_role_id=request.args.get("compare", type=int)
+        )
+    except DomainError as error:
+        return render_template("capability/unavailable.html", message=error.message)
+    if form is None and own:
+        form = _self_rating_form(cap)
+    elif form is not None:
+        fresh = _self_rating_form(cap)
+        form.competency.choices = fresh.competency.choices
+        form.level.choices = fresh.level.choices  # keep the level names after an error
+    ratings = services.ratings_of(db.session, person.id) if own else []
+    return render_template(
+        "capability/profile.html",
+        cap=cap,
+        own=own,
+        form=form,
+        ratings=ratings,
+        chart=bar_chart(cap.chart),
+    )
+
+
+@bp.route("/capability")
+@allow(SIGNED_IN)
+def mine():
+    return _render_capability(current_user.person, own=True)
+
+
+@bp.route("/capability/self-rating", methods=["POST"])
+@allow(SIGNED_IN)
+def self_rating():
+    form = SelfRatingForm()
+    version = published_version(db.session)
+    if version is None:
+        abort(404)
+    form.competency.choices = [(c.code, c.name) for c in version.competencies]
+    if form.validate_on_submit():
+        done, _ = run(
+            lambda: services.record_self_rating(
+                db.session,
+                person_id=current_user.person_id,
+                competency_code=form.competency.data,
+                level=form.level.data,
+                note=form.note.data,
+                link=form.link.data,
+                actor_id=current_user.id,
+                on=date.today(),
+            ),
+            form,
+        )
+        if done:
+            flash("Thank you — your rating is with your manager for validation.", "success")
+            return redirect(url_for("capability.mine"))
+    return _render_capability(current_user.person, own=True, form=form), 200
+
+
+@bp.route("/people/<int:person_id>/capability")
+@allow(SIGNED_IN)
+def person(person_id: int):
+    target = get_person_or_refuse(db.session, current_user, person_id)
+    if target.id == current_user.person_id:
+        return redirect(url_for("capability.mine"))
+    return _render_capability(target, own=False)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@bp.route("/validations")
+@allow(MANAGER, ADMIN)
+def queue():
+    stmt = services.pending_ratings_query(validation_scope(current_user), current_user.person_id)
+    page = db.paginate(stmt, per_page=per_page(), error_out=False)
+    calibrations = db.paginate(
+        services.open_calibrations_query(validation_scope(current_user), current_user.person_id),
+        per_page=10,
+        page=1,
+        error_out=False,
+    )
+    return render_template(
+        "capability/queue.html",
+        page=page,
+        calibrations=calibrations,
+        form=DecisionForm(),
+        calibration_form=CalibrationForm(),
+    )
+
+
+def _rating_or_refuse(evidence_id: int) -> Evidence:
+    rating = db.session.get(Evidence, evidence_id)
+    if rating is None or not can_validate_for(db.session, current_user, rating.person_id):
+        abort(404)
+    return rating
+
+
+@bp.route("/validations/<int:evidence_id>", methods=["POST"])
+@allow(MANAGER, ADMIN)
+def decide(evidence_id: int):
+    rating = _rating_or_refuse(evidence_id)
+    form = DecisionForm()
+    if not form.validate_on_submit() or form.decision.data not in {d.value for d in Decision}:
+        abort(400)
+    who = f"{rating.person.full_name}, {rating.competency_code}: "
+    done, outcome = run(
+        lambda: services.decide(
+            db.session,
+            rating=rating,
+            decision=Decision(form.decision.data),
+            level=form.level.data,
+            comment=form.comment.data,
+            actor_id=current_user.id,
+            actor_person_id=current_user.person_id,
+            on=date.today(),
+        ),
+        prefix=who,
+    )
+    if not done or outcome is None:
+        return redirect(url_for("capability.queue"))
+    who = f"{rating.person.full_name} — {rating.competency.name}"
+    if outcome.calibration:
+        flash(
+            f"{who}: you and they are {abs(outcome.calibration.manager_level - rating.level)} "
+            "levels apart, so a calibration is open. Their validated level stays as it was "
+            "until it is resolved.",
+            "warning",
+        )
+    elif outcome.evidence:
+        flash(f"{who}: validated at level {outcome.evidence.level}.", "success")
+    else:
+        flash(f"{who}: rating rejected.", "info")
+    return redirect(url_for("capability.queue"))
+
+
+@bp.route("/calibrations/<int:calibration_id>", methods=["POST"])
+@allow(MANAGER, ADMIN)
+def resolve(calibration_id: int):
+    calibration = db.session.get(Calibration, calibration_id)
+    if calibration is None or not can_validate_for(db.session, current_user, calibration.person_id):
+        abort(404)
+    form = CalibrationForm()
+    if not form.validate_on_submit():
+        flash("Give the agreed level and the rationale for it.", "danger")
+        return redirect(url_for("capability.queue"))
+    done, evidence = run(
+        lambda: services.resolve_calibration(
+            db.session,
+            calibration=calibration,
+            level=form.level.data,
+            rationale=form.rationale.data,
+            actor_id=current_user.id,
+            actor_person_id=current_user.person_id,
+            on=date.today(),
+        )
+    )
+    if not done or evidence is None:
+        return redirect(url_for("capability.queue"))
+    flash(
+        f"Calibration resolved: {calibration.person.full_name} validated at level "
+        f"{evidence.level}.",
+        "success",
+    )
+    return redirect(url_for("capability.queue"))

@@ -1,0 +1,116 @@
+"""`flask content …`: check, load and export the shipped content files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.content.files import ContentInvalid
+from app.content.roles import load_roles
+from app.extensions import db
+from app.framework.versions import FRAMEWORK_CODE
+
+content_cli = AppGroup("content", help="Check and load the shipped content (curricula/).")
+
+
+def curricula_dir() -> Path:
+    return Path(current_app.root_path).parent / "curricula"
+
+
+def content_root() -> Path:
+    return curricula_dir().parent
+
+
+def _fail(errors) -> None:
+    db.session.rollback()
+    for error in errors:
+        click.echo(str(error), err=True)
+    click.echo(f"{len(errors)} error(s); nothing was loaded.", err=True)
+    sys.exit(1)
+
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@content_cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def content_check(paths: tuple[Path, ...]):
+    """Check content files (default: everything under curricula/ and assessments/)."""
+    from app.content.checks import check_files, content_files
+
+    root = content_root()
+    files = (
+        content_files(*[p for p in paths if p.is_dir()]) + [p for p in paths if p.is_file()]
+        if paths
+        else content_files(root / "curricula", root / "assessments")
+    )
+    errors = check_files(files, root)
+    for error in errors:
+        click.echo(str(error), err=True)
+    if errors:
+        click.echo(f"{len(errors)} error(s) in {len(files)} file(s).", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} content file(s) checked: no errors.")
+
+
+@content_cli.command("load")
+@click.option("--roles", "roles_file", type=FILE, help="Role catalogue (curricula/roles.yaml).")
+@click.option(
+    "--framework",
+    "framework_file",
+    type=FILE,
+    help="Competency framework (curricula/framework.yaml).",
+)
+@click.option(
+    "--profiles", "profiles_file", type=FILE, help="Role profiles (curricula/role-profiles.yaml)."
+)
+def content_load(roles_file: Path | None, framework_file: Path | None, profiles_file: Path | None):
+    """Load the role catalogue, framework and role profiles; loading twice changes nothing."""
+    from app.content.framework_load import load_framework
+
+    roles_path = roles_file or curricula_dir() / "roles.yaml"
+    framework_path = framework_file or curricula_dir() / "framework.yaml"
+    profiles_path = profiles_file or curricula_dir() / "role-profiles.yaml"
+    try:
+        roles = load_roles(db.session, roles_path)
+        framework = None
+        if framework_path.exists() and profiles_path.exists():
+            framework = load_framework(db.session, framework_path, profiles_path)
+    except ContentInvalid as exc:
+        _fail(exc.errors)
+    db.session.commit()
+    click.echo(f"Role catalogue ({roles_path.name}): {roles.summary()}.")
+    for label, codes in (("created", roles.created), ("updated", roles.updated)):
+        if codes:
+            click.echo(f"  {label}: {', '.join(codes)}")
+    if framework:
+        click.echo(f"Competency framework ({framework_path.name}): {framework.summary()}.")
+
+
+@content_cli.command("export")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write framework.yaml and role-profiles.yaml to.",
+)
+@click.option("--framework", "code", default=FRAMEWORK_CODE, show_default=True)
+def content_export(out_dir: Path, code: str):
+    """Write the published framework and its role profiles back to content files."""
+    from app.content.framework_export import export_documents
+    from app.framework.versions import content_of, published_version
+
+    version = published_version(db.session, code)
+    if version is None:
+        click.echo(f"No published version of framework {code}.", err=True)
+        sys.exit(1)
+    framework_text, profiles_text = export_documents(content_of(db.session, version))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "framework.yaml").write_text(framework_text, encoding="utf-8")
+    (out_dir / "role-profiles.yaml").write_text(profiles_text, encoding="utf-8")
+    click.echo(f"Exported {code} version {version.number} to {out_dir}.")

@@ -1,0 +1,673 @@
+"""A realistic, deterministic demo organisation: Harbourside Group.
+
+Five directorates, fifteen departments and as many teams as the head-count needs; a P3O
+model with a group portfolio office (the hub), a centre of excellence, directorate hubs,
+temporary programme and project offices (one already closed); line management from the
+chief executive down; role assignments across the catalogue with career targets; and
+one demo login per app permission.
+
+Everything is drawn from ``random.Random(seed)`` and dates hang off a fixed anchor, so the
+same seed always builds the same organisation. Rows go in with bulk inserts so 20,000
+people build in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
+from app.accounts.passwords import hash_password
+from app.demo.names import FIRST_NAMES, LAST_NAMES
+from app.errors import DomainError
+from app.org.models import (
+    AssignmentKind,
+    Office,
+    OrgUnit,
+    P3Level,
+    Permanence,
+    Person,
+    Role,
+    RoleAssignment,
+)
+
+DOMAIN = "harbourside.example"
+DEMO_PASSWORD = "harbourside-demo-2026"
+ANCHOR = date(2025, 12, 31)
+#: 21 unit heads + 15 team leads + members for the first 13 teams, so that the fixed demo
+#: users (the last in the HR & Learning team, the 13th) each get a seat.
+MIN_PEOPLE = 49
+
+#: (code, directorate, [(code, department, kind)]) — kind steers the roles people hold.
+STRUCTURE = [
+    (
+        "ST",
+        "Strategy & Transformation",
+        [
+            ("ST-EPO", "Enterprise Portfolio Office", "pmo"),
+            ("ST-PGD", "Programme Delivery", "delivery"),
+            ("ST-BCH", "Business Change", "delivery"),
+        ],
+    ),
+    (
+        "DT",
+        "Digital & Technology",
+        [
+            ("DT-DDL", "Digital Delivery", "delivery"),
+            ("DT-INF", "Infrastructure & Cloud", "business"),
+            ("DT-DAT", "Data & Insight", "business"),
+        ],
+    ),
+    (
+        "OP",
+        "Operations",
+        [
+            ("OP-CUS", "Customer Operations", "business"),
+            ("OP-EST", "Estates & Facilities", "business"),
+            ("OP-SUP", "Supply Chain", "business"),
+        ],
+    ),
+    (
+        "FC",
+        "Finance & Commercial",
+        [
+            ("FC-FIN", "Finance", "business"),
+            ("FC-PRO", "Procurement", "business"),
+            ("FC-CPM", "Commercial Projects Office", "pmo"),
+        ],
+    ),
+    (
+        "PC",
+        "People & Corporate Services",
+        [
+            ("PC-HRL", "HR & Learning", "learning"),
+            ("PC-LEG", "Legal & Governance", "business"),
+            ("PC-WPL", "Workplace Services", "business"),
+        ],
+    ),
+]
+
+TEAM_AREAS = [
+    "Planning",
+    "Controls",
+    "Reporting",
+    "Delivery",
+    "Assurance",
+    "North",
+    "South",
+    "Central",
+    "Improvement",
+    "Service",
+    "Change",
+    "Performance",
+]
+
+#: Roles held in each kind of department: (team lead role, [(member role, weight)]).
+ROLE_MIX = {
+    "pmo": (
+        "R02",
+        [("R04", 5), ("R03", 4), ("R07", 3), ("P04", 2), ("P06", 3), ("R09", 1), ("P05", 1)],
+    ),
+    "delivery": ("R06", [("R05", 6), ("R07", 3), ("P05", 1), ("P06", 2), (None, 2)]),
+    "learning": ("R10", [("R10", 4), ("R07", 1), (None, 4)]),
+    "business": ("R05", [("R05", 2), ("R07", 3), (None, 7)]),
+}
+
+#: The next step for someone in a role, used for target (aspired) roles.
+CAREER_STEP = {
+    "R07": "R04",
+    "R04": "R03",
+    "R03": "R02",
+    "R02": "R01",
+    "R05": "R06",
+    "R06": "R08",
+    "P06": "P05",
+    "P04": "R08",
+    "R10": "P07",
+    "P05": "R02",
+}
+
+#: The fixed demo users: (permissions, first, last, job title, where they sit).
+DEMO_USERS = [
+    ((Permission.LEARNER,), "Priya", "Shah", "PMO Co-ordinator", "epo-member"),
+    (
+        (Permission.LEARNER, Permission.MANAGER),
+        "Daniel",
+        "Okafor",
+        "Head of Enterprise PMO",
+        "epo-head",
+    ),
+    (
+        (Permission.LEARNER, Permission.TRAINER),
+        "Grace",
+        "Lindqvist",
+        "Project Capability Lead",
+        "learning-member",
+    ),
+    (
+        (Permission.LEARNER, Permission.ADMIN),
+        "Tom",
+        "Becker",
+        "PMO Systems Administrator",
+        "data-member",
+    ),
+]
+
+#: (code, name, level, permanence, CoE, hub code, department code, opened, closes, active)
+OFFICES = [
+    (
+        "GPO",
+        "Group Portfolio Office",
+        "portfolio",
+        "permanent",
+        False,
+        None,
+        "ST-EPO",
+        date(2019, 4, 1),
+        None,
+        True,
+    ),
+    (
+        "COE",
+        "Delivery Centre of Excellence",
+        "portfolio",
+        "permanent",
+        True,
+        "GPO",
+        "ST-EPO",
+        date(2020, 9, 1),
+        None,
+        True,
+    ),
+    (
+        "DTH",
+        "Digital Portfolio Hub",
+        "programme",
+        "permanent",
+        False,
+        "GPO",
+        "DT-DDL",
+        date(2021, 1, 4),
+        None,
+        True,
+    ),
+    (
+        "OPH",
+        "Operations Portfolio Hub",
+        "programme",
+        "permanent",
+        False,
+        "GPO",
+        "OP-CUS",
+        date(2022, 4, 1),
+        None,
+        True,
+    ),
+    (
+        "CPP",
+        "Customer Portal Programme Office",
+        "programme",
+        "temporary",
+        False,
+        "DTH",
+        "ST-PGD",
+        date(2025, 4, 1),
+        date(2027, 9, 30),
+        True,
+    ),
+    (
+        "NZE",
+        "Net Zero Estates Programme Office",
+        "programme",
+        "temporary",
+        False,
+        "OPH",
+        "OP-EST",
+        date(2024, 10, 1),
+        date(2028, 3, 31),
+        True,
+    ),
+    (
+        "FSR",
+        "Finance Systems Renewal Project Office",
+        "project",
+        "temporary",
+        False,
+        "GPO",
+        "FC-CPM",
+        date(2025, 6, 2),
+        date(2026, 12, 18),
+        True,
+    ),
+    (
+        "DCX",
+        "Data Centre Exit Project Office",
+        "project",
+        "temporary",
+        False,
+        "DTH",
+        "DT-INF",
+        date(2024, 2, 5),
+        date(2026, 6, 30),
+        True,
+    ),
+    (
+        "CCM",
+        "Contact Centre Migration Project Office",
+        "project",
+        "temporary",
+        False,
+        "OPH",
+        "OP-CUS",
+        date(2023, 5, 1),
+        date(2025, 3, 28),
+        False,
+    ),
+]
+
+#: Which office a department's role-holders work within.
+DEPARTMENT_OFFICE = {
+    "ST-EPO": "GPO",
+    "ST-PGD": "CPP",
+    "ST-BCH": "CPP",
+    "DT-DDL": "DTH",
+    "DT-INF": "DCX",
+    "OP-EST": "NZE",
+    "OP-CUS": "OPH",
+    "FC-CPM": "FSR",
+    "PC-HRL": "COE",
+}
+
+
+@dataclass
+class DemoLogin:
+    permissions: str
+    name: str
+    email: str
+
+
+@dataclass
+class DemoReport:
+    people: int = 0
+    org_units: int = 0
+    offices: int = 0
+    assignments: int = 0
+    evidence: int = 0
+    pending: int = 0
+    calibrations: int = 0
+    logins: list[DemoLogin] = field(default_factory=list)
+    password: str = DEMO_PASSWORD
+
+
+def organisation_exists(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(Person)) > 0
+
+
+def clear_organisation(session: Session) -> None:
+    """Remove every person, unit, office, assignment and account (for --reset)."""
+    for model in (LoginSession, PasswordToken, UserPermission, User, RoleAssignment):
+        session.execute(delete(model))
+    session.execute(update(Office).values(hub_id=None))
+    session.execute(delete(Office))
+    session.execute(update(OrgUnit).values(head_id=None, parent_id=None))
+    session.execute(update(Person).values(line_manager_id=None))
+    session.execute(delete(Person))
+    session.execute(delete(OrgUnit))
+
+
+class _People:
+    """Makes unique, deterministic names, emails and employee numbers."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.count = 0
+        self.emails: set[str] = set()
+
+    def row(
+        self, unit_id: int, manager_id: int | None, title: str, name: tuple[str, str] | None = None
+    ) -> dict:
+        first, last = name or (self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES))
+        self.count += 1
+        local = f"{first}.{last}".lower().replace("'", "")
+        email, n = f"{local}@{DOMAIN}", 1
+        while email in self.emails:
+            n += 1
+            email = f"{local}{n}@{DOMAIN}"
+        self.emails.add(email)
+        return {
+            "employee_number": f"HG{100000 + self.count}",
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "job_title": title,
+            "org_unit_id": unit_id,
+            "line_manager_id": manager_id,
+            "active": True,
+        }
+
+
+def _insert_people(session: Session, rows: list[dict]) -> list[int]:
+    if not rows:
+        return []
+    stmt = insert(Person).returning(Person.id, sort_by_parameter_order=True)
+    return list(session.scalars(stmt, rows))
+
+
+def _team_sizes(people: int, teams: int) -> list[int]:
+    base, extra = divmod(people, teams)
+    return [base + (1 if i < extra else 0) for i in range(teams)]
+
+
+def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoReport:
+    """Build the demo organisation into an empty database (see the module docstring)."""
+    if people < MIN_PEOPLE:
+        raise DomainError(f"The demo organisation needs at least {MIN_PEOPLE} people.")
+    if organisation_exists(session):
+        raise DomainError("People already exist; use --reset to replace the organisation.")
+    roles = {code: rid for code, rid in session.execute(select(Role.code, Role.id))}
+    missing = {"R01", "R02", "R04", "R05", "R06", "R10"} - roles.keys()
+    if missing:
+        raise DomainError(
+            "Load the role catalogue first (flask content load): missing "
+            + ", ".join(sorted(missing))
+        )
+    builder = _Builder(session, random.Random(seed), roles)
+    builder.units(people)
+    builder.people(people)
+    builder.heads()
+    offices = _build_offices(session, {d.code: d.id for d, _, _ in builder.departments})
+    assignments = builder.assignments(offices)
+    report = DemoReport(
+        people=people, org_units=builder.unit_count, offices=len(offices), assignments=assignments
+    )
+    report.logins = _demo_accounts(
+        session,
+        builder.dept_rows,
+        builder.dept_head_ids,
+        builder.member_rows,
+        builder.member_ids,
+        builder.member_meta,
+    )
+    session.flush()
+    evidence = _demo_evidence(session, seed)
+    report.evidence, report.pending, report.calibrations = (
+        evidence.evidence,
+        evidence.pending,
+        evidence.calibrations,
+    )
+    session.flush()
+    return report
+
+
+class _Builder:
+    """The steps of build_demo, in order: units, people, heads, role assignments."""
+
+    def __init__(self, session: Session, rng: random.Random, roles: dict[str, int]):
+        self.session, self.rng, self.roles = session, rng, roles
+        self.names = _People(rng)
+        self.departments: list[tuple[OrgUnit, str, OrgUnit]] = []  # (dept, kind, directorate)
+        self.directorates: list[OrgUnit] = []
+        self.teams: list[tuple[OrgUnit, str, str]] = []  # (team, kind, department code)
+
+    @property
+    def unit_count(self) -> int:
+        return 1 + len(self.directorates) + len(self.departments) + len(self.teams)
+
+    def units(self, people: int) -> None:
+        """Org units: group → directorates → departments → teams."""
+        self.group = OrgUnit(code="HG", name="Harbourside Group")
+        self.session.add(self.group)
+        self.session.flush()
+        for dcode, dname, depts in STRUCTURE:
+            directorate = OrgUnit(code=dcode, name=dname, parent_id=self.group.id)
+            self.session.add(directorate)
+            self.directorates.append(directorate)
+            for code, name, kind in depts:
+                dept = OrgUnit(code=code, name=name, parent=directorate)
+                self.session.add(dept)
+                self.departments.append((dept, kind, directorate))
+        self.session.flush()
+        self.leaders = 1 + len(self.directorates) + len(self.departments)
+        team_count = max(len(self.departments), math.ceil((people - self.leaders) / 12))
+        areas_used: dict[str, int] = {}
+        for i in range(team_count):
+            dept, kind, _ = self.departments[i % len(self.departments)]
+            k = areas_used.get(dept.code, 0)
+            areas_used[dept.code] = k + 1
+            area = TEAM_AREAS[k % len(TEAM_AREAS)] + (
+                "" if k < len(TEAM_AREAS) else f" {k // 12 + 1}"
+            )
+            team = OrgUnit(
+                code=f"{dept.code}-{k + 1:02d}", name=f"{dept.name} – {area}", parent_id=dept.id
+            )
+            self.session.add(team)
+            self.teams.append((team, kind, dept.code))
+        self.session.flush()
+
+    def people(self, people: int) -> None:
+        """People, wave by wave, so every manager's id is known before their reports go in."""
+        names, session = self.names, self.session
+        ceo = names.row(self.group.id, None, "Chief Executive")
+        self.ceo_id = _insert_people(session, [ceo])[0]
+        director_ids = _insert_people(
+            session,
+            [names.row(d.id, self.ceo_id, f"Director of {d.name}") for d in self.directorates],
+        )
+        self.director_of = dict(zip([d.id for d in self.directorates], director_ids, strict=True))
+        self.dept_rows = []
+        for dept, _kind, directorate in self.departments:
+            fixed = _fixed_name("epo-head") if dept.code == "ST-EPO" else None
+            title = fixed[1] if fixed else f"Head of {dept.name}"
+            self.dept_rows.append(
+                names.row(
+                    dept.id, self.director_of[directorate.id], title, fixed[0] if fixed else None
+                )
+            )
+        self.dept_head_ids = _insert_people(session, self.dept_rows)
+        self.head_of_dept = dict(
+            zip([d.id for d, _, _ in self.departments], self.dept_head_ids, strict=True)
+        )
+        self.lead_of_team = dict(
+            zip(
+                [t.id for t, _, _ in self.teams],
+                _insert_people(
+                    session,
+                    [
+                        names.row(t.id, self.head_of_dept[t.parent_id], "Team Lead")
+                        for t, _, _ in self.teams
+                    ],
+                ),
+                strict=True,
+            )
+        )
+        self.member_rows, self.member_meta = [], []
+        placed: set[str] = set()
+        sizes = _team_sizes(people - self.leaders - len(self.teams), len(self.teams))
+        for (team, kind, dept_code), size in zip(self.teams, sizes, strict=True):
+            for _ in range(size):
+                self._member(team, kind, dept_code, placed)
+        self.member_ids = _insert_people(session, self.member_rows)
+
+    def _member(self, team: OrgUnit, kind: str, dept_code: str, placed: set[str]) -> None:
+        mix = ROLE_MIX[kind][1]
+        role = self.rng.choices([r for r, _ in mix], [w for _, w in mix])[0]
+        slot = _slot_for(kind, dept_code, placed)
+        fixed = _fixed_name(slot) if slot else None
+        if slot:
+            placed.add(slot)
+            role = {"epo-member": "R04", "learning-member": "R10"}.get(slot, role)
+        title = fixed[1] if fixed else _title(role, self.rng)
+        self.member_rows.append(
+            self.names.row(team.id, self.lead_of_team[team.id], title, fixed[0] if fixed else None)
+        )
+        self.member_meta.append((role, dept_code, slot))
+
+    def heads(self) -> None:
+        """Heads of units (a manager sees the subtree of the units they head)."""
+        heads = [{"id": self.group.id, "head_id": self.ceo_id}]
+        heads += [{"id": d.id, "head_id": self.director_of[d.id]} for d in self.directorates]
+        heads += [{"id": d.id, "head_id": self.head_of_dept[d.id]} for d, _, _ in self.departments]
+        heads += [{"id": t.id, "head_id": self.lead_of_team[t.id]} for t, _, _ in self.teams]
+        self.session.execute(update(OrgUnit), heads)
+
+    def assignments(self, offices: dict[str, int]) -> int:
+        """Current roles by kind of department, and career targets for about a third."""
+        self.rows: list[dict] = []
+        self.offices = offices
+        sponsor = self.director_of[self.departments[0][2].id]
+        self._assign(sponsor, "P01", "ST-EPO")  # the strategy director sponsors the P3O
+        for (dept, kind, _), pid in zip(self.departments, self.dept_head_ids, strict=True):
+            self._assign(
+                pid, {"pmo": "R01", "delivery": "R08", "learning": "P07"}.get(kind), dept.code
+            )
+        for team, kind, dept_code in self.teams:
+            self._assign(self.lead_of_team[team.id], ROLE_MIX[kind][0], dept_code)
+        for pid, (role, dept_code, _) in zip(self.member_ids, self.member_meta, strict=True):
+            self._assign(pid, role, dept_code)
+        if self.rows:
+            self.session.execute(insert(RoleAssignment), self.rows)
+        return len(self.rows)
+
+    def _assign(self, person_id: int, code: str | None, dept_code: str) -> None:
+        roles, rng = self.roles, self.rng
+        if code is None or code not in roles:
+            return
+        start = ANCHOR - timedelta(days=rng.randint(30, 6 * 365))
+        office = self.offices.get(DEPARTMENT_OFFICE.get(dept_code, ""))
+        self.rows.append(
+            {
+                "person_id": person_id,
+                "role_id": roles[code],
+                "kind": AssignmentKind.CURRENT,
+                "office_id": office,
+                "start_date": start,
+                "end_date": None,
+            }
+        )
+        nxt = CAREER_STEP.get(code)
+        if nxt in roles and rng.random() < 0.3:
+            self.rows.append(
+                {
+                    "person_id": person_id,
+                    "role_id": roles[nxt],
+                    "kind": AssignmentKind.TARGET,
+                    "office_id": None,
+                    "start_date": ANCHOR - timedelta(days=rng.randint(0, 365)),
+                    "end_date": None,
+                }
+            )
+
+
+def _demo_evidence(session: Session, seed: int):
+    from app.access import managed_people_ids
+    from app.demo.evidence import seed_evidence
+
+    users = {u.person.last_name: u for u in session.scalars(select(User))}
+    manager, learner = users["Okafor"], users["Shah"]
+    team = set(session.scalars(managed_people_ids(manager.person_id))) - {manager.person_id}
+    return seed_evidence(
+        session,
+        seed=seed,
+        anchor=ANCHOR,
+        manager_person_id=manager.person_id,
+        manager_user_id=manager.id,
+        learner_person_id=learner.person_id,
+        team_ids=team,
+    )
+
+
+def _fixed_name(slot: str) -> tuple[tuple[str, str], str] | None:
+    for _perms, first, last, title, where in DEMO_USERS:
+        if where == slot:
+            return (first, last), title
+    return None
+
+
+def _slot_for(kind: str, dept_code: str, placed: set[str]) -> str | None:
+    """Place each fixed demo user once, in the first fitting team."""
+    if dept_code == "ST-EPO" and "epo-member" not in placed:
+        return "epo-member"
+    if kind == "learning" and "learning-member" not in placed:
+        return "learning-member"
+    if dept_code == "DT-DAT" and "data-member" not in placed:
+        return "data-member"
+    return None
+
+
+ROLE_TITLES = {
+    "R02": "PMO Manager",
+    "R03": "PMO Analyst",
+    "R04": "PMO Co-ordinator",
+    "R05": "Project Manager",
+    "R06": "Programme Manager",
+    "R07": "Project Support Officer",
+    "R09": "Resource Manager",
+    "R10": "Learning & Development Specialist",
+    "P04": "Portfolio Analyst",
+    "P05": "Project Specialist",
+    "P06": "Project Officer",
+}
+PLAIN_TITLES = [
+    "Business Analyst",
+    "Operations Officer",
+    "Service Manager",
+    "Finance Officer",
+    "Customer Adviser",
+    "Data Analyst",
+    "Procurement Officer",
+    "HR Adviser",
+    "Facilities Coordinator",
+    "Engineer",
+]
+
+
+def _title(role: str | None, rng: random.Random) -> str:
+    return ROLE_TITLES.get(role or "") or rng.choice(PLAIN_TITLES)
+
+
+def _build_offices(session: Session, dept_ids: dict[str, int]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for code, name, level, permanence, coe, hub, dept, opened, closes, active in OFFICES:
+        office = Office(
+            code=code,
+            name=name,
+            p3_level=P3Level(level),
+            permanence=Permanence(permanence),
+            is_coe=coe,
+            hub_id=ids.get(hub) if hub else None,
+            org_unit_id=dept_ids[dept],
+            start_date=opened,
+            end_date=closes,
+            active=active,
+        )
+        session.add(office)
+        session.flush()
+        ids[code] = office.id
+    return ids
+
+
+def _demo_accounts(session, dept_rows, dept_ids, member_rows, member_ids, member_meta):
+    by_name = {}
+    for row, pid in [
+        *zip(dept_rows, dept_ids, strict=True),
+        *zip(member_rows, member_ids, strict=True),
+    ]:
+        by_name[(row["first_name"], row["last_name"], row["job_title"])] = (pid, row["email"])
+    logins = []
+    for perms, first, last, title, _where in DEMO_USERS:
+        person_id, email = by_name[(first, last, title)]
+        user = User(
+            person_id=person_id,
+            email=email,
+            password_hash=hash_password(DEMO_PASSWORD),
+            active=True,
+        )
+        user.permission_rows = [UserPermission(permission=p) for p in perms]
+        session.add(user)
+        logins.append(DemoLogin(", ".join(p.value for p in perms), f"{first} {last}", email))
+    return logins

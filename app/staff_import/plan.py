@@ -1,0 +1,615 @@
+"""From a mapped table to a plan: who is created, updated, unchanged or deactivated, and
+every row error and warning. Nothing here writes to the database; apply.py does that.
+
+Row numbers are spreadsheet row numbers (the header is row 1). A row with an error is never
+applied; when the admin chooses to apply the valid rows, rows in error are skipped and
+listed in the error report.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.org.models import AssignmentKind, OrgUnit, Person, Role, RoleAssignment
+from app.staff_import.mapping import clean, normalise_header, parse_date, split_name, status_active
+from app.staff_import.reading import Table
+
+CREATE = "__create__"  # value-map choice: create an org unit for this department
+IGNORE = ""  # value-map choice: leave the field as it is
+
+PERSON_FIELDS = ("first_name", "last_name", "email", "job_title", "org_unit", "manager", "active")
+
+
+@dataclass(frozen=True)
+class Issue:
+    row: int
+    column: str
+    message: str
+    error: bool = True  # False: a warning, the row is still applied
+
+
+@dataclass
+class Candidate:
+    row: int
+    employee_number: str
+    first_name: str
+    last_name: str
+    email: str | None
+    job_title: str | None
+    unit: str | None  # org unit code, or CREATE:<name>
+    manager_ref: tuple[str, str] | None  # ("id", number) | ("name", text)
+    active: bool
+    role_code: str | None
+    manager_number: str | None = None  # resolved
+
+
+@dataclass
+class Change:
+    row: int
+    employee_number: str
+    name: str
+    fields: list[str]  # which fields change ("new" for a new person)
+
+
+@dataclass
+class Plan:
+    rows: int
+    creates: list[Candidate] = field(default_factory=list)
+    updates: list[tuple[Candidate, int, list[str]]] = field(default_factory=list)  # (c, id, fields)
+    unchanged: int = 0
+    deactivate: list[int] = field(default_factory=list)  # person ids
+    role_adds: list[tuple[str, str]] = field(default_factory=list)  # (employee no, role code)
+    new_units: list[str] = field(default_factory=list)  # names
+    issues: list[Issue] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)  # every valid row
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.error]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if not i.error]
+
+    @property
+    def error_rows(self) -> int:
+        return len({i.row for i in self.errors})
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "create": len(self.creates),
+            "update": len(self.updates),
+            "unchanged": self.unchanged,
+            "deactivate": len(self.deactivate),
+            "error_rows": self.error_rows,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "roles": len(self.role_adds),
+            "new_units": len(self.new_units),
+        }
+
+    def changes_sample(self, limit: int = 50) -> list[Change]:
+        out = [
+            Change(c.row, c.employee_number, f"{c.first_name} {c.last_name}", ["new"])
+            for c in self.creates[:limit]
+        ]
+        out += [
+            Change(c.row, c.employee_number, f"{c.first_name} {c.last_name}", fields)
+            for c, _, fields in self.updates[: max(0, limit - len(out))]
+        ]
+        return out
+
+
+@dataclass(frozen=True)
+class Options:
+    full_sync: bool = False
+    actor_person_id: int | None = None  # never deactivated by a sync
+
+
+# --- reading rows -------------------------------------------------------------------------------
+
+
+def _email(value: str) -> tuple[str | None, str | None]:
+    value = clean(value).lower()
+    if not value:
+        return None, None
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower(), None
+    except EmailNotValidError as exc:
+        return None, f"{value!r} is not a valid email address ({exc})"
+
+
+@dataclass
+class _Row:
+    """One data row seen through the column mapping."""
+
+    number: int  # spreadsheet row number
+    cells: list[str]
+    col: dict[str, int]  # field key -> column index
+    headers: list[str]
+
+    def has(self, key: str) -> bool:
+        return key in self.col
+
+    def cell(self, key: str) -> str:
+        return clean(self.cells[self.col[key]]) if key in self.col else ""
+
+    def header(self, key: str) -> str:
+        """The file's own name for the column, so messages point at what the admin sees."""
+        return self.headers[self.col[key]] if key in self.col else key
+
+
+def _names(r: _Row, issues: list[Issue]) -> tuple[str, str]:
+    """First and last name; a full-name column fills in whichever of them is blank."""
+    first, last = r.cell("first_name"), r.cell("last_name")
+    if (not first or not last) and r.cell("full_name"):
+        parts = split_name(r.cell("full_name"))
+        if parts:
+            first, last = first or parts[0], last or parts[1]
+    if not first or not last:
+        where = r.header("full_name") if r.has("full_name") else r.header("last_name")
+        issues.append(Issue(r.number, where, "no first and last name"))
+    return first, last
+
+
+def _row_email(r: _Row, issues: list[Issue]) -> str | None:
+    """The normalised email; an invalid one is an error, a missing one only a warning."""
+    if not r.has("email"):
+        return None
+    email, problem = _email(r.cell("email"))
+    if problem:
+        issues.append(Issue(r.number, r.header("email"), problem))
+    elif email is None:
+        issues.append(Issue(r.number, r.header("email"), "no email address", error=False))
+    return email
+
+
+def _active(r: _Row, today: date, issues: list[Issue]) -> bool:
+    """Active unless the status says otherwise or the end date is today or earlier.
+
+    An unrecognised status is only a warning (the person stays active); an end date that
+    is not a date is an error.
+    """
+    active = True
+    status = r.cell("status")
+    if status:
+        state = status_active(status, r.header("status"))
+        if state is None:
+            issues.append(
+                Issue(
+                    r.number,
+                    r.header("status"),
+                    f"status {status!r} not recognised; treated as active",
+                    error=False,
+                )
+            )
+        else:
+            active = state
+    end_date = r.cell("end_date")
+    if end_date:
+        ended = parse_date(end_date)
+        if ended is None:
+            issues.append(
+                Issue(
+                    r.number, r.header("end_date"), f"{end_date!r} is not a date (use YYYY-MM-DD)"
+                )
+            )
+        elif ended <= today:
+            active = False
+    return active
+
+
+def _mapped(value_maps: dict[str, dict[str, str]], key: str, value: str | None) -> str:
+    """The admin's value-map choice for a cell (matched ignoring case); IGNORE if none."""
+    return value_maps.get(key, {}).get(value.lower(), IGNORE) if value else IGNORE
+
+
+def _unit(value_maps: dict[str, dict[str, str]], dept: str) -> str | None:
+    """The org unit code chosen for a department, CREATE:<department>, or None."""
+    unit = _mapped(value_maps, "org_unit", dept)
+    if unit == CREATE:
+        return f"{CREATE}:{dept}"
+    return unit or None
+
+
+def _manager_ref(r: _Row) -> tuple[str, str] | None:
+    """The manager's employee number if given, else their name; resolved later."""
+    if r.cell("manager_id"):
+        return ("id", r.cell("manager_id"))
+    if r.cell("manager_name"):
+        return ("name", r.cell("manager_name"))
+    return None
+
+
+def _candidate(
+    row: list[str],
+    number: int,
+    col: dict[str, int],
+    headers: list[str],
+    value_maps: dict[str, dict[str, str]],
+    today: date,
+    issues: list[Issue],
+) -> Candidate | None:
+    """Read one data row, appending its issues to ``issues``.
+
+    Returns None when the row has an error (warnings alone still give a Candidate).
+    """
+    r = _Row(number, row, col, headers)
+    issues_before = len(issues)  # only this row's issues are looked at below
+    employee_number = r.cell("employee_number")
+    if not employee_number:
+        issues.append(Issue(number, r.header("employee_number"), "no employee number"))
+    first, last = _names(r, issues)
+    email = _row_email(r, issues)
+    active = _active(r, today, issues)
+    title = r.cell("job_title") or None
+    role_code = _mapped(value_maps, "job_title", title)
+    unit = _unit(value_maps, r.cell("org_unit"))
+    manager_ref = _manager_ref(r)
+    if any(i.error for i in issues[issues_before:]):
+        return None
+    return Candidate(
+        number,
+        employee_number,
+        first,
+        last,
+        email,
+        title,
+        unit,
+        manager_ref,
+        active,
+        role_code or None,
+    )
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Existing:
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    job_title: str | None
+    unit_code: str | None
+    manager_number: str | None
+    active: bool
+
+
+def _existing(session: Session) -> dict[str, _Existing]:
+    units = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
+    rows = session.execute(
+        select(
+            Person.id,
+            Person.employee_number,
+            Person.first_name,
+            Person.last_name,
+            Person.email,
+            Person.job_title,
+            Person.org_unit_id,
+            Person.line_manager_id,
+            Person.active,
+        )
+    ).all()
+    number_of = {r.id: r.employee_number for r in rows}
+    return {
+        r.employee_number: _Existing(
+            r.id,
+            r.first_name,
+            r.last_name,
+            r.email,
+            r.job_title,
+            units.get(r.org_unit_id),
+            number_of.get(r.line_manager_id),
+            r.active,
+        )
+        for r in rows
+    }
+
+
+def _name_key(first: str, last: str) -> str:
+    return normalise_header(f"{first}{last}")
+
+
+def _resolve_managers(
+    cands: dict[str, Candidate],
+    existing: dict[str, _Existing],
+    issues: list[Issue],
+    headers_for: dict[str, str],
+    file_numbers: set[str],
+) -> set[int]:
+    """Fill manager_number for each candidate; return the rows whose manager cannot be found.
+
+    A manager whose own row is in error (``file_numbers`` minus ``cands``) is still resolved:
+    build_plan then reports "the manager is on a row with errors", not "not in the file".
+    """
+    by_name: dict[str, set[str]] = defaultdict(set)
+    for number, person in existing.items():
+        by_name[_name_key(person.first_name, person.last_name)].add(number)
+    for c in cands.values():
+        by_name[_name_key(c.first_name, c.last_name)].add(c.employee_number)
+    bad: set[int] = set()
+    for c in cands.values():
+        if c.manager_ref is None:
+            continue
+        kind, value = c.manager_ref
+        column = headers_for["manager_id" if kind == "id" else "manager_name"]
+        if kind == "id":
+            if value not in file_numbers and value not in existing:
+                issues.append(
+                    Issue(c.row, column, f"manager {value!r} is not in the file or in PMO Pathways")
+                )
+                bad.add(c.row)
+                continue
+            c.manager_number = value
+        else:
+            parts = split_name(value) if "," in value else None
+            key = _name_key(*parts) if parts else normalise_header(value)
+            matches = by_name.get(key, set())
+            if not matches:
+                issues.append(Issue(c.row, column, f"no person called {value!r}"))
+                bad.add(c.row)
+                continue
+            if len(matches) > 1:
+                issues.append(
+                    Issue(
+                        c.row,
+                        column,
+                        f"{len(matches)} people are called {value!r}; "
+                        "use the manager's employee number",
+                    )
+                )
+                bad.add(c.row)
+                continue
+            c.manager_number = next(iter(matches))
+        if c.manager_number == c.employee_number:
+            issues.append(Issue(c.row, column, "a person cannot be their own line manager"))
+            c.manager_number = None  # one message; not also reported as a loop
+            bad.add(c.row)
+    return bad
+
+
+def _cycles(cands: dict[str, Candidate], existing: dict[str, _Existing]) -> set[str]:
+    """Employee numbers (of file rows) that sit on a loop in the manager chain."""
+
+    def manager_of(number: str) -> str | None:
+        if number in cands:
+            return cands[number].manager_number
+        person = existing.get(number)
+        return person.manager_number if person else None
+
+    on_loop: set[str] = set()
+    done: set[str] = set()
+    for start in cands:
+        path: list[str] = []
+        seen: dict[str, int] = {}
+        node: str | None = start
+        while node is not None and node not in done and node not in seen:
+            seen[node] = len(path)
+            path.append(node)
+            node = manager_of(node)
+        if node is not None and node in seen:
+            on_loop.update(n for n in path[seen[node] :] if n in cands)
+        done.update(path)
+    return on_loop
+
+
+def _settle_new_units(session: Session, cands) -> None:
+    """One new unit per department mapped to CREATE, whatever the case of its spelling; a
+    department that already has a unit of that name (made by an earlier import) uses it, so
+    re-importing with the saved mapping creates nothing and moves nobody."""
+    by_name: dict[str, str] = {}
+    for code, name in session.execute(
+        select(OrgUnit.code, OrgUnit.name).order_by(OrgUnit.active.desc(), OrgUnit.id)
+    ):
+        by_name.setdefault(name.lower(), code)
+    spelling: dict[str, str] = {}
+    for c in cands:
+        if c.unit and c.unit.startswith(CREATE):
+            name = c.unit.split(":", 1)[1]
+            key = name.lower()
+            c.unit = by_name.get(key) or f"{CREATE}:{spelling.setdefault(key, name)}"
+
+
+def _parse_rows(
+    table: Table,
+    col: dict[str, int],
+    value_maps: dict[str, dict[str, str]],
+    today: date,
+    issues: list[Issue],
+) -> list[Candidate]:
+    """A Candidate for every row without an error of its own, in file order."""
+    parsed: list[Candidate] = []
+    for row, number in zip(table.rows, table.row_numbers, strict=True):
+        cand = _candidate(row, number, col, table.headers, value_maps, today, issues)
+        if cand is not None:
+            parsed.append(cand)
+    return parsed
+
+
+def _duplicate_numbers(
+    table: Table, col: dict[str, int], mapping: dict[str, str], issues: list[Issue]
+) -> tuple[set[str], set[str]]:
+    """Every employee number in the file (rows in error included), and the duplicated ones.
+
+    Every occurrence of a duplicate is an error: nobody can tell which row is right.
+    """
+    seen: dict[str, list[int]] = defaultdict(list)
+    for row, number in zip(table.rows, table.row_numbers, strict=True):
+        key = clean(row[col["employee_number"]]) if "employee_number" in col else ""
+        if key:
+            seen[key].append(number)
+    dupes = {k: rows for k, rows in seen.items() if len(rows) > 1}
+    for key, rows in dupes.items():
+        for r in rows:
+            issues.append(
+                Issue(
+                    r,
+                    mapping["employee_number"],
+                    f"employee number {key!r} appears on rows " + ", ".join(map(str, rows)),
+                )
+            )
+    return set(seen), set(dupes)
+
+
+def _manager_column(c: Candidate, headers_for: dict[str, str]) -> str:
+    """The column a manager problem is reported against: the one the manager came from."""
+    return headers_for[
+        "manager_id" if c.manager_ref and c.manager_ref[0] == "id" else "manager_name"
+    ]
+
+
+def _report_loops(
+    cands: dict[str, Candidate],
+    existing: dict[str, _Existing],
+    headers_for: dict[str, str],
+    issues: list[Issue],
+) -> None:
+    for number in _cycles(cands, existing):
+        c = cands[number]
+        issues.append(
+            Issue(
+                c.row,
+                _manager_column(c, headers_for),
+                "the manager chain goes round in a loop through this person",
+            )
+        )
+
+
+def _without_errors(
+    cands: dict[str, Candidate],
+    existing: dict[str, _Existing],
+    headers_for: dict[str, str],
+    issues: list[Issue],
+) -> dict[str, Candidate]:
+    """The candidates that can be applied, by employee number.
+
+    A row whose manager is a new person on a row in error cannot be applied either, and
+    that may in turn strand the people it manages: repeat until nothing more drops out.
+    """
+    while True:
+        bad_rows = {i.row for i in issues if i.error}
+        valid = {n: c for n, c in cands.items() if c.row not in bad_rows}
+        dropped = [
+            c
+            for c in valid.values()
+            if c.manager_number
+            and c.manager_number not in valid
+            and c.manager_number not in existing
+        ]
+        if not dropped:
+            return valid
+        for c in dropped:
+            issues.append(
+                Issue(
+                    c.row,
+                    _manager_column(c, headers_for),
+                    f"the manager ({c.manager_number}) is on a row with errors",
+                )
+            )
+
+
+def build_plan(
+    session: Session,
+    table: Table,
+    mapping: dict[str, str],
+    value_maps: dict[str, dict[str, str]],
+    options: Options,
+    today: date,
+) -> Plan:
+    """Plan the import of ``table`` under ``mapping`` and ``value_maps``; writes nothing.
+
+    Issues come sorted by row, errors before warnings, then by column.
+    """
+    col = {
+        key: table.headers.index(header)
+        for key, header in mapping.items()
+        if header in table.headers
+    }
+    plan = Plan(rows=len(table.rows))
+    issues = plan.issues
+    parsed = _parse_rows(table, col, value_maps, today, issues)
+    file_numbers, dupes = _duplicate_numbers(table, col, mapping, issues)
+    cands = {c.employee_number: c for c in parsed if c.employee_number not in dupes}
+    _settle_new_units(session, cands.values())
+    existing = _existing(session)
+    headers_for = {k: mapping.get(k, k) for k in ("manager_id", "manager_name")}
+    _resolve_managers(cands, existing, issues, headers_for, file_numbers)
+    _report_loops(cands, existing, headers_for, issues)
+    valid = _without_errors(cands, existing, headers_for, issues)
+    issues.sort(key=lambda i: (i.row, not i.error, i.column))
+    _compare(session, plan, valid, existing, options, file_numbers)
+    return plan
+
+
+def _compare(
+    session: Session,
+    plan: Plan,
+    valid: dict[str, Candidate],
+    existing: dict[str, _Existing],
+    options: Options,
+    file_numbers: set[str],
+) -> None:
+    roles = dict(session.execute(select(Role.code, Role.id)).all())
+    holding = set(
+        session.execute(
+            select(RoleAssignment.person_id, RoleAssignment.role_id).where(
+                RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None)
+            )
+        ).all()
+    )
+    new_units: dict[str, None] = {}
+    for c in sorted(valid.values(), key=lambda c: c.row):
+        plan.candidates.append(c)
+        if c.unit and c.unit.startswith(CREATE):
+            new_units.setdefault(c.unit.split(":", 1)[1])
+        role_new = bool(c.role_code and c.role_code in roles)
+        before = existing.get(c.employee_number)
+        if before is None:
+            plan.creates.append(c)
+        else:
+            changed = _changed_fields(c, before)
+            role_new = role_new and (before.id, roles[c.role_code]) not in holding
+            if role_new:
+                changed.append("role")
+            if changed:
+                plan.updates.append((c, before.id, changed))
+            else:
+                plan.unchanged += 1
+        if role_new:
+            plan.role_adds.append((c.employee_number, c.role_code))
+    plan.new_units = list(new_units)
+    if options.full_sync:
+        # Anyone in the file, even on a row in error, is not a leaver.
+        plan.deactivate = sorted(
+            p.id
+            for n, p in existing.items()
+            if p.active and n not in file_numbers and p.id != options.actor_person_id
+        )
+
+
+def _changed_fields(c: Candidate, before: _Existing) -> list[str]:
+    changed = []
+    if (c.first_name, c.last_name) != (before.first_name, before.last_name):
+        changed.append("name")
+    if c.email and c.email != before.email:
+        changed.append("email")
+    if c.job_title and c.job_title != before.job_title:
+        changed.append("job title")
+    if c.unit and not c.unit.startswith(CREATE) and c.unit != before.unit_code:
+        changed.append("org unit")
+    if c.unit and c.unit.startswith(CREATE):
+        changed.append("org unit")
+    if c.manager_ref is not None and c.manager_number != before.manager_number:
+        changed.append("line manager")
+    if c.active != before.active:
+        changed.append("active" if c.active else "leaver")
+    return changed
