@@ -3,6 +3,7 @@
 from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
 from app.capability.models import Calibration, Evidence, ValidationDecision
 from app.framework.models import (
+    Certificate,
     Competency,
     CompetencyGroup,
     EvidenceCap,
@@ -16,6 +17,7 @@ from app.staff_import.models import ImportBatch, ImportMapping
 
 __all__ = [
     "Calibration",
+    "Certificate",
     "Competency",
     "CompetencyGroup",
     "Evidence",

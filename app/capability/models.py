@@ -67,6 +67,8 @@ class Evidence(Model):
     )
     note: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str | None] = mapped_column(String(500))
+    #: External certificates: the catalogue code of the certificate (see Certificate).
+    certificate_code: Mapped[str | None] = mapped_column(String(16))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: A manager rating made when deciding on a self-rating points back at it.

@@ -102,6 +102,9 @@ class FrameworkVersion(Model):
     requirements: Mapped[list[RoleRequirement]] = relationship(
         back_populates="version", cascade="all, delete-orphan"
     )
+    certificates: Mapped[list[Certificate]] = relationship(
+        back_populates="version", order_by="Certificate.code", cascade="all, delete-orphan"
+    )
 
     @property
     def label(self) -> str:
@@ -122,6 +125,8 @@ class ProficiencyLevel(Model):
     level: Mapped[int]
     name: Mapped[str] = mapped_column(String(60))
     descriptor: Mapped[str] = mapped_column(Text, default="")
+    #: A clarification shown with the level (e.g. that level 3 is not a qualification).
+    note: Mapped[str] = mapped_column(Text, default="")
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="levels")
 
@@ -177,6 +182,8 @@ class Competency(Model):
     code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text, default="")
+    #: Where this competency meets a neighbour at the top, and which one covers what.
+    boundary: Mapped[str] = mapped_column(Text, default="")
     #: {level: what the competency looks like at that level}
     indicators: Mapped[dict] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(default=0)
@@ -210,3 +217,30 @@ class RoleRequirement(Model):
     version: Mapped[FrameworkVersion] = relationship(back_populates="requirements")
     role: Mapped[Role] = relationship()
     competency: Mapped[Competency] = relationship()
+
+
+class Certificate(Model):
+    """An external certificate of the catalogue and what it proves: for each competency it
+    evidences, the level it can prove (never above ``max_level``). Versioned with the
+    framework, so a certificate held against an old version keeps meaning what it meant."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("version_id", "code", name="uq_certificates_code"),
+        CheckConstraint(f"max_level BETWEEN 1 AND {MAX_LEVEL}", name="max_on_scale"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("framework_versions.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(160))
+    issuer: Mapped[str] = mapped_column(String(120))
+    #: True when the certificate lapses; the expiry date comes from the holder's record.
+    expires: Mapped[bool] = mapped_column(default=False)
+    max_level: Mapped[int]
+    #: competency code -> the level the certificate proves in it.
+    evidences: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    version: Mapped[FrameworkVersion] = relationship(back_populates="certificates")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import enum_column, utcnow
@@ -36,6 +36,14 @@ class RoleFamily(StrEnum):
 class Permanence(StrEnum):
     PERMANENT = "permanent"
     TEMPORARY = "temporary"
+
+
+class AssignmentSource(StrEnum):
+    """Who made a role assignment: an import ends only the ones it made itself."""
+
+    HAND = "hand"
+    IMPORT = "import"
+    RULE = "rule"
 
 
 class AssignmentKind(StrEnum):
@@ -145,6 +153,8 @@ class Role(Model):
     p3_level: Mapped[RoleLevel] = mapped_column(enum_column(RoleLevel, "role_level"))
     family: Mapped[RoleFamily] = mapped_column(enum_column(RoleFamily, "role_family"))
     description: Mapped[str] = mapped_column(Text, default="")
+    #: Other job titles HR systems use for this role (suggest job-title mappings on import).
+    aliases: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
 
     def __repr__(self) -> str:
@@ -169,6 +179,9 @@ class RoleAssignment(Model):
     kind: Mapped[AssignmentKind] = mapped_column(enum_column(AssignmentKind, "assignment_kind"))
     start_date: Mapped[date]
     end_date: Mapped[date | None]
+    source: Mapped[AssignmentSource] = mapped_column(
+        enum_column(AssignmentSource, "assignment_source"), default=AssignmentSource.HAND
+    )
 
     person: Mapped[Person] = relationship(back_populates="assignments")
     role: Mapped[Role] = relationship()
