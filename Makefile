@@ -4,14 +4,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+LINTED := app tests bench migrations scripts wsgi.py
 
-.PHONY: run test lint setup clean-db bench
+.PHONY: run test lint lock setup clean-db bench
 
-$(STAMP): pyproject.toml
+# Exact versions from the lock file, then the project itself without resolving again.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## Refresh requirements.lock: the newest versions that fit pyproject.toml, in a clean venv.
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable > $(LOCK)
+	rm -rf .lock-venv
 
 setup: $(STAMP)
 	$(FLASK) db upgrade
@@ -24,10 +36,15 @@ run: setup
 
 ## Run the whole suite: SQLite and a throwaway PostgreSQL, browser tests in Debian's chromium.
 test: $(STAMP)
+	$(MAKE) --no-print-directory lint
 	bash scripts/test.sh
 
+## ruff (lint and format), mypy over app/, and the import rule (docs/architecture.md).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+	$(PY) scripts/check_imports.py
 
 bench: $(STAMP)
 	$(PY) bench/run.py

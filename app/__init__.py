@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from flask import Flask, g, render_template, request, session, url_for
 from flask_login import current_user
@@ -103,9 +104,8 @@ def register_request_hooks(app: Flask) -> None:
     @app.template_global()
     def page_url(page: int) -> str:
         """The current list URL with its filters kept and another page number."""
-        args = request.args.to_dict()
-        args["page"] = page
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
+        args: dict[str, Any] = {**request.args.to_dict(), "page": page}
+        return url_for(request.endpoint or "org.home", **(request.view_args or {}), **args)
 
     @app.after_request
     def _security_headers(response):
@@ -154,7 +154,7 @@ def register_errorhandlers(app: Flask) -> None:
             ),
             413: ("File too large", "That upload is larger than the site accepts."),
         }
-        title, message = texts.get(error.code, (error.name, error.description))
+        title, message = texts.get(error.code or 500, (error.name, error.description or ""))
         return render_error(error.code or 500, title, message)
 
     @app.errorhandler(Exception)

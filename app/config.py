@@ -42,7 +42,7 @@ def _secret_key() -> str:
 
 
 class Config:
-    SECRET_KEY = None  # filled in by load()
+    SECRET_KEY: str | None = None  # filled in by load()
     SQLALCHEMY_DATABASE_URI = None
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
@@ -76,4 +76,4 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production-0123456789"
-    SERVER_NAME = None
+    SERVER_NAME: str | None = None

@@ -19,7 +19,7 @@ def init_login(app: Flask) -> None:
     @login_manager.user_loader
     def _load(token: str):
         user = load_login_session(
-            db.session,
+            db.session(),
             token,
             idle=current_app.config["SESSION_IDLE_TIMEOUT"],
             absolute=current_app.config["PERMANENT_SESSION_LIFETIME"],

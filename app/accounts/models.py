@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import enum_column, utcnow
-from app.extensions import Model, db
+from app.extensions import Model
 from app.org.models import Person
 
 
@@ -23,7 +24,7 @@ class Permission(StrEnum):
     ADMIN = "admin"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +45,10 @@ class User(UserMixin, db.Model):
     )
 
     #: The token of the login session this object was loaded for (not stored on the row).
-    login_token = None
+    if TYPE_CHECKING:
+        login_token: str | None
+    else:
+        login_token = None
 
     def get_id(self) -> str | None:
         return self.login_token

@@ -110,8 +110,11 @@ def close_login_session(session: Session, token: str | None) -> None:
 
 def end_all_sessions(session: Session, user_id: int) -> int:
     """End every login session of a user; returns how many were open."""
-    result = session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
-    return result.rowcount or 0
+    open_sessions = session.scalar(
+        select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user_id)
+    )
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+    return open_sessions or 0
 
 
 # --- passwords ----------------------------------------------------------------------------

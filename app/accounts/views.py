@@ -20,6 +20,7 @@ from app.accounts.forms import (
     SetPasswordForm,
 )
 from app.accounts.models import Permission, User
+from app.errors import DomainError
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.org.queries import person_for_account_form
@@ -45,7 +46,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         outcome = services.authenticate(
-            db.session,
+            db.session(),
             email=form.email.data,
             password=form.password.data,
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
@@ -62,7 +63,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @allow(SIGNED_IN)
 def logout():
-    services.close_login_session(db.session, current_user.get_id())
+    services.close_login_session(db.session(), current_user.get_id())
     db.session.commit()
     logout_user()
     session.clear()
@@ -77,10 +78,10 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = db.session.get(User, current_user.id)
+        user = db.get_or_404(User, current_user.id)
         done, _ = run(
             lambda: services.change_password(
-                db.session,
+                db.session(),
                 user=user,
                 current=form.current_password.data,
                 new=form.new_password.data,
@@ -97,13 +98,13 @@ def change_password():
 @bp.route("/account/set-password/<token>", methods=["GET", "POST"])
 @allow(PUBLIC)
 def set_password(token: str):
-    if services.find_password_token(db.session, token) is None:
+    if services.find_password_token(db.session(), token) is None:
         return render_template("accounts/set_password.html", form=None), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
         done, user = run(
             lambda: services.use_password_token(
-                db.session, token=token, password=form.password.data
+                db.session(), token=token, password=form.password.data
             ),
             form,
         )
@@ -139,15 +140,17 @@ def _link_page(user: User, token: str, created: bool):
 
 
 def _create_account(form: AccountForm) -> tuple[User, str]:
-    person_id = person_id_by_number(db.session, form.person.data, "person")
+    person_id = person_id_by_number(db.session(), form.person.data, "person")
+    if person_id is None:
+        raise DomainError("Give the employee number of the person.", field="person")
     user = services.create_account(
-        db.session,
+        db.session(),
         person_id=person_id,
         email=form.email.data,
         permissions=set(form.permissions.data),
     )
     token = services.issue_password_token(
-        db.session, user=user, ttl=current_app.config["SET_PASSWORD_TOKEN_TTL"]
+        db.session(), user=user, ttl=current_app.config["SET_PASSWORD_TOKEN_TTL"]
     )
     return user, token
 
@@ -157,7 +160,7 @@ def _create_account(form: AccountForm) -> tuple[User, str]:
 def account_new():
     form = AccountForm()
     if request.method == "GET" and request.args.get("person"):
-        person = person_for_account_form(db.session, request.args.get("person", type=int))
+        person = person_for_account_form(db.session(), request.args.get("person", type=int))
         if person is not None:
             form.person.data, form.email.data = person.employee_number, person.email
             form.permissions.data = [Permission.LEARNER.value]
@@ -178,7 +181,7 @@ def account_edit(user_id: int):
     if form.validate_on_submit():
         done, _ = run(
             lambda: services.update_account(
-                db.session,
+                db.session(),
                 user=user,
                 email=form.email.data,
                 permissions=set(form.permissions.data),
@@ -201,7 +204,7 @@ def account_reset_link(user_id: int):
     require_confirmation()
     done, token = run(
         lambda: services.issue_password_token(
-            db.session, user=user, ttl=current_app.config["SET_PASSWORD_TOKEN_TTL"]
+            db.session(), user=user, ttl=current_app.config["SET_PASSWORD_TOKEN_TTL"]
         )
     )
     return _link_page(user, token or "", created=False)
@@ -212,6 +215,6 @@ def account_reset_link(user_id: int):
 def account_end_sessions(user_id: int):
     user = db.get_or_404(User, user_id)
     require_confirmation()
-    _, count = run(lambda: services.end_all_sessions(db.session, user.id))
+    _, count = run(lambda: services.end_all_sessions(db.session(), user.id))
     flash(f"Ended {count} session(s) of {user.email}.", "success")
     return redirect(url_for("accounts.account_edit", user_id=user.id))

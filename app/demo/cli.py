@@ -23,14 +23,14 @@ def demo_build(people: int, seed: int, reset: bool, if_empty: bool):
     """Build the demo organisation and print one login per permission."""
     from app.demo.organisation import build_demo, clear_organisation, organisation_exists
 
-    if if_empty and organisation_exists(db.session):
+    if if_empty and organisation_exists(db.session()):
         click.echo("Demo organisation already present; leaving it as it is.")
         return
     started = time.perf_counter()
     try:
         if reset:
-            clear_organisation(db.session)
-        report = build_demo(db.session, people=people, seed=seed)
+            clear_organisation(db.session())
+        report = build_demo(db.session(), people=people, seed=seed)
     except DomainError as exc:
         db.session.rollback()
         click.echo(f"Error: {exc.message}", err=True)

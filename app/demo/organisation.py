@@ -108,7 +108,8 @@ TEAM_AREAS = [
 ]
 
 #: Roles held in each kind of department: (team lead role, [(member role, weight)]).
-ROLE_MIX = {
+#: Team kind -> (the lead's role, [(member role, weight), …]).
+ROLE_MIX: dict[str, tuple[str, list[tuple[str | None, int]]]] = {
     "pmo": (
         "R02",
         [("R04", 5), ("R03", 4), ("R07", 3), ("P04", 2), ("P06", 3), ("R09", 1), ("P05", 1)],
@@ -305,7 +306,7 @@ class DemoReport:
 
 
 def organisation_exists(session: Session) -> bool:
-    return session.scalar(select(func.count()).select_from(Person)) > 0
+    return (session.scalar(select(func.count()).select_from(Person)) or 0) > 0
 
 
 def clear_organisation(session: Session) -> None:
@@ -478,14 +479,15 @@ class _Builder:
                 _insert_people(
                     session,
                     [
-                        names.row(t.id, self.head_of_dept[t.parent_id], "Team Lead")
+                        names.row(t.id, self.head_of_dept[t.parent_id or 0], "Team Lead")
                         for t, _, _ in self.teams
                     ],
                 ),
                 strict=True,
             )
         )
-        self.member_rows, self.member_meta = [], []
+        self.member_rows: list[dict] = []
+        self.member_meta: list[tuple] = []
         placed: set[str] = set()
         sizes = _team_sizes(people - self.leaders - len(self.teams), len(self.teams))
         for (team, kind, dept_code), size in zip(self.teams, sizes, strict=True):
@@ -564,7 +566,7 @@ class _Builder:
 
 
 def _demo_evidence(session: Session, seed: int):
-    from app.access import managed_people_ids
+    from app.org.queries import managed_people_ids
     from app.demo.evidence import seed_evidence
 
     users = {u.person.last_name: u for u in session.scalars(select(User))}

@@ -91,7 +91,7 @@ def version_rows(session: Session, code: str = FRAMEWORK_CODE) -> list[VersionRo
         .outerjoin(publisher_person, publisher_person.id == publisher.person_id)
         .order_by(FrameworkVersion.number.desc())
     )
-    rows = list(rows)
+    found = list(rows)
     return [
         VersionRow(
             v.number,
@@ -102,9 +102,9 @@ def version_rows(session: Session, code: str = FRAMEWORK_CODE) -> list[VersionRo
             c.full_name if c else None,
             v.published_at,
             p.full_name if p else None,
-            rows[i + 1][0].number if i + 1 < len(rows) else None,
+            found[i + 1][0].number if i + 1 < len(found) else None,
         )
-        for i, (v, c, p) in enumerate(rows)
+        for i, (v, c, p) in enumerate(found)
     ]
 
 
@@ -339,7 +339,7 @@ def remove_competency(
     siblings = session.scalar(
         select(func.count(Competency.id)).where(Competency.group_id == comp.group_id)
     )
-    if siblings <= 1:
+    if (siblings or 0) <= 1:
         raise DomainError(
             f"{code} is the only competency in its group; a group needs at least one.", field="code"
         )

@@ -39,15 +39,15 @@ def _no_draft(_error):
 
 
 def _draft() -> FrameworkVersion:
-    draft = current_draft(db.session)
+    draft = current_draft(db.session())
     if draft is None:
         raise NoDraft
     return draft
 
 
 def _published_content():
-    version = published_version(db.session)
-    return content_of(db.session, version) if version else None
+    version = published_version(db.session())
+    return content_of(db.session(), version) if version else None
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -56,15 +56,15 @@ def _published_content():
 @bp.route("")
 @allow(SIGNED_IN)
 def browse():
-    version = published_version(db.session)
+    version = published_version(db.session())
     trainer = any_of(current_user, [TRAINER])
     return render_template(
         "framework/browse.html",
         editing=False,
         source_names=SOURCE_NAMES,
-        page=authoring.framework_page(db.session, version) if version else None,
-        draft=current_draft(db.session) if trainer else None,
-        versions=authoring.version_rows(db.session)[:5] if trainer else None,
+        page=authoring.framework_page(db.session(), version) if version else None,
+        draft=current_draft(db.session()) if trainer else None,
+        versions=authoring.version_rows(db.session())[:5] if trainer else None,
         confirm=ConfirmForm(),
     )
 
@@ -72,28 +72,32 @@ def browse():
 @bp.route("/versions")
 @allow(TRAINER)
 def versions():
-    return render_template("framework/versions.html", versions=authoring.version_rows(db.session))
+    return render_template("framework/versions.html", versions=authoring.version_rows(db.session()))
 
 
 @bp.route("/diff")
 @allow(TRAINER)
 def diff():
     chosen = request.args.get("from", type=int), request.args.get("to", type=int)
-    numbers = chosen if None not in chosen else authoring.default_comparison(db.session)
+    numbers = (
+        (chosen[0], chosen[1])
+        if chosen[0] is not None and chosen[1] is not None
+        else authoring.default_comparison(db.session())
+    )
     result = old = new = None
     if numbers:
-        old, new = (version_by_number(db.session, n) for n in numbers)
+        old, new = (version_by_number(db.session(), n) for n in numbers)
         if old is None or new is None:
             abort(404)
-        result = compare_contents(content_of(db.session, old), content_of(db.session, new))
+        result = compare_contents(content_of(db.session(), old), content_of(db.session(), new))
     return render_template(
         "framework/diff.html",
         diff=result,
         old=old,
         new=new,
         source_names=SOURCE_NAMES,
-        versions=authoring.version_rows(db.session),
-        role_names=authoring.role_names(db.session),
+        versions=authoring.version_rows(db.session()),
+        role_names=authoring.role_names(db.session()),
     )
 
 
@@ -101,7 +105,7 @@ def diff():
 
 
 def _draft_page(draft: FrameworkVersion, publish_form=None):
-    page = authoring.framework_page(db.session, draft)
+    page = authoring.framework_page(db.session(), draft)
     published = _published_content()
     changes = compare_contents(published, page.content) if published else None
     return render_template(
@@ -128,7 +132,7 @@ def draft():
 @allow(TRAINER)
 def draft_create():
     require_confirmation()
-    done, draft = run(lambda: authoring.create_draft(db.session, actor_id=current_user.id))
+    done, draft = run(lambda: authoring.create_draft(db.session(), actor_id=current_user.id))
     if not done or draft is None:
         return redirect(url_for("framework.browse"))
     flash(
@@ -147,7 +151,9 @@ def draft_publish():
     if not form.validate_on_submit():
         return _draft_page(draft, form)
     done, version = run(
-        lambda: authoring.publish(db.session, draft, actor_id=current_user.id, note=form.note.data),
+        lambda: authoring.publish(
+            db.session(), draft, actor_id=current_user.id, note=form.note.data
+        ),
         form,
     )
     if not done or version is None:
@@ -161,7 +167,7 @@ def draft_publish():
 def draft_discard():
     draft = _draft()
     require_confirmation()
-    done, number = run(lambda: authoring.discard_draft(db.session, draft))
+    done, number = run(lambda: authoring.discard_draft(db.session(), draft))
     if not done:
         return redirect(url_for("framework.draft"))
     flash(f"Draft version {number} discarded.", "success")
@@ -172,7 +178,7 @@ def draft_discard():
 
 
 def _competency_form(draft: FrameworkVersion, *, new: bool, data: dict | None = None):
-    page = authoring.framework_page(db.session, draft)
+    page = authoring.framework_page(db.session(), draft)
     groups = [(g["code"], f"{g['code']} — {g['name']}") for g in page.content.groups]
     return forms.competency_form(groups=groups, level_names=page.level_names, new=new, data=data)
 
@@ -191,7 +197,7 @@ def competency_new():
     if form.validate_on_submit():
         done, comp = run(
             lambda: authoring.add_competency(
-                db.session,
+                db.session(),
                 draft,
                 code=form.code.data,
                 group_code=form.group.data,
@@ -201,7 +207,7 @@ def competency_new():
             ),
             form,
         )
-        if not done:
+        if not done or comp is None:
             return render()
         flash(f"{comp.code} {comp.name} added to the draft.", "success")
         return redirect(url_for("framework.draft", _anchor=f"c-{comp.code}"))
@@ -212,7 +218,7 @@ def competency_new():
 @allow(TRAINER)
 def competency_edit(code: str):
     draft = _draft()
-    comp = authoring.find_competency(db.session, draft, code) or abort(404)
+    comp = authoring.find_competency(db.session(), draft, code) or abort(404)
     form = _competency_form(
         draft,
         new=False,
@@ -231,13 +237,13 @@ def competency_edit(code: str):
             draft=draft,
             competency=comp,
             remove_form=forms.RemoveCompetencyForm(),
-            used_by=authoring.roles_requiring(db.session, comp),
+            used_by=authoring.roles_requiring(db.session(), comp),
         )
 
     if form.validate_on_submit():
         done, _ = run(
             lambda: authoring.update_competency(
-                db.session,
+                db.session(),
                 draft,
                 code,
                 name=form.name.data,
@@ -258,13 +264,13 @@ def competency_edit(code: str):
 @allow(TRAINER)
 def competency_remove(code: str):
     draft = _draft()
-    authoring.find_competency(db.session, draft, code) or abort(404)
+    authoring.find_competency(db.session(), draft, code) or abort(404)
     form = forms.RemoveCompetencyForm()
     if not form.validate_on_submit():
         abort(400)
     done, roles = run(
         lambda: authoring.remove_competency(
-            db.session, draft, code, with_requirements=form.with_requirements.data
+            db.session(), draft, code, with_requirements=form.with_requirements.data
         )
     )
     if not done:
@@ -284,7 +290,7 @@ def competency_remove(code: str):
 @allow(TRAINER)
 def scale():
     draft = _draft()
-    content = content_of(db.session, draft)
+    content = content_of(db.session(), draft)
     level_names = {s["level"]: s["name"] for s in content.scale}
     caps = {s: content.caps[s] for s in CAPPABLE if s in content.caps}
     form = forms.scale_form(levels=content.scale, caps=caps, level_names=level_names)
@@ -301,14 +307,14 @@ def scale():
     def action():
         for level in (s["level"] for s in content.scale):
             authoring.update_scale_level(
-                db.session,
+                db.session(),
                 draft,
                 level,
                 name=form[f"name_{level}"].data,
                 descriptor=form[f"descriptor_{level}"].data,
             )
         for source in caps:
-            authoring.update_evidence_cap(db.session, draft, source, form[f"cap_{source}"].data)
+            authoring.update_evidence_cap(db.session(), draft, source, form[f"cap_{source}"].data)
 
     if form.validate_on_submit():
         done, _ = run(action, form)
@@ -327,7 +333,7 @@ def scale():
 def profile(role_id: int):
     draft = _draft()
     role = db.get_or_404(Role, role_id)
-    content = content_of(db.session, draft)
+    content = content_of(db.session(), draft)
     published = _published_content()
     codes = content.competency_codes()
     level_names = {s["level"]: s["name"] for s in content.scale}
@@ -349,7 +355,7 @@ def profile(role_id: int):
     if form.validate_on_submit():
         done, _ = run(
             lambda: authoring.set_profile(
-                db.session, draft, role.id, forms.profile_requirements(form, codes)
+                db.session(), draft, role.id, forms.profile_requirements(form, codes)
             ),
             form,
         )

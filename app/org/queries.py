@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import CTE, ColumnElement, Select, func, literal, or_, select
+from sqlalchemy import CTE, ColumnElement, CompoundSelect, Select, func, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
@@ -59,6 +59,14 @@ def managers_above(person_id: int) -> CTE:
     )
     up = aliased(Person)
     return chain.union(select(up.id, up.line_manager_id).where(up.id == chain.c.line_manager_id))
+
+
+def managed_people_ids(person_id: int) -> CompoundSelect:
+    """Ids of the people a manager sees: their units' subtrees and their reporting line."""
+    units = unit_subtree(OrgUnit.head_id == person_id, "headed_units")
+    reports = reporting_line(person_id)
+    in_units = select(Person.id).where(Person.org_unit_id.in_(select(units.c.id)))
+    return union(in_units, select(reports.c.id), select(literal(person_id)))
 
 
 def subtree_unit_ids(session: Session, unit_id: int) -> set[int]:

@@ -32,7 +32,9 @@ from app.signals import person_deactivated
 # --- shared checks --------------------------------------------------------------------------
 
 
-def _unique(session: Session, column, value, *, exclude_id: int | None, field: str, what: str):
+def _unique(
+    session: Session, column, value, *, exclude_id: int | None, field: str, what: str
+) -> None:
     model = column.class_
     stmt = select(model.id).where(func.lower(column) == value.lower())
     if exclude_id is not None:
@@ -68,7 +70,14 @@ class OrgUnitData:
 
 def save_org_unit(session: Session, data: OrgUnitData, unit: OrgUnit | None = None) -> OrgUnit:
     code = data.code.strip().upper()
-    _unique(session, OrgUnit.code, code, exclude_id=unit and unit.id, field="code", what="org unit")
+    _unique(
+        session,
+        OrgUnit.code,
+        code,
+        exclude_id=unit.id if unit else None,
+        field="code",
+        what="org unit",
+    )
     _get(session, Person, data.head_id, field="head", what="person")
     if data.parent_id is not None:
         _get(session, OrgUnit, data.parent_id, field="parent", what="org unit")
@@ -115,7 +124,12 @@ class OfficeData:
 def save_office(session: Session, data: OfficeData, office: Office | None = None) -> Office:
     code = data.code.strip().upper()
     _unique(
-        session, Office.code, code, exclude_id=office and office.id, field="code", what="office"
+        session,
+        Office.code,
+        code,
+        exclude_id=office.id if office else None,
+        field="code",
+        what="office",
     )
     _get(session, OrgUnit, data.org_unit_id, field="org_unit", what="org unit")
     _dates_in_order(data.start_date, data.end_date)
@@ -174,7 +188,7 @@ def save_person(session: Session, data: PersonData, person: Person | None = None
         session,
         Person.employee_number,
         number,
-        exclude_id=person and person.id,
+        exclude_id=person.id if person else None,
         field="employee_number",
         what="person",
     )
@@ -255,12 +269,14 @@ class RoleData:
 
 def save_role(session: Session, data: RoleData, role: Role | None = None) -> Role:
     code = data.code.strip().upper()
-    _unique(session, Role.code, code, exclude_id=role and role.id, field="code", what="role")
+    _unique(
+        session, Role.code, code, exclude_id=role.id if role else None, field="code", what="role"
+    )
     _unique(
         session,
         Role.name,
         data.name.strip(),
-        exclude_id=role and role.id,
+        exclude_id=role.id if role else None,
         field="name",
         what="role",
     )

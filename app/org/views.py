@@ -52,15 +52,15 @@ def home():
     me, perms = current_user.person, current_user.permissions
     return render_template(
         "org/home.html",
-        profile=queries.person_profile(db.session, me, date.today()),
+        profile=queries.person_profile(db.session(), me, date.today()),
         team=(
-            queries.team_summary(db.session, me.id, visible_people(current_user))
+            queries.team_summary(db.session(), me.id, visible_people(current_user))
             if MANAGER in perms
             else None
         ),
-        org=queries.org_summary(db.session) if perms & {ADMIN, TRAINER} else None,
+        org=queries.org_summary(db.session()) if perms & {ADMIN, TRAINER} else None,
         waiting=(
-            waiting_counts(db.session, validation_scope(current_user), me.id)
+            waiting_counts(db.session(), validation_scope(current_user), me.id)
             if perms & {MANAGER, ADMIN}
             else None
         ),
@@ -70,15 +70,15 @@ def home():
 @bp.route("/me")
 @allow(SIGNED_IN)
 def my_profile():
-    profile = queries.person_profile(db.session, current_user.person, date.today())
+    profile = queries.person_profile(db.session(), current_user.person, date.today())
     return render_template("org/person.html", profile=profile, own=True)
 
 
 @bp.route("/people/<int:person_id>")
 @allow(SIGNED_IN)
 def person(person_id: int):
-    target = get_person_or_refuse(db.session, current_user, person_id)
-    profile = queries.person_profile(db.session, target, date.today())
+    target = get_person_or_refuse(db.session(), current_user, person_id)
+    profile = queries.person_profile(db.session(), target, date.today())
     return render_template(
         "org/person.html", profile=profile, own=target.id == current_user.person_id
     )
@@ -95,14 +95,16 @@ def team():
         Person.id != current_user.person_id
     )
     page = db.paginate(stmt, per_page=per_page(), error_out=False)
-    summary = queries.team_summary(db.session, current_user.person_id, visible_people(current_user))
+    summary = queries.team_summary(
+        db.session(), current_user.person_id, visible_people(current_user)
+    )
     return render_template("org/team.html", page=page, flt=flt, summary=summary)
 
 
 @bp.route("/roles")
 @allow(SIGNED_IN)
 def role_catalogue():
-    return render_template("org/role_catalogue.html", holdings=queries.role_catalogue(db.session))
+    return render_template("org/role_catalogue.html", holdings=queries.role_catalogue(db.session()))
 
 
 # --- people -------------------------------------------------------------------------------------
@@ -122,15 +124,15 @@ def people():
         "org/people.html",
         page=page,
         flt=flt,
-        roles=queries.role_choices(db.session, active_only=False),
-        units=queries.org_unit_choices(db.session),
+        roles=queries.role_choices(db.session(), active_only=False),
+        units=queries.org_unit_choices(db.session()),
         confirm=ConfirmForm(),
     )
 
 
 def _person_form(person: Person | None = None) -> PersonForm:
     form = PersonForm(obj=person)
-    form.org_unit.choices = NONE_CHOICE + queries.org_unit_choices(db.session)
+    form.org_unit.choices = NONE_CHOICE + queries.org_unit_choices(db.session())
     if person is not None and request.method == "GET":
         form.org_unit.data = person.org_unit_id
         form.line_manager.data = person.line_manager.employee_number if person.line_manager else ""
@@ -154,7 +156,7 @@ def _person_data(form: PersonForm) -> services.PersonData:
 def person_new():
     form = _person_form()
     if form.validate_on_submit():
-        done, person = run(lambda: services.save_person(db.session, _person_data(form)), form)
+        done, person = run(lambda: services.save_person(db.session(), _person_data(form)), form)
         if done and person is not None:
             flash(f"{person.full_name} added.", "success")
             return redirect(url_for("org.person", person_id=person.id))
@@ -167,12 +169,15 @@ def person_edit(person_id: int):
     person = db.get_or_404(Person, person_id)
     form = _person_form(person)
     if form.validate_on_submit():
-        done, _ = run(lambda: services.save_person(db.session, _person_data(form), person), form)
+        done, _ = run(lambda: services.save_person(db.session(), _person_data(form), person), form)
         if done:
             flash(f"{person.full_name} saved.", "success")
             return redirect(url_for("org.person", person_id=person.id))
     return render_template(
-        "org/person_form.html", form=form, person=person, account=account_of(db.session, person.id)
+        "org/person_form.html",
+        form=form,
+        person=person,
+        account=account_of(db.session(), person.id),
     )
 
 
@@ -181,7 +186,7 @@ def person_edit(person_id: int):
 def person_active(person_id: int):
     person = db.get_or_404(Person, person_id)
     return _toggle(
-        lambda active: services.set_person_active(db.session, person, active),
+        lambda active: services.set_person_active(db.session(), person, active),
         person.full_name,
         "org.people",
     )
@@ -192,8 +197,8 @@ def person_active(person_id: int):
 
 def _assignment_form(assignment: RoleAssignment | None = None) -> AssignmentForm:
     form = AssignmentForm(obj=assignment)
-    form.role.choices = NONE_CHOICE + queries.role_choices(db.session)
-    form.office.choices = NONE_CHOICE + queries.office_choices(db.session)
+    form.role.choices = NONE_CHOICE + queries.role_choices(db.session())
+    form.office.choices = NONE_CHOICE + queries.office_choices(db.session())
     if assignment is not None and request.method == "GET":
         form.role.data, form.office.data = assignment.role_id, assignment.office_id
         form.kind.data = assignment.kind.value
@@ -219,7 +224,7 @@ def assignment_new(person_id: int):
     form = _assignment_form()
     if form.validate_on_submit():
         done, _ = run(
-            lambda: services.save_assignment(db.session, person, _assignment_data(form)), form
+            lambda: services.save_assignment(db.session(), person, _assignment_data(form)), form
         )
         if done:
             flash("Role assigned.", "success")
@@ -236,7 +241,7 @@ def assignment_edit(assignment_id: int):
     if form.validate_on_submit():
         done, _ = run(
             lambda: services.save_assignment(
-                db.session, person, _assignment_data(form), assignment
+                db.session(), person, _assignment_data(form), assignment
             ),
             form,
         )
@@ -276,7 +281,7 @@ def org_units():
 def _unit_form(unit: OrgUnit | None = None) -> OrgUnitForm:
     form = OrgUnitForm(obj=unit)
     form.parent.choices = NONE_CHOICE + queries.org_unit_choices(
-        db.session, exclude_id=unit.id if unit else None
+        db.session(), exclude_id=unit.id if unit else None
     )
     if unit is not None and request.method == "GET":
         form.parent.data = unit.parent_id
@@ -285,9 +290,9 @@ def _unit_form(unit: OrgUnit | None = None) -> OrgUnitForm:
 
 
 def _save_unit(form: OrgUnitForm, unit: OrgUnit | None) -> OrgUnit:
-    head_id = services.person_id_by_number(db.session, form.head.data, "head")
+    head_id = services.person_id_by_number(db.session(), form.head.data, "head")
     return services.save_org_unit(
-        db.session,
+        db.session(),
         services.OrgUnitData(
             code=form.code.data, name=form.name.data, parent_id=form.parent.data, head_id=head_id
         ),
@@ -319,7 +324,7 @@ def org_unit_edit(unit_id: int | None):
 def org_unit_active(unit_id: int):
     unit = db.get_or_404(OrgUnit, unit_id)
     return _toggle(
-        lambda active: services.set_org_unit_active(db.session, unit, active),
+        lambda active: services.set_org_unit_active(db.session(), unit, active),
         unit.name,
         "org.org_units",
     )
@@ -342,9 +347,9 @@ def offices():
 def _office_form(office: Office | None = None) -> OfficeForm:
     form = OfficeForm(obj=office)
     form.hub.choices = NONE_CHOICE + queries.office_choices(
-        db.session, active_only=False, exclude_id=office.id if office else None
+        db.session(), active_only=False, exclude_id=office.id if office else None
     )
-    form.org_unit.choices = NONE_CHOICE + queries.org_unit_choices(db.session)
+    form.org_unit.choices = NONE_CHOICE + queries.org_unit_choices(db.session())
     if office is not None and request.method == "GET":
         form.hub.data, form.org_unit.data = office.hub_id, office.org_unit_id
         form.p3_level.data, form.permanence.data = office.p3_level.value, office.permanence.value
@@ -378,7 +383,7 @@ def office_edit(office_id: int | None):
     form = _office_form(office)
     if form.validate_on_submit():
         done, saved = run(
-            lambda: services.save_office(db.session, _office_data(form), office), form
+            lambda: services.save_office(db.session(), _office_data(form), office), form
         )
         if done and saved is not None:
             flash(f"{saved.name} {'saved' if office else 'created'}.", "success")
@@ -391,7 +396,7 @@ def office_edit(office_id: int | None):
 def office_active(office_id: int):
     office = db.get_or_404(Office, office_id)
     return _toggle(
-        lambda active: services.set_office_active(db.session, office, active),
+        lambda active: services.set_office_active(db.session(), office, active),
         office.name,
         "org.offices",
     )
@@ -433,7 +438,7 @@ def role_edit(role_id: int | None):
     if role is not None and request.method == "GET":
         form.p3_level.data, form.family.data = role.p3_level.value, role.family.value
     if form.validate_on_submit():
-        done, saved = run(lambda: services.save_role(db.session, _role_data(form), role), form)
+        done, saved = run(lambda: services.save_role(db.session(), _role_data(form), role), form)
         if done and saved is not None:
             flash(f"{saved.name} {'saved' if role else 'created'}.", "success")
             return redirect(url_for("org.roles"))
@@ -445,5 +450,5 @@ def role_edit(role_id: int | None):
 def role_active(role_id: int):
     role = db.get_or_404(Role, role_id)
     return _toggle(
-        lambda active: services.set_role_active(db.session, role, active), role.name, "org.roles"
+        lambda active: services.set_role_active(db.session(), role, active), role.name, "org.roles"
     )
