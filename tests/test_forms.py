@@ -902,6 +902,14 @@ def test_same_role_as_target_does_not_clash_with_current(client, world):
         {**assignment_data(world), "role": str(world.analyst), "kind": "target"},
     )
     assert response.status_code == 302
+    kinds = db.session.scalars(
+        select(RoleAssignment.kind).where(
+            RoleAssignment.person_id == world.worker,
+            RoleAssignment.role_id == world.analyst,
+            RoleAssignment.end_date.is_(None),
+        )
+    ).all()
+    assert sorted(k.value for k in kinds) == ["current", "target"]
 
 
 def test_assignment_edit_saves_and_redirects(client, world):

@@ -35,7 +35,7 @@ from app.framework.models import (
     Source,
     VersionStatus,
 )
-from app.framework.versions import content_of, published_version
+from app.framework.versions import content_of, current_draft, published_version
 from app.org.models import Role
 from tests.factories import make_person, make_user
 
@@ -150,7 +150,26 @@ def test_each_edit_works_on_a_draft(session, draft, edit):
     """Control for the refusal above: the very same calls go through on a draft (after one
     change, so that there is something to publish)."""
     authoring.update_scale_level(session, draft, 5, name="Master", descriptor="Sets the bar.")
+    draft_id = draft.id
     EDITS[edit](session, draft)
+    session.flush()
+    if edit == "discard_draft":
+        assert current_draft(session) is None and session.get(FrameworkVersion, draft_id) is None
+        return
+    if edit == "publish":
+        assert published_version(session, "PMO-CF").id == draft_id
+        return
+    after = content_of(session, draft)
+    names = {c["code"]: c["name"] for g in after.groups for c in g["competencies"]}
+    effect = {
+        "update_competency": lambda: names["GOV-01"] == "X",
+        "add_competency": lambda: names.get("GOV-99") == "X",
+        "remove_competency": lambda: "GOV-01" not in names,
+        "update_scale_level": lambda: after.scale[3]["name"] == "X",
+        "update_evidence_cap": lambda: after.caps["assessment"] == 4,
+        "set_profile": lambda: after.profiles["R01"]["GOV-01"] == (1, False),
+    }
+    assert effect[edit](), f"{edit} left no trace in the draft"
 
 
 # --- competencies ---------------------------------------------------------------------------
@@ -221,6 +240,7 @@ def test_add_competency_puts_it_last_in_its_group(session, draft):
         "code": "GOV-06",
         "name": "Assurance reviews",
         "description": "Plans reviews.",
+        "boundary": "",
         "indicators": {3: "Leads a review."},
     }
 
