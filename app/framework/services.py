@@ -12,27 +12,24 @@ the form field concerned) for a broken rule, flushes, and never commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from app.accounts.models import User
 from app.errors import DomainError
-from app.framework.content import FrameworkContent
 from app.framework.models import (
     CAPPABLE,
     Competency,
     CompetencyGroup,
     EvidenceCap,
-    Framework,
     FrameworkVersion,
     ProficiencyLevel,
     RoleRequirement,
     Source,
     VersionStatus,
 )
+from app.framework.queries import find_competency
 from app.framework.scale import CODE_MAX_LENGTH, MAX_LEVEL, valid_code
 from app.framework.versions import (
     FRAMEWORK_CODE,
@@ -42,7 +39,7 @@ from app.framework.versions import (
     published_version,
 )
 from app.framework.writing import write_version
-from app.org.models import Person, Role
+from app.org.models import Role
 from app.signals import draft_discarding
 
 
@@ -59,71 +56,6 @@ def _required(value: str | None, field: str, what: str, max_length: int | None =
     if max_length and len(text) > max_length:
         raise DomainError(f"Keep the {what} to {max_length} characters.", field=field)
     return text
-
-
-# --- finding versions -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VersionRow:
-    number: int
-    status: str
-    name: str
-    note: str
-    created_at: datetime
-    created_by: str | None
-    published_at: datetime | None
-    published_by: str | None
-    previous: int | None  # the version before it, to compare with
-
-
-def version_rows(session: Session, code: str = FRAMEWORK_CODE) -> list[VersionRow]:
-    """Every version of the framework, newest first, with who created and published it."""
-    creator, publisher = aliased(User), aliased(User)
-    creator_person, publisher_person = aliased(Person), aliased(Person)
-    rows = session.execute(
-        select(FrameworkVersion, creator_person, publisher_person)
-        .join(Framework)
-        .where(Framework.code == code)
-        .outerjoin(creator, creator.id == FrameworkVersion.created_by_id)
-        .outerjoin(creator_person, creator_person.id == creator.person_id)
-        .outerjoin(publisher, publisher.id == FrameworkVersion.published_by_id)
-        .outerjoin(publisher_person, publisher_person.id == publisher.person_id)
-        .order_by(FrameworkVersion.number.desc())
-    )
-    found = list(rows)
-    return [
-        VersionRow(
-            v.number,
-            v.status.value,
-            v.name,
-            v.note,
-            v.created_at,
-            c.full_name if c else None,
-            v.published_at,
-            p.full_name if p else None,
-            found[i + 1][0].number if i + 1 < len(found) else None,
-        )
-        for i, (v, c, p) in enumerate(found)
-    ]
-
-
-def default_comparison(session: Session, code: str = FRAMEWORK_CODE) -> tuple[int, int] | None:
-    """(from, to) version numbers to compare when none are given: the published version
-    against the open draft, else the version published before the current one against it."""
-    current, draft = published_version(session, code), current_draft(session, code)
-    if current is not None and draft is not None:
-        return current.number, draft.number
-    if current is None:
-        return None
-    before = session.scalar(
-        select(func.max(FrameworkVersion.number)).where(
-            FrameworkVersion.framework_id == current.framework_id,
-            FrameworkVersion.number < current.number,
-            FrameworkVersion.status != VersionStatus.DRAFT,
-        )
-    )
-    return (before, current.number) if before is not None else None
 
 
 # --- the draft --------------------------------------------------------------------------------
@@ -163,28 +95,6 @@ def create_draft(
         actor_id=actor_id,
         note=f"Draft from version {current.number}.",
     )
-
-
-def find_competency(session: Session, version: FrameworkVersion, code: str) -> Competency | None:
-    return session.scalar(
-        select(Competency).where(Competency.version_id == version.id, Competency.code == code)
-    )
-
-
-def roles_requiring(session: Session, comp: Competency) -> list[str]:
-    """Codes of the roles whose profile (in the competency's version) requires it."""
-    return list(
-        session.scalars(
-            select(Role.code)
-            .join(RoleRequirement, RoleRequirement.role_id == Role.id)
-            .where(RoleRequirement.competency_id == comp.id)
-            .order_by(Role.code)
-        )
-    )
-
-
-def role_names(session: Session) -> dict[str, str]:
-    return {code: name for code, name in session.execute(select(Role.code, Role.name))}
 
 
 def _competency(session: Session, draft: FrameworkVersion, code: str) -> Competency:
@@ -237,12 +147,15 @@ def update_competency(
     description: str,
     group_code: str,
     indicators: dict[int, str] | None = None,
+    boundary: str | None = None,
 ) -> Competency:
-    """Change a draft competency's name, description, group and indicators.
+    """Change a draft competency's name, description, group, indicators and boundary note.
 
     The code never changes: evidence and reports match competencies by code.
     ``indicators`` maps a level to its text; a blank text removes that level's indicator
     and levels not given keep theirs. Moving to another group puts it last there.
+    ``boundary`` (where it meets a neighbouring competency) is kept when None, cleared
+    when blank.
     """
     _require_draft(draft)
     comp = _competency(session, draft, code)
@@ -253,6 +166,8 @@ def update_competency(
         comp.position = _next_position(session, group)
         comp.group = group
     comp.indicators = _indicators(comp.indicators, indicators)
+    if boundary is not None:
+        comp.boundary = _one_line(boundary)
     session.flush()
     return comp
 
@@ -351,10 +266,17 @@ def remove_competency(
 
 
 def update_scale_level(
-    session: Session, draft: FrameworkVersion, level: int, *, name: str, descriptor: str
+    session: Session,
+    draft: FrameworkVersion,
+    level: int,
+    *,
+    name: str,
+    descriptor: str,
+    note: str | None = None,
 ) -> ProficiencyLevel:
-    """Rename a level of the draft's scale or reword its descriptor (fields ``name_<level>``,
-    ``descriptor_<level>``). The levels themselves (0 to 5) are fixed."""
+    """Rename a level of the draft's scale, reword its descriptor or its note (fields
+    ``name_<level>``, ``descriptor_<level>``, ``note_<level>``; a None note is kept, a
+    blank one cleared). The levels themselves (0 to 5) are fixed."""
     _require_draft(draft)
     row = session.scalar(
         select(ProficiencyLevel).where(
@@ -365,6 +287,8 @@ def update_scale_level(
         raise DomainError(f"The scale runs from 0 to {MAX_LEVEL}.", field=f"name_{level}")
     row.name = _required(name, f"name_{level}", f"name of level {level}", 60)
     row.descriptor = _required(descriptor, f"descriptor_{level}", f"descriptor of level {level}")
+    if note is not None:
+        row.note = _one_line(note)
     session.flush()
     return row
 
@@ -502,74 +426,3 @@ def discard_draft(session: Session, draft: FrameworkVersion) -> int:
     session.delete(draft)
     session.flush()
     return number
-
-
-# --- reading a version for the pages ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RoleColumn:
-    id: int
-    code: str
-    name: str
-    required: int  # competencies the role's profile requires
-    essential: int
-
-
-@dataclass(frozen=True)
-class MatrixRow:
-    code: str
-    name: str
-    group: str
-    #: One cell per role column: (level, essential), or None when not required.
-    cells: tuple[tuple[int, bool] | None, ...]
-
-
-@dataclass(frozen=True)
-class FrameworkPage:
-    version: FrameworkVersion
-    content: FrameworkContent
-    level_names: dict[int, str]
-    cap_rows: list[tuple[str, int]]  # (source, max level), in the Source order
-    roles: list[RoleColumn]  # the matrix columns: roles with a profile
-    matrix: list[MatrixRow]
-    #: Every active role with its profile size, for the profile editor links.
-    all_roles: list[RoleColumn]
-
-
-def framework_page(session: Session, version: FrameworkVersion) -> FrameworkPage:
-    """A version's content shaped for the browse page: groups, scale, caps and the
-    role-profile matrix (competencies down, roles across)."""
-    content = content_of(session, version)
-    catalogue = list(session.scalars(select(Role).order_by(Role.code)))
-
-    def column(role: Role) -> RoleColumn:
-        reqs = content.profiles.get(role.code, {})
-        return RoleColumn(
-            role.id,
-            role.code,
-            role.name,
-            len(reqs),
-            sum(1 for _, essential in reqs.values() if essential),
-        )
-
-    roles = [column(r) for r in catalogue if content.profiles.get(r.code)]
-    matrix = [
-        MatrixRow(
-            c["code"],
-            c["name"],
-            g["code"],
-            tuple(content.profiles[r.code].get(c["code"]) for r in roles),
-        )
-        for g in content.groups
-        for c in g["competencies"]
-    ]
-    return FrameworkPage(
-        version=version,
-        content=content,
-        level_names={s["level"]: s["name"] for s in content.scale},
-        cap_rows=[(s, content.caps[s]) for s in CAPPABLE if s in content.caps],
-        roles=roles,
-        matrix=matrix,
-        all_roles=[column(r) for r in catalogue if r.active or content.profiles.get(r.code)],
-    )

@@ -11,6 +11,7 @@ from app.access import SIGNED_IN, TRAINER, allow, any_of
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.framework import forms
+from app.framework import queries as framework_queries
 from app.framework import services as authoring
 from app.framework.diff import diff as compare_contents
 from app.framework.models import CAPPABLE, SOURCE_LABELS, FrameworkVersion
@@ -62,9 +63,9 @@ def browse():
         "framework/browse.html",
         editing=False,
         source_names=SOURCE_NAMES,
-        page=authoring.framework_page(db.session(), version) if version else None,
+        page=framework_queries.framework_page(db.session(), version) if version else None,
         draft=current_draft(db.session()) if trainer else None,
-        versions=authoring.version_rows(db.session())[:5] if trainer else None,
+        versions=framework_queries.version_rows(db.session())[:5] if trainer else None,
         confirm=ConfirmForm(),
     )
 
@@ -72,7 +73,9 @@ def browse():
 @bp.route("/versions")
 @allow(TRAINER)
 def versions():
-    return render_template("framework/versions.html", versions=authoring.version_rows(db.session()))
+    return render_template(
+        "framework/versions.html", versions=framework_queries.version_rows(db.session())
+    )
 
 
 @bp.route("/diff")
@@ -82,7 +85,7 @@ def diff():
     numbers = (
         (chosen[0], chosen[1])
         if chosen[0] is not None and chosen[1] is not None
-        else authoring.default_comparison(db.session())
+        else framework_queries.default_comparison(db.session())
     )
     result = old = new = None
     if numbers:
@@ -96,8 +99,8 @@ def diff():
         old=old,
         new=new,
         source_names=SOURCE_NAMES,
-        versions=authoring.version_rows(db.session()),
-        role_names=authoring.role_names(db.session()),
+        versions=framework_queries.version_rows(db.session()),
+        role_names=framework_queries.role_names(db.session()),
     )
 
 
@@ -105,7 +108,7 @@ def diff():
 
 
 def _draft_page(draft: FrameworkVersion, publish_form=None):
-    page = authoring.framework_page(db.session(), draft)
+    page = framework_queries.framework_page(db.session(), draft)
     published = _published_content()
     changes = compare_contents(published, page.content) if published else None
     return render_template(
@@ -178,7 +181,7 @@ def draft_discard():
 
 
 def _competency_form(draft: FrameworkVersion, *, new: bool, data: dict | None = None):
-    page = authoring.framework_page(db.session(), draft)
+    page = framework_queries.framework_page(db.session(), draft)
     groups = [(g["code"], f"{g['code']} — {g['name']}") for g in page.content.groups]
     return forms.competency_form(groups=groups, level_names=page.level_names, new=new, data=data)
 
@@ -218,7 +221,7 @@ def competency_new():
 @allow(TRAINER)
 def competency_edit(code: str):
     draft = _draft()
-    comp = authoring.find_competency(db.session(), draft, code) or abort(404)
+    comp = framework_queries.find_competency(db.session(), draft, code) or abort(404)
     form = _competency_form(
         draft,
         new=False,
@@ -237,7 +240,7 @@ def competency_edit(code: str):
             draft=draft,
             competency=comp,
             remove_form=forms.RemoveCompetencyForm(),
-            used_by=authoring.roles_requiring(db.session(), comp),
+            used_by=framework_queries.roles_requiring(db.session(), comp),
         )
 
     if form.validate_on_submit():
@@ -264,7 +267,7 @@ def competency_edit(code: str):
 @allow(TRAINER)
 def competency_remove(code: str):
     draft = _draft()
-    authoring.find_competency(db.session(), draft, code) or abort(404)
+    framework_queries.find_competency(db.session(), draft, code) or abort(404)
     form = forms.RemoveCompetencyForm()
     if not form.validate_on_submit():
         abort(400)

@@ -14,6 +14,7 @@ from app.content.framework_export import export_documents
 from app.content.framework_load import load_framework
 from app.content.roles import load_roles
 from app.errors import DomainError
+from app.framework import queries as framework_queries
 from app.framework import services as authoring
 from app.framework.diff import (
     CapChange,
@@ -196,14 +197,14 @@ def test_update_competency_changes_text_group_and_indicators(session, draft, pub
         for c in g["competencies"]
     ]
     assert strategy[-1] == "GOV-01"  # moved in last
-    shipped = authoring.find_competency(session, published, "GOV-01")
+    shipped = framework_queries.find_competency(session, published, "GOV-01")
     assert shipped.indicators.keys() == {"2", "3", "5"}
     assert comp.indicators == {
         "3": "Runs it.",
         "4": "Advises boards.",
         "5": shipped.indicators["5"],
     }
-    published_gov01 = authoring.find_competency(session, published, "GOV-01")
+    published_gov01 = framework_queries.find_competency(session, published, "GOV-01")
     assert published_gov01.group.code == "GOV" and published_gov01.name != comp.name
 
 
@@ -268,17 +269,19 @@ def test_add_competency_refuses_bad_or_taken_codes(session, draft, code, message
 
 
 def test_remove_a_required_competency_needs_the_profile_lines_to_go_too(session, draft):
-    users = authoring.roles_requiring(session, authoring.find_competency(session, draft, "GOV-01"))
+    users = framework_queries.roles_requiring(
+        session, framework_queries.find_competency(session, draft, "GOV-01")
+    )
     assert users  # the shipped profiles require GOV-01
     with pytest.raises(DomainError) as caught:
         authoring.remove_competency(session, draft, "GOV-01")
     assert caught.value.field == "with_requirements"
     assert f"required by {len(users)} role profile(s): {', '.join(users)}" in caught.value.message
-    assert authoring.find_competency(session, draft, "GOV-01") is not None
+    assert framework_queries.find_competency(session, draft, "GOV-01") is not None
 
     lines_before = rows_of(session, RoleRequirement, draft)
     assert authoring.remove_competency(session, draft, "GOV-01", with_requirements=True) == users
-    assert authoring.find_competency(session, draft, "GOV-01") is None
+    assert framework_queries.find_competency(session, draft, "GOV-01") is None
     assert rows_of(session, RoleRequirement, draft) == lines_before - len(users)
     assert all("GOV-01" not in reqs for reqs in content_of(session, draft).profiles.values())
 
@@ -288,7 +291,7 @@ def test_remove_an_unrequired_competency_and_never_empty_a_group(session, draft)
         session, draft, code="NEW-1", group_code="GOV", name="N", description="D"
     )
     assert authoring.remove_competency(session, draft, "NEW-1") == []
-    assert authoring.find_competency(session, draft, "NEW-1") is None
+    assert framework_queries.find_competency(session, draft, "NEW-1") is None
 
     group = session.scalar(
         select(CompetencyGroup).where(
@@ -307,11 +310,18 @@ def test_remove_an_unrequired_competency_and_never_empty_a_group(session, draft)
 
 def test_scale_level_and_cap_edits(session, draft):
     authoring.update_scale_level(
-        session, draft, 4, name="Senior", descriptor="Leads the  hard cases."
+        session, draft, 4, name="Senior", descriptor="Leads the  hard cases.", note=" Not a  title."
     )
     authoring.update_evidence_cap(session, draft, "assessment", 2)
     content = content_of(session, draft)
-    assert content.scale[4] == {"level": 4, "name": "Senior", "descriptor": "Leads the hard cases."}
+    assert content.scale[4] == {
+        "level": 4,
+        "name": "Senior",
+        "descriptor": "Leads the hard cases.",
+        "note": "Not a title.",
+    }
+    authoring.update_scale_level(session, draft, 4, name="Senior", descriptor="Leads.")
+    assert content_of(session, draft).scale[4]["note"] == "Not a title."  # None keeps it
     assert content.caps["assessment"] == 2
 
     for call, field in [
@@ -379,7 +389,7 @@ def test_set_profile_refuses_bad_lines(session, draft, line, message):
 def test_publish_retires_the_old_version_and_evidence_keeps_its_definition(
     session, published, draft, trainer
 ):
-    old_gov01 = authoring.find_competency(session, published, "GOV-01")
+    old_gov01 = framework_queries.find_competency(session, published, "GOV-01")
     evidence = Evidence(
         person_id=make_person().id,
         competency_id=old_gov01.id,
@@ -422,7 +432,9 @@ def test_publish_retires_the_old_version_and_evidence_keeps_its_definition(
     assert evidence.competency_id == old_gov01.id
     assert evidence.competency.version_id == published.id
     assert evidence.competency.name == old_name
-    assert authoring.find_competency(session, draft, "GOV-01").name == "Governance, redefined"
+    assert (
+        framework_queries.find_competency(session, draft, "GOV-01").name == "Governance, redefined"
+    )
 
 
 def test_publish_stores_the_content_hash_so_loading_the_same_files_is_a_no_op(

@@ -15,6 +15,7 @@ from app.accounts.models import Permission
 from app.content.framework_load import load_framework
 from app.content.roles import load_roles
 from app.extensions import db
+from app.framework import queries as framework_queries
 from app.framework import services as authoring
 from app.framework.models import Competency, FrameworkVersion, VersionStatus
 from app.framework.versions import content_of, published_version
@@ -166,11 +167,11 @@ def test_trainer_drafts_edits_a_competency_and_a_profile_then_publishes(
         },
     )
     assert response.status_code == 302
-    gov01 = authoring.find_competency(db.session, draft, "GOV-01")
+    gov01 = framework_queries.find_competency(db.session, draft, "GOV-01")
     assert gov01.name == "Governance design and upkeep"
     assert gov01.indicators["4"] == "Advises the board on its own structure."
     assert set(gov01.indicators) == {"2", "3", "4", "5"}  # the others kept
-    assert authoring.find_competency(db.session, shipped, "GOV-01").name != gov01.name
+    assert framework_queries.find_competency(db.session, shipped, "GOV-01").name != gov01.name
 
     r07 = role_id("R07")
     url = f"/framework/draft/profiles/{r07}"
@@ -227,7 +228,9 @@ def test_trainer_adds_and_removes_competencies_edits_the_scale_and_discards(
         },
     )
     assert response.status_code == 302
-    assert authoring.find_competency(db.session, draft, "GOV-06").indicators == {"3": "Leads one."}
+    assert framework_queries.find_competency(db.session, draft, "GOV-06").indicators == {
+        "3": "Leads one."
+    }
     assert "New in draft" in client.get("/framework/draft").text
 
     edit_page = "/framework/draft/competencies/GOV-02"
@@ -236,7 +239,7 @@ def test_trainer_adds_and_removes_competencies_edits_the_scale_and_discards(
         client, "/framework/draft/competencies/GOV-02/remove", {}, page_url=edit_page
     )
     assert refused.status_code == 302
-    assert authoring.find_competency(db.session, draft, "GOV-02") is not None
+    assert framework_queries.find_competency(db.session, draft, "GOV-02") is not None
     assert "role profile(s)" in text_of(client.get(edit_page).text)  # the flashed reason
     removed = form_post(
         client,
@@ -245,7 +248,7 @@ def test_trainer_adds_and_removes_competencies_edits_the_scale_and_discards(
         page_url=edit_page,
     )
     assert removed.status_code == 302
-    assert authoring.find_competency(db.session, draft, "GOV-02") is None
+    assert framework_queries.find_competency(db.session, draft, "GOV-02") is None
 
     scale = content_of(db.session, draft)
     data = {f"name_{s['level']}": s["name"] for s in scale.scale}
