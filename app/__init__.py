@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Flask, g, render_template, request, session, url_for
+from flask import Flask, Response, g, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -74,26 +74,53 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
 def register_request_hooks(app: Flask) -> None:
-    from app.access import enforce_route_rule, may_reach
-    from app.navigation import navigation_for
+    """Before each request: the route's access rule, a request id, no NUL characters.
+    After it: the security headers. For templates: navigation and two helpers."""
+    from app.access import enforce_route_rule
 
     app.before_request(enforce_route_rule)
+    app.before_request(_request_id)
+    app.before_request(_refuse_nul_characters)
+    app.after_request(_security_headers)
+    register_template_helpers(app)
 
-    @app.before_request
-    def _request_id():
-        g.request_id = uuid.uuid4().hex[:12]
 
-    @app.before_request
-    def _refuse_nul_characters():
-        """A NUL character is never real input and PostgreSQL text cannot hold it: refuse the
-        request (400) before it reaches a query, rather than fail there with a 500."""
-        for values in (request.args, request.form):
-            if any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
-                raise BadRequest("The request contained a NUL character.")
+def _request_id() -> None:
+    g.request_id = uuid.uuid4().hex[:12]
+
+
+def _refuse_nul_characters() -> None:
+    """A NUL character is never real input and PostgreSQL text cannot hold it: refuse the
+    request (400) before it reaches a query, rather than fail there with a 500."""
+    for values in (request.args, request.form):
+        if any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
+            raise BadRequest("The request contained a NUL character.")
+
+
+def _security_headers(response: Response) -> Response:
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "same-origin")
+    h.setdefault("X-Frame-Options", "DENY")
+    if current_user.is_authenticated and request.endpoint not in ("static", "bootstrap.static"):
+        h["Cache-Control"] = "no-store"
+    return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.access import may_reach
+    from app.navigation import navigation_for
 
     @app.context_processor
-    def _navigation():
+    def _navigation() -> dict[str, Any]:
         return {"navigation": navigation_for(current_user, request.endpoint)}
 
     @app.template_global()
@@ -106,21 +133,6 @@ def register_request_hooks(app: Flask) -> None:
         """The current list URL with its filters kept and another page number."""
         args: dict[str, Any] = {**request.args.to_dict(), "page": page}
         return url_for(request.endpoint or "org.home", **(request.view_args or {}), **args)
-
-    @app.after_request
-    def _security_headers(response):
-        h = response.headers
-        h.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        )
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("X-Frame-Options", "DENY")
-        if current_user.is_authenticated and request.endpoint not in ("static", "bootstrap.static"):
-            h["Cache-Control"] = "no-store"
-        return response
 
 
 def register_errorhandlers(app: Flask) -> None:
