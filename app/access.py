@@ -109,12 +109,6 @@ def visible_people(user) -> Select | None:
     return select(literal(user.person_id))
 
 
-def restrict_people(stmt: Select, user) -> Select:
-    """Narrow a SELECT over Person to the people ``user`` may read."""
-    scope = visible_people(user)
-    return stmt if scope is None else stmt.where(Person.id.in_(scope))
-
-
 def manages(user) -> bool:
     return MANAGER in user.permissions
 
@@ -178,6 +172,5 @@ __all__ = [
     "enforce_route_rule",
     "get_person_or_refuse",
     "may_reach",
-    "restrict_people",
     "visible_people",
 ]

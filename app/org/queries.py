@@ -346,6 +346,13 @@ def people_query(flt: PeopleFilter) -> Select:
     return stmt.order_by(Person.last_name, Person.first_name, Person.id)
 
 
+def team_query(flt: PeopleFilter, manager_id: int, scope: Select | None) -> Select:
+    """A manager's team list: everyone else in ``scope`` (the person ids they may see; None
+    for everyone), filtered like the people list and counted like ``team_summary``."""
+    stmt = people_query(flt).where(Person.id != manager_id)
+    return stmt if scope is None else stmt.where(Person.id.in_(scope))
+
+
 def person_id_by_number(session: Session, number: str | None) -> int | None:
     if not number or not number.strip():
         return None

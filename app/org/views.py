@@ -15,7 +15,6 @@ from app.access import (
     TRAINER,
     allow,
     get_person_or_refuse,
-    restrict_people,
     validation_scope,
     visible_people,
 )
@@ -90,14 +89,10 @@ def team():
     flt = queries.PeopleFilter(
         q=request.args.get("q", ""), org_unit_id=request.args.get("unit", type=int), status="active"
     )
-    # The team is everyone else in scope, as counted in the summary above the list.
-    stmt = restrict_people(queries.people_query(flt), current_user).where(
-        Person.id != current_user.person_id
-    )
+    scope = visible_people(current_user)
+    stmt = queries.team_query(flt, current_user.person_id, scope)
     page = db.paginate(stmt, per_page=per_page(), error_out=False)
-    summary = queries.team_summary(
-        db.session(), current_user.person_id, visible_people(current_user)
-    )
+    summary = queries.team_summary(db.session(), current_user.person_id, scope)
     return render_template("org/team.html", page=page, flt=flt, summary=summary)
 
 
