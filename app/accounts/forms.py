@@ -84,6 +84,11 @@ class AccountEditForm(FlaskForm):
         validators=[DataRequired("Tick at least one permission.")],
     )
     active = BooleanField("Account active")
+    confirm_self_demotion = BooleanField(
+        "Yes, remove my own admin permission",
+        description="Only asked when you take the admin permission from your own account: you "
+        "lose the administration pages as soon as you save.",
+    )
     submit = SubmitField("Save")
 
 

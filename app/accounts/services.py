@@ -194,9 +194,32 @@ def create_account(
 
 
 def update_account(
-    session: Session, *, user: User, email: str, permissions: set[Permission], active: bool
+    session: Session,
+    *,
+    user: User,
+    email: str,
+    permissions: set[Permission],
+    active: bool,
+    actor_id: int | None = None,
+    confirmed: bool = False,
 ) -> User:
+    """Change an account's email, permissions and whether it is active.
+
+    The last active administrator keeps the admin permission and stays active, so that the
+    site is never left without anyone who can administer it. An administrator taking the
+    permission from their own account must confirm it (``confirmed``).
+    """
     email = normalise_email(email)
+    losing_admin = Permission.ADMIN in user.permissions and (
+        Permission.ADMIN not in {Permission(p) for p in permissions} or not active
+    )
+    if losing_admin and user.active:
+        _keep_an_admin(session, user, "permissions" if active else "active")
+    if losing_admin and actor_id == user.id and active and not confirmed:
+        raise DomainError(
+            "You are removing your own admin permission: tick the box to confirm.",
+            field="confirm_self_demotion",
+        )
     if email != user.email:
         _check_email_free(session, email)
         user.email = email
@@ -206,6 +229,33 @@ def update_account(
     user.active = active
     session.flush()
     return user
+
+
+def active_admins(session: Session) -> int:
+    """How many active accounts of active people hold the admin permission."""
+    return (
+        session.scalar(
+            select(func.count(func.distinct(User.id)))
+            .join(User.person)
+            .where(
+                User.active.is_(True),
+                Person.active.is_(True),
+                User.permission_rows.any(permission=Permission.ADMIN),
+            )
+        )
+        or 0
+    )
+
+
+def _keep_an_admin(session: Session, user: User, field: str) -> None:
+    """Refuse a change that would leave no active administrator."""
+    others = active_admins(session) - (1 if user.active and user.person.active else 0)
+    if others <= 0:
+        raise DomainError(
+            f"{user.email} is the last active administrator. Give another account the admin "
+            "permission first, or nobody could administer the site.",
+            field=field,
+        )
 
 
 def _check_email_free(session: Session, email: str) -> None:
@@ -225,8 +275,11 @@ def _set_permissions(user: User, permissions: set[Permission]) -> None:
 
 @person_deactivated.connect
 def _disable_leavers_account(session: Session, *, person_id: int) -> None:
-    """A leaver's account is disabled and every session of theirs ended."""
+    """A leaver's account is disabled and every session of theirs ended; the last active
+    administrator cannot leave this way."""
     user = session.scalar(select(User).where(User.person_id == person_id))
+    if user is not None and user.active and Permission.ADMIN in user.permissions:
+        _keep_an_admin(session, user, "active")
     if user is not None:
         user.active = False
         end_all_sessions(session, user.id)
@@ -234,3 +287,80 @@ def _disable_leavers_account(session: Session, *, person_id: int) -> None:
 
 def account_of(session: Session, person_id: int) -> User | None:
     return session.scalar(select(User).where(User.person_id == person_id))
+
+
+@dataclass(frozen=True)
+class AdminGrant:
+    user: User
+    created_person: bool
+    created_account: bool
+
+
+def create_admin(
+    session: Session,
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    employee_number: str,
+) -> AdminGrant:
+    """The first (or a recovery) administrator: the person with this email — created when
+    nobody has it — gets an account with the admin and learner permissions, or their
+    existing account gains the admin permission and is made active again."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise DomainError(f"{email!r} is not an email address.", field="email")
+    user = session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        _set_permissions(user, {*user.permissions, Permission.ADMIN})
+        user.active = True
+        user.person.active = True
+        session.flush()
+        return AdminGrant(user, created_person=False, created_account=False)
+    person = session.scalar(select(Person).where(func.lower(Person.email) == email))
+    created_person = person is None
+    if person is None:
+        if not first_name.strip() or not last_name.strip():
+            raise DomainError("Give the administrator's first and last name.", field="name")
+        number = employee_number.strip()
+        if session.scalar(select(Person.id).where(Person.employee_number == number)):
+            raise DomainError(
+                f"Employee number {number!r} is taken; choose another.", field="employee_number"
+            )
+        person = Person(
+            employee_number=number,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            email=email,
+        )
+        session.add(person)
+        session.flush()
+    user = create_account(
+        session,
+        person_id=person.id,
+        email=email,
+        permissions={Permission.ADMIN, Permission.LEARNER},
+    )
+    return AdminGrant(user, created_person=created_person, created_account=True)
+
+
+def grant(session: Session, *, email: str, permission: str) -> User:
+    """Add one permission to the account with this email."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise DomainError(f"No account has the email {email!r}.", field="email")
+    if permission not in {p.value for p in Permission}:
+        allowed = ", ".join(p.value for p in Permission)
+        raise DomainError(f"{permission!r} is not a permission; use one of: {allowed}.")
+    _set_permissions(user, {*user.permissions, Permission(permission)})
+    session.flush()
+    return user
+
+
+def account_or_person_exists(session: Session, email: str) -> bool:
+    """Whether an account or a person already has this email."""
+    email = normalise_email(email)
+    return (
+        session.scalar(select(User.id).where(User.email == email)) is not None
+        or session.scalar(select(Person.id).where(func.lower(Person.email) == email)) is not None
+    )

@@ -176,6 +176,9 @@ def account_new():
 def account_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = AccountEditForm(obj=user)
+    own = user.id == current_user.id
+    if not own:  # only an administrator editing their own account is asked to confirm
+        del form.confirm_self_demotion
     if request.method == "GET":
         form.permissions.data = [p.value for p in user.permissions]
     if form.validate_on_submit():
@@ -186,6 +189,8 @@ def account_edit(user_id: int):
                 email=form.email.data,
                 permissions=set(form.permissions.data),
                 active=form.active.data,
+                actor_id=current_user.id,
+                confirmed=own and bool(form.confirm_self_demotion.data),
             ),
             form,
         )
