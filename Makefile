@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
-LINTED := app tests bench migrations scripts wsgi.py
+LINTED := app tests bench migrations scripts wsgi.py gunicorn.conf.py
 
 .PHONY: run test lint lock setup clean-db bench
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, g, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestURITooLarge
 
 from app import extensions
 from app.config import Config
@@ -88,6 +88,7 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(enforce_route_rule)
     app.before_request(_request_id)
     app.before_request(_refuse_nul_characters)
+    app.before_request(_refuse_overlong_addresses)
     app.after_request(_security_headers)
     register_template_helpers(app)
 
@@ -102,6 +103,18 @@ def _refuse_nul_characters() -> None:
     for values in (request.args, request.form):
         if any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
             raise BadRequest("The request contained a NUL character.")
+
+
+#: Longer addresses are refused with the product's own page (gunicorn.conf.py lets up to
+#: 8,190 characters through to here; beyond that the server answers by itself).
+MAX_ADDRESS_LENGTH = 2000
+
+
+def _refuse_overlong_addresses() -> None:
+    """An address (path and query) this long is never a real page or search: say so plainly
+    instead of running a query with it."""
+    if len(request.full_path) > MAX_ADDRESS_LENGTH:
+        raise RequestURITooLarge()
 
 
 def _security_headers(response: Response) -> Response:
@@ -165,6 +178,11 @@ def register_errorhandlers(app: Flask) -> None:
                 "There is nothing at this address. It may have moved, or the link may be mistyped.",
             ),
             413: ("File too large", "That upload is larger than the site accepts."),
+            414: (
+                "Address too long",
+                "That address or search is longer than the site accepts. Shorten the search "
+                "and try again.",
+            ),
         }
         title, message = texts.get(error.code or 500, (error.name, error.description or ""))
         return render_error(error.code or 500, title, message)

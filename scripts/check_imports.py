@@ -23,7 +23,7 @@ WEB_MODULES = {"views", "forms"}
 
 #: Shared modules any package may import. ``access``, ``viewutil``, ``navigation`` and
 #: ``forms`` serve pages: only the web layer, the app factory and each other use them.
-SHARED = {"extensions", "db", "errors", "signals", "config", "models"}
+SHARED = {"extensions", "db", "dates", "errors", "signals", "config", "models"}
 WEB_SHARED = {"access", "viewutil", "navigation", "forms"}
 
 #: Pure modules: data in, data out; no Flask, no ORM, no database.
@@ -33,6 +33,7 @@ PURE = {
     "app.framework.content",
     "app.framework.diff",
     "app.framework.scale",
+    "app.dates",
 }
 IMPURE_ROOTS = ("flask", "flask_sqlalchemy", "flask_login", "flask_wtf", "sqlalchemy")
 IMPURE_APP = {"app.extensions", "app.db", "app.access", "app.viewutil", "app.models"}

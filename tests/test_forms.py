@@ -1263,3 +1263,26 @@ def test_nul_character_at_login_is_refused(client, member, data):
     before = snapshot()
     assert post_form(client, "/login", data).status_code == 400
     assert snapshot() == before
+
+
+# --- data sanity: one email per person, dates within 1900-2100 ---------------------------------
+
+
+def test_two_people_cannot_share_an_email(client, world):
+    db.session.get(Person, world.worker).email = "wes.worker@example.org"
+    response = post_form(
+        client, "/admin/people/new", {**person_data(world), "email": "Wes.Worker@example.org"}
+    )
+    assert_field_error(response, "email", "Another person already uses 'wes.worker@example.org'.")
+
+
+@pytest.mark.parametrize("when", ["0202-03-01", "2202-03-01"])
+def test_dates_outside_1900_to_2100_are_refused_at_the_field(client, world, when):
+    before = count(RoleAssignment)
+    response = post_form(
+        client,
+        f"/admin/people/{world.worker}/assignments/new",
+        {**assignment_data(world), "start_date": when},
+    )
+    assert_field_error(response, "start_date", "Give a date between 1900 and 2100.")
+    assert count(RoleAssignment) == before

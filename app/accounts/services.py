@@ -210,6 +210,8 @@ def update_account(
     permission from their own account must confirm it (``confirmed``).
     """
     email = normalise_email(email)
+    if not permissions:
+        raise DomainError("Give the account at least one permission.", field="permissions")
     losing_admin = Permission.ADMIN in user.permissions and (
         Permission.ADMIN not in {Permission(p) for p in permissions} or not active
     )

@@ -13,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
+from app.forms import date_in_range
 from app.org.models import AssignmentKind, P3Level, Permanence, RoleFamily, RoleLevel
 
 CODE = Regexp(
@@ -56,8 +57,8 @@ class OfficeForm(FlaskForm):
     is_coe = BooleanField("Centre of Excellence")
     hub = SelectField("Spoke of hub", coerce=optional_int)
     org_unit = SelectField("Org unit", coerce=optional_int)
-    start_date = DateField("Opened", validators=[Optional()])
-    end_date = DateField("Closes / closed", validators=[Optional()])
+    start_date = DateField("Opened", validators=[Optional(), date_in_range])
+    end_date = DateField("Closes / closed", validators=[Optional(), date_in_range])
     submit = SubmitField("Save")
 
 
@@ -87,7 +88,11 @@ class RoleForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     p3_level = SelectField("P3 level", choices=_choices(RoleLevel, ROLE_LEVEL_LABELS))
     family = SelectField("Family", choices=_choices(RoleFamily, FAMILY_LABELS))
-    description = TextAreaField("Description", validators=[Optional(), Length(max=4000)])
+    description = TextAreaField(
+        "Description",
+        validators=[Optional(), Length(max=4000)],
+        description="Up to 4,000 characters.",
+    )
     submit = SubmitField("Save")
 
 
@@ -102,8 +107,10 @@ class AssignmentForm(FlaskForm):
     )
     office = SelectField("Office", coerce=optional_int)
     # InputRequired, not DataRequired: an unparsable date keeps its "Not a valid date" message.
-    start_date = DateField("Start date", validators=[InputRequired("Give a start date.")])
-    end_date = DateField("End date", validators=[Optional()])
+    start_date = DateField(
+        "Start date", validators=[InputRequired("Give a start date."), date_in_range]
+    )
+    end_date = DateField("End date", validators=[Optional(), date_in_range])
     submit = SubmitField("Save")
 
 

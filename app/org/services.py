@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app.dates import RANGE_TEXT, in_range
 from app.errors import DomainError
 from app.org import queries
 from app.org.models import (
@@ -53,6 +54,9 @@ def _get(session: Session, model, ident: int | None, *, field: str, what: str):
 
 
 def _dates_in_order(start: date | None, end: date | None, field: str = "end_date") -> None:
+    for value, name in ((start, "start_date"), (end, field)):
+        if not in_range(value):
+            raise DomainError(f"Give a date {RANGE_TEXT}.", field=name)
     if start and end and end < start:
         raise DomainError("The end date must be on or after the start date.", field=field)
 
@@ -192,6 +196,15 @@ def save_person(session: Session, data: PersonData, person: Person | None = None
         field="employee_number",
         what="person",
     )
+    if data.email and data.email.strip():
+        _unique(
+            session,
+            Person.email,
+            data.email.strip().lower(),
+            exclude_id=person.id if person else None,
+            field="email",
+            what="person",
+        )
     _get(session, OrgUnit, data.org_unit_id, field="org_unit", what="org unit")
     manager = None
     if data.line_manager_number and data.line_manager_number.strip():
