@@ -3,7 +3,7 @@ queries whatever the size of the organisation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import CTE, ColumnElement, CompoundSelect, Select, func, literal, or_, select, union
@@ -257,6 +257,62 @@ def offices_query(level: str = "", status: str = "active") -> Select:
     if level in ("portfolio", "programme", "project"):
         stmt = stmt.where(Office.p3_level == level)
     return _with_status(stmt, Office.active, status)
+
+
+@dataclass
+class UnitNode:
+    """One org unit in the tree: its head, the active people in it and in its whole
+    subtree, and its child units (sorted by name)."""
+
+    id: int
+    name: str
+    code: str
+    active: bool
+    head_id: int | None
+    head_name: str | None
+    people: int
+    subtree_people: int = 0
+    children: list[UnitNode] = field(default_factory=list)
+
+
+def unit_tree(session: Session, status: str = "active") -> list[UnitNode]:
+    """The org-unit tree, roots first, in two queries whatever its size. Unless ``status`` is
+    "all", inactive units are left out (their active children then show as roots)."""
+    counts = dict(
+        session.execute(
+            select(Person.org_unit_id, func.count())
+            .where(Person.active.is_(True), Person.org_unit_id.is_not(None))
+            .group_by(Person.org_unit_id)
+        ).all()
+    )
+    head = aliased(Person)
+    rows = session.execute(
+        select(
+            OrgUnit.id, OrgUnit.name, OrgUnit.code, OrgUnit.active, OrgUnit.parent_id,
+            head.id.label("head_id"), (head.first_name + " " + head.last_name).label("head_name"),
+        ).outerjoin(head, head.id == OrgUnit.head_id)
+    ).all()
+    nodes = {
+        r.id: UnitNode(r.id, r.name, r.code, r.active, r.head_id, r.head_name, counts.get(r.id, 0))
+        for r in rows
+        if status == "all" or r.active
+    }
+    roots: list[UnitNode] = []
+    for r in rows:
+        if r.id not in nodes:
+            continue
+        parent = nodes.get(r.parent_id) if r.parent_id is not None else None
+        (parent.children if parent else roots).append(nodes[r.id])
+
+    def finish(node: UnitNode) -> int:
+        node.children.sort(key=lambda n: n.name.lower())
+        node.subtree_people = node.people + sum(finish(c) for c in node.children)
+        return node.subtree_people
+
+    roots.sort(key=lambda n: n.name.lower())
+    for root in roots:
+        finish(root)
+    return roots
 
 
 def org_units_query(q: str = "", status: str = "active") -> Select:

@@ -267,10 +267,13 @@ def assignment_end(assignment_id: int):
 def org_units():
     q = request.args.get("q", "").strip()
     status = queries.status_or_active(request.args.get("status"))
-    page = db.paginate(queries.org_units_query(q, status), per_page=per_page(), error_out=False)
-    return render_template(
-        "org/org_units.html", page=page, q=q, status=status, confirm=ConfirmForm()
-    )
+    if q or status == "inactive":  # a search or the inactive ones: a flat list of matches
+        page = db.paginate(queries.org_units_query(q, status), per_page=per_page(),
+                           error_out=False)
+        return render_template("org/org_units.html", page=page, tree=None, q=q, status=status,
+                               confirm=ConfirmForm())
+    return render_template("org/org_units.html", page=None, q=q, status=status,
+                           tree=queries.unit_tree(db.session(), status), confirm=ConfirmForm())
 
 
 def _unit_form(unit: OrgUnit | None = None) -> OrgUnitForm:
