@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum
+from sqlalchemy import Enum, text
+from sqlalchemy.orm import Session
 
 
 def utcnow() -> datetime:
@@ -24,3 +25,10 @@ def enum_column(cls: type[StrEnum], name: str, length: int = 16) -> Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+def refresh_planner_statistics(session: Session) -> None:
+    """ANALYZE after a bulk load (the demo, a staff import), so that the query planner
+    knows, say, that a line manager has a handful of reports, not half the organisation.
+    SQLite has no statistics until told to gather them and then picks indexes blindly."""
+    session.execute(text("ANALYZE"))

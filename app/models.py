@@ -12,7 +12,8 @@ from app.framework.models import (
     ProficiencyLevel,
     RoleRequirement,
 )
-from app.org.models import Office, OrgUnit, Person, Role, RoleAssignment
+from app.org import tree  # noqa: F401  (keeps the org-unit closure table in step)
+from app.org.models import Office, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
 from app.staff_import.models import ImportBatch, ImportMapping
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "LoginSession",
     "Office",
     "OrgUnit",
+    "OrgUnitPath",
     "PasswordToken",
     "Permission",
     "Person",

@@ -7,7 +7,9 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, request
+from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
+from sqlalchemy import Select
 
 from app.errors import DomainError
 from app.extensions import db
@@ -66,3 +68,12 @@ def back_or(default: str) -> str:
 
 def per_page() -> int:
     return int(current_app.config["PEOPLE_PER_PAGE"])
+
+
+def paginate(stmt: Select, total: int | None = None) -> Pagination:
+    """One page of ``stmt`` (the page number from the query string). When the caller
+    already knows the total (a summary counted it), no second count is run."""
+    page = db.paginate(stmt, per_page=per_page(), error_out=False, count=total is None)
+    if total is not None:
+        page.total = total
+    return page

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
 from app.accounts.passwords import hash_password
+from app.db import refresh_planner_statistics
 from app.demo.names import FIRST_NAMES, LAST_NAMES
 from app.errors import DomainError
 from app.org.models import (
@@ -402,6 +403,7 @@ def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoRep
         evidence.calibrations,
     )
     session.flush()
+    refresh_planner_statistics(session)
     return report
 
 
@@ -566,8 +568,8 @@ class _Builder:
 
 
 def _demo_evidence(session: Session, seed: int):
-    from app.org.queries import managed_people_ids
     from app.demo.evidence import seed_evidence
+    from app.org.queries import managed_people_ids
 
     users = {u.person.last_name: u for u in session.scalars(select(User))}
     manager, learner = users["Okafor"], users["Shah"]

@@ -76,6 +76,23 @@ class OrgUnit(Model):
         return f"<OrgUnit {self.code}>"
 
 
+class OrgUnitPath(Model):
+    """The org-unit tree as a closure table: one row per (ancestor, descendant) pair, each
+    unit with itself at depth 0, so that "this unit and everything below it" is one indexed
+    lookup instead of a recursive query. Kept in step by ``app.org.tree`` whenever units are
+    added, moved or deleted; never written by hand."""
+
+    __tablename__ = "org_unit_paths"
+
+    ancestor_id: Mapped[int] = mapped_column(
+        ForeignKey("org_units.id", ondelete="CASCADE"), primary_key=True
+    )
+    descendant_id: Mapped[int] = mapped_column(
+        ForeignKey("org_units.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    depth: Mapped[int]
+
+
 class Office(Model):
     """A P3O office: portfolio, programme or project level; permanent or temporary."""
 
@@ -111,7 +128,11 @@ class Office(Model):
 
 class Person(Model):
     __tablename__ = "people"
-    __table_args__ = (Index("ix_people_name", "last_name", "first_name"),)
+    __table_args__ = (
+        Index("ix_people_name", "last_name", "first_name"),
+        #: The people lists: active people in name order, read straight off the index.
+        Index("ix_people_active_name", "active", "last_name", "first_name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The key shared with the HR system; unique and stable.

@@ -6,10 +6,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import CTE, ColumnElement, CompoundSelect, Select, func, literal, or_, select, union
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
-from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
+from app.org.models import (
+    AssignmentKind,
+    Office,
+    OrgUnit,
+    OrgUnitPath,
+    Person,
+    Role,
+    RoleAssignment,
+)
 
 STATUSES = ("active", "inactive", "all")
 
@@ -33,10 +52,14 @@ def _search(q: str, *columns) -> ColumnElement[bool]:
 
 
 def unit_subtree(roots: ColumnElement[bool], name: str = "unit_subtree") -> CTE:
-    """CTE (column ``id``) of the units matching ``roots`` and every unit below them."""
-    tree = select(OrgUnit.id).where(roots).cte(name, recursive=True)
-    child = aliased(OrgUnit)
-    return tree.union(select(child.id).where(child.parent_id == tree.c.id))
+    """CTE (column ``id``) of the units matching ``roots`` and every unit below them: an
+    indexed look-up in the closure table (``OrgUnitPath``, kept by ``app.org.tree``)."""
+    return (
+        select(OrgUnitPath.descendant_id.label("id"))
+        .join(OrgUnit, OrgUnit.id == OrgUnitPath.ancestor_id)
+        .where(roots)
+        .cte(name)
+    )
 
 
 def reporting_line(manager_id: int) -> CTE:
@@ -102,16 +125,12 @@ def unit_path(session: Session, unit_id: int | None) -> list[str]:
     """Names from the top of the tree down to the unit."""
     if unit_id is None:
         return []
-    chain = (
-        select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, literal(0).label("depth"))
-        .where(OrgUnit.id == unit_id)
-        .cte("unit_ancestors", recursive=True)
+    rows = session.execute(
+        select(OrgUnit.name)
+        .join(OrgUnitPath, OrgUnitPath.ancestor_id == OrgUnit.id)
+        .where(OrgUnitPath.descendant_id == unit_id)
+        .order_by(OrgUnitPath.depth.desc())
     )
-    up = select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, chain.c.depth + 1).where(
-        OrgUnit.id == chain.c.parent_id
-    )
-    chain = chain.union_all(up)
-    rows = session.execute(select(chain.c.name, chain.c.depth).order_by(chain.c.depth.desc()))
     return [r.name for r in rows]
 
 
@@ -161,27 +180,21 @@ class TeamSummary:
 
 
 def team_summary(session: Session, manager_id: int, scope: Select | None) -> TeamSummary:
-    """Counts for a manager's team: ``scope`` selects the person ids they may see (None for
-    everyone)."""
-    base = select(Person.id).where(Person.active.is_(True), Person.id != manager_id)
-    if scope is not None:
-        base = base.where(Person.id.in_(scope))
-    ids = base.subquery()
-    people = session.scalar(select(func.count()).select_from(ids))
-    units = session.scalar(
-        select(func.count(func.distinct(Person.org_unit_id))).where(Person.id.in_(select(ids.c.id)))
-    )
-    direct = session.scalar(
-        select(func.count())
-        .select_from(Person)
-        .where(Person.line_manager_id == manager_id, Person.active.is_(True))
-    )
+    """Counts for a manager's team, in one query: the active people in ``scope`` (the person
+    ids they may see; None for everyone) other than the manager, their units, the
+    manager's direct reports, and those without a current role."""
     with_role = select(RoleAssignment.person_id).where(
         RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None)
     )
-    without = session.scalar(
-        select(func.count()).select_from(ids).where(ids.c.id.not_in(with_role))
-    )
+    stmt = select(
+        func.count(),
+        func.count(func.distinct(Person.org_unit_id)),
+        func.coalesce(func.sum(case((Person.line_manager_id == manager_id, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((Person.id.not_in(with_role), 1), else_=0)), 0),
+    ).where(Person.active.is_(True), Person.id != manager_id)
+    if scope is not None:
+        stmt = stmt.where(Person.id.in_(scope))
+    people, units, direct, without = session.execute(stmt).one()
     return TeamSummary(people or 0, units or 0, direct or 0, without or 0)
 
 
@@ -288,8 +301,13 @@ def unit_tree(session: Session, status: str = "active") -> list[UnitNode]:
     head = aliased(Person)
     rows = session.execute(
         select(
-            OrgUnit.id, OrgUnit.name, OrgUnit.code, OrgUnit.active, OrgUnit.parent_id,
-            head.id.label("head_id"), (head.first_name + " " + head.last_name).label("head_name"),
+            OrgUnit.id,
+            OrgUnit.name,
+            OrgUnit.code,
+            OrgUnit.active,
+            OrgUnit.parent_id,
+            head.id.label("head_id"),
+            (head.first_name + " " + head.last_name).label("head_name"),
         ).outerjoin(head, head.id == OrgUnit.head_id)
     ).all()
     nodes = {
@@ -347,11 +365,23 @@ def office_choices(
     return [(o.id, f"{o.name} — {o.p3_level.value}") for o in session.execute(stmt)]
 
 
-def org_unit_choices(session: Session, exclude_id: int | None = None) -> list[tuple[int, str]]:
-    """Active units as (id, indented label), in tree order, for select boxes."""
-    units = session.execute(
-        select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id).where(OrgUnit.active.is_(True))
-    ).all()
+def org_unit_choices(
+    session: Session, exclude_id: int | None = None, max_depth: int | None = None
+) -> list[tuple[int, str]]:
+    """Active units as (id, indented label), in tree order, for select boxes; with
+    ``max_depth``, only the units that many levels below the top or fewer (a filter over a
+    unit takes its whole subtree, so the upper levels are enough to narrow a long list)."""
+    stmt = select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id).where(OrgUnit.active.is_(True))
+    if max_depth is not None:
+        top = aliased(OrgUnit)
+        stmt = stmt.where(
+            OrgUnit.id.in_(
+                select(OrgUnitPath.descendant_id)
+                .join(top, top.id == OrgUnitPath.ancestor_id)
+                .where(top.parent_id.is_(None), OrgUnitPath.depth <= max_depth)
+            )
+        )
+    units = session.execute(stmt).all()
     children: dict[int | None, list] = {}
     for u in units:
         children.setdefault(u.parent_id, []).append(u)
@@ -367,6 +397,21 @@ def org_unit_choices(session: Session, exclude_id: int | None = None) -> list[tu
     for root in sorted(roots, key=lambda r: r.name):
         walk(root, 0)
     return [c for c in out if c[0] != exclude_id]
+
+
+#: How many levels below the top the people list's unit filter offers.
+FILTER_DEPTH = 2
+
+
+def unit_filter_choices(session: Session, selected: int | None) -> list[tuple[int, str]]:
+    """The unit filter of the people list: the upper levels of the tree, plus the chosen
+    unit when it lies deeper (as when the org-unit tree links to a team's people)."""
+    choices = org_unit_choices(session, max_depth=FILTER_DEPTH)
+    if selected and all(unit_id != selected for unit_id, _ in choices):
+        name = session.scalar(select(OrgUnit.name).where(OrgUnit.id == selected))
+        if name is not None:
+            choices.append((selected, name))
+    return choices
 
 
 @dataclass

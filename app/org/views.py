@@ -25,7 +25,7 @@ from app.forms import ConfirmForm
 from app.org import queries, services
 from app.org.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm, RoleForm
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
-from app.viewutil import back_or, per_page, require_confirmation, run
+from app.viewutil import back_or, paginate, per_page, require_confirmation, run
 
 bp = Blueprint("org", __name__, template_folder="templates")
 
@@ -90,9 +90,10 @@ def team():
         q=request.args.get("q", ""), org_unit_id=request.args.get("unit", type=int), status="active"
     )
     scope = visible_people(current_user)
-    stmt = queries.team_query(flt, current_user.person_id, scope)
-    page = db.paginate(stmt, per_page=per_page(), error_out=False)
     summary = queries.team_summary(db.session(), current_user.person_id, scope)
+    stmt = queries.team_query(flt, current_user.person_id, scope)
+    # Unsearched, the list is the team the summary has just counted: no second count.
+    page = paginate(stmt, total=None if flt.q.strip() or flt.org_unit_id else summary.people)
     return render_template("org/team.html", page=page, flt=flt, summary=summary)
 
 
@@ -120,7 +121,7 @@ def people():
         page=page,
         flt=flt,
         roles=queries.role_choices(db.session(), active_only=False),
-        units=queries.org_unit_choices(db.session()),
+        units=queries.unit_filter_choices(db.session(), flt.org_unit_id),
         confirm=ConfirmForm(),
     )
 
@@ -268,12 +269,18 @@ def org_units():
     q = request.args.get("q", "").strip()
     status = queries.status_or_active(request.args.get("status"))
     if q or status == "inactive":  # a search or the inactive ones: a flat list of matches
-        page = db.paginate(queries.org_units_query(q, status), per_page=per_page(),
-                           error_out=False)
-        return render_template("org/org_units.html", page=page, tree=None, q=q, status=status,
-                               confirm=ConfirmForm())
-    return render_template("org/org_units.html", page=None, q=q, status=status,
-                           tree=queries.unit_tree(db.session(), status), confirm=ConfirmForm())
+        page = db.paginate(queries.org_units_query(q, status), per_page=per_page(), error_out=False)
+        return render_template(
+            "org/org_units.html", page=page, tree=None, q=q, status=status, confirm=ConfirmForm()
+        )
+    return render_template(
+        "org/org_units.html",
+        page=None,
+        q=q,
+        status=status,
+        tree=queries.unit_tree(db.session(), status),
+        confirm=ConfirmForm(),
+    )
 
 
 def _unit_form(unit: OrgUnit | None = None) -> OrgUnitForm:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from app.accounts.models import Permission
 from app.extensions import db
 from app.org import queries
+from app.org.models import OrgUnitPath
 from tests.factories import make_person, make_unit, make_user
 
 
@@ -65,3 +68,28 @@ def test_the_empty_target_role_text_speaks_to_whoever_is_looking(client, login):
     assert "with your manager" not in theirs
     mine = client.get("/me").text
     assert "a career conversation with your manager is a good place" in mine
+
+
+def _closure(session) -> set[tuple[int, int, int]]:
+    return {(r.ancestor_id, r.descendant_id, r.depth) for r in session.scalars(select(OrgUnitPath))}
+
+
+def test_the_closure_table_follows_new_moved_and_removed_units(session):
+    group, ops, team = _tree()
+    finance = next(u for u in group.children if u.name == "Finance")
+    assert (group.id, team.id, 2) in _closure(session)
+    assert queries.subtree_unit_ids(session, ops.id) == {ops.id, team.id}
+
+    team.parent_id = finance.id  # the team moves to Finance
+    session.flush()
+    assert queries.subtree_unit_ids(session, ops.id) == {ops.id}
+    assert queries.subtree_unit_ids(session, finance.id) == {finance.id, team.id}
+    assert (group.id, team.id, 2) in _closure(session)
+    assert (ops.id, team.id, 1) not in _closure(session)
+    assert queries.unit_path(session, team.id) == ["Harbour Group", "Finance", "Delivery Team"]
+
+    sub = make_unit("Sub-team", parent=team)
+    assert (finance.id, sub.id, 2) in _closure(session)
+    session.delete(sub)
+    session.flush()
+    assert all(sub.id not in (a, d) for a, d, _ in _closure(session))
