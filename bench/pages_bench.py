@@ -86,9 +86,22 @@ def build_database(url: str, people: int) -> None:
 def serve(module: str, url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", module],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            module,
+        ],
+        cwd=ROOT,
+        env=env,
     )
     for _ in range(200):
         try:
@@ -109,8 +122,12 @@ def log_in(port: int, email: str) -> str:
     cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     body = urlencode({"email": email, "password": PASSWORD, "csrf_token": token})
-    conn.request("POST", "/login", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    conn.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
     response = conn.getresponse()
     response.read()
     if response.status != 302:
@@ -159,9 +176,13 @@ def drive(port: int, path: str, cookie: str | None, seconds: float) -> dict:
     elapsed = time.perf_counter() - started
     latencies.sort()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    return {"requests": len(latencies), "errors": errors[0],
-            "rps": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(q[49], 1), "p99_ms": round(q[98], 1)}
+    return {
+        "requests": len(latencies),
+        "errors": errors[0],
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(q[49], 1),
+        "p99_ms": round(q[98], 1),
+    }
 
 
 def main() -> None:
@@ -179,24 +200,33 @@ def main() -> None:
     app_port, floor_port = free_port(), free_port()
     app_proc = serve("wsgi:app", url, app_port)
     floor_proc = serve("bench.floor_app:app", url, floor_port)
-    results: dict = {"people": args.people, "backend": url.split(":", 1)[0],
-                     "seconds": args.seconds, "connections": CONNECTIONS, "workers": 2}
+    results: dict = {
+        "people": args.people,
+        "backend": url.split(":", 1)[0],
+        "seconds": args.seconds,
+        "connections": CONNECTIONS,
+        "workers": 2,
+    }
     try:
         cookies = {who: log_in(app_port, email) for who, email in LOGINS.items()}
         drive(floor_port, "/floor", None, 1.0)  # warm-up
         floor = drive(floor_port, "/floor", None, args.seconds)
         results["floor"] = floor
-        print(f"{'floor':18} {floor['rps']:8.1f} req/s  p50 {floor['p50_ms']:6.1f} ms  "
-              f"p99 {floor['p99_ms']:6.1f} ms")
+        print(
+            f"{'floor':18} {floor['rps']:8.1f} req/s  p50 {floor['p50_ms']:6.1f} ms  "
+            f"p99 {floor['p99_ms']:6.1f} ms"
+        )
         for name, who, path in PAGES:
             drive(app_port, path, cookies[who], 1.0)  # warm-up
             r = drive(app_port, path, cookies[who], args.seconds)
             r["share_of_floor"] = round(r["rps"] / floor["rps"], 3)
             r["p99_vs_floor"] = round(r["p99_ms"] / floor["p99_ms"], 1)
             results[name] = r
-            print(f"{name:18} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.1f} ms  "
-                  f"p99 {r['p99_ms']:6.1f} ms  {100 * r['share_of_floor']:5.1f}% of floor  "
-                  f"p99 {r['p99_vs_floor']}x  errors {r['errors']}")
+            print(
+                f"{name:18} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.1f} ms  "
+                f"p99 {r['p99_ms']:6.1f} ms  {100 * r['share_of_floor']:5.1f}% of floor  "
+                f"p99 {r['p99_vs_floor']}x  errors {r['errors']}"
+            )
     finally:
         for proc in (app_proc, floor_proc):
             proc.send_signal(signal.SIGTERM)

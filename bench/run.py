@@ -79,6 +79,7 @@ def main() -> None:
             db.session,
             ROOT / "curricula" / "framework.yaml",
             ROOT / "curricula" / "role-profiles.yaml",
+            certificates_path=ROOT / "curricula" / "certificates.yaml",
         )
         db.session.commit()
         started = time.perf_counter()

@@ -118,6 +118,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "staff_import.discard": ADMIN_ONLY,
     "staff_import.detail": ADMIN_ONLY,
     "staff_import.issues_csv": ADMIN_ONLY,
+    "staff_import.mapping_json": ADMIN_ONLY,
 }
 
 #: Statuses an allowed audience may get with real ids and a valid CSRF token: the page, or a

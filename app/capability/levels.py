@@ -17,19 +17,26 @@ For one person and one competency, on a given date:
 3. Self-ratings never count towards the validated level. The latest self-rating is shown
    apart, as the person's own view, until a manager validates it (which records a
    manager rating).
-4. Ratings are kept in layers — self, manager, other evidence — and the validated level is
+4. An external certificate named by its catalogue code proves what the certificate
+   catalogue says (``certificates``): every competency the catalogue lists for it, each at
+   the catalogue's level (still within the source cap), whatever level the record claims,
+   and nothing in any other competency. A code missing from the catalogue proves nothing.
+   It lapses on the record's expiry date only when the catalogue says it expires.
+   Certificate evidence recorded without a code keeps the flat source cap.
+5. Ratings are kept in layers — self, manager, other evidence — and the validated level is
    the best of the validated layers, never simply "the latest rating wins". So adding
    validated evidence can never lower a level; only expiry can.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 
 SELF_RATING = "self_rating"
 MANAGER_RATING = "manager_rating"
+EXTERNAL_CERTIFICATE = "external_certificate"
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,15 @@ class Fact:
     expires_on: date | None = None
     validated: bool = True
     ref: int | None = None  # the evidence id, to show what a level rests on
+    certificate: str | None = None  # external certificates: the catalogue code
+
+
+@dataclass(frozen=True)
+class CertificateRule:
+    """What one certificate of the catalogue proves."""
+
+    levels: Mapping[str, int]  # competency code -> the level it proves there
+    expires: bool = False  # whether the record's expiry date applies
 
 
 @dataclass(frozen=True)
@@ -94,10 +110,31 @@ def layers_for(facts: Iterable[Fact], caps: Mapping[str, int], on: date) -> Laye
     )
 
 
-def current_levels(facts: Iterable[Fact], caps: Mapping[str, int], on: date) -> dict[str, Layers]:
-    """The layers of every competency that has any evidence, keyed by competency code."""
-    by_code: dict[str, list[Fact]] = {}
+def proven(facts: Iterable[Fact], certificates: Mapping[str, CertificateRule]) -> Iterator[Fact]:
+    """The facts with each catalogued certificate replaced by what the catalogue says it
+    proves (rule 4): one fact per competency it lists, at the catalogue's level."""
     for fact in facts:
+        if fact.source != EXTERNAL_CERTIFICATE or fact.certificate is None:
+            yield fact
+            continue
+        rule = certificates.get(fact.certificate)
+        if rule is None:
+            continue
+        expires_on = fact.expires_on if rule.expires else None
+        for code, level in rule.levels.items():
+            yield replace(fact, competency=code, level=level, expires_on=expires_on)
+
+
+def current_levels(
+    facts: Iterable[Fact],
+    caps: Mapping[str, int],
+    on: date,
+    certificates: Mapping[str, CertificateRule] | None = None,
+) -> dict[str, Layers]:
+    """The layers of every competency that has any evidence, keyed by competency code;
+    ``certificates`` is the certificate catalogue by code (rule 4)."""
+    by_code: dict[str, list[Fact]] = {}
+    for fact in proven(facts, certificates or {}):
         by_code.setdefault(fact.competency, []).append(fact)
     return {code: layers_for(group, caps, on) for code, group in by_code.items()}
 

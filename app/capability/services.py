@@ -4,7 +4,8 @@ DomainError for a broken rule, flush, and never commit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
@@ -12,7 +13,14 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.capability.chart import ChartBar
-from app.capability.levels import Fact, Layers, current_levels, gap, requirement
+from app.capability.levels import (
+    CertificateRule,
+    Fact,
+    Layers,
+    current_levels,
+    gap,
+    requirement,
+)
 from app.capability.models import (
     Calibration,
     CalibrationStatus,
@@ -54,6 +62,9 @@ class CompetencyRow:
     gap: int
     basis: str | None  # what the current level rests on, in words
     pending_self: int | None  # a self-rating awaiting the manager
+    #: what the competency looks like at each level, and where it meets a neighbour
+    indicators: dict[int, str] = field(default_factory=dict)
+    boundary: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,9 +99,10 @@ class Capability:
     competencies: list[tuple[str, str, str]]  # (code, name, group) for the self-assessment form
     layers: dict[str, Layers]
     role_choices: list[tuple[int, str]]
+    scale_notes: dict[int, str] = field(default_factory=dict)  # level -> its note, if any
 
 
-def _facts(evidence: list[Evidence]) -> list[Fact]:
+def _facts(evidence: Iterable[Evidence]) -> list[Fact]:
     return [
         Fact(
             e.competency_code,
@@ -100,6 +112,7 @@ def _facts(evidence: list[Evidence]) -> list[Fact]:
             e.expires_on,
             e.validated,
             e.id,
+            e.certificate_code,
         )
         for e in evidence
     ]
@@ -109,6 +122,8 @@ def _basis_text(layer: Layers) -> str | None:
     if layer.basis is None:
         return None
     text = f"{SOURCE_LABELS[Source(layer.basis.source)]}, {layer.basis.achieved_on:%d %b %Y}"
+    if layer.basis.certificate:
+        text += f" ({layer.basis.certificate})"
     if layer.basis.expires_on:
         text += f" (valid to {layer.basis.expires_on:%d %b %Y})"
     return text
@@ -153,7 +168,8 @@ def capability(
     evidence = session.scalars(select(Evidence).where(Evidence.person_id == person.id)).all()
 
     caps = {c.source.value: c.max_level for c in version.caps}
-    layers = current_levels(_facts(evidence), caps, on)
+    certificates = {c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates}
+    layers = current_levels(_facts(evidence), caps, on, certificates)
     pending = {
         e.competency_code: e.level
         for e in sorted(evidence, key=lambda e: e.id)
@@ -177,6 +193,8 @@ def capability(
             gap(level, layer.validated),
             _basis_text(layer),
             pending.get(comp.code),
+            {int(k): v for k, v in sorted(comp.indicators.items(), key=lambda kv: int(kv[0]))},
+            comp.boundary,
         )
 
     role_caps = []
@@ -209,6 +227,7 @@ def capability(
         competencies=[(c.code, c.name, c.group.name) for c in comps],
         layers=layers,
         role_choices=[(r.id, r.name) for r in roles],
+        scale_notes={lv.level: lv.note for lv in version.levels if lv.note},
     )
 
 
@@ -347,6 +366,7 @@ def decide(
         rating.status = RatingStatus.REJECTED
         session.flush()
         return DecisionOutcome(record, None, None)
+    assert level is not None  # _decided_level gives a level for accept and adjust
     if abs(level - rating.level) >= CALIBRATION_GAP:
         rating.status = RatingStatus.IN_CALIBRATION
         calibration = Calibration(

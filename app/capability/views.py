@@ -43,7 +43,10 @@ def _self_rating_form(cap: services.Capability) -> SelfRatingForm:
 def _render_capability(person, own: bool, form=None):
     try:
         cap = services.capability(
-            db.session, person, date.today(), compare_role_id=request.args.get("compare", type=int)
+            db.session(),
+            person,
+            date.today(),
+            compare_role_id=request.args.get("compare", type=int),
         )
     except DomainError as error:
         return render_template("capability/unavailable.html", message=error.message)
@@ -53,7 +56,7 @@ def _render_capability(person, own: bool, form=None):
         fresh = _self_rating_form(cap)
         form.competency.choices = fresh.competency.choices
         form.level.choices = fresh.level.choices  # keep the level names after an error
-    ratings = services.ratings_of(db.session, person.id) if own else []
+    ratings = services.ratings_of(db.session(), person.id) if own else []
     return render_template(
         "capability/profile.html",
         cap=cap,
@@ -74,14 +77,14 @@ def mine():
 @allow(SIGNED_IN)
 def self_rating():
     form = SelfRatingForm()
-    version = published_version(db.session)
+    version = published_version(db.session())
     if version is None:
         abort(404)
     form.competency.choices = [(c.code, c.name) for c in version.competencies]
     if form.validate_on_submit():
         done, _ = run(
             lambda: services.record_self_rating(
-                db.session,
+                db.session(),
                 person_id=current_user.person_id,
                 competency_code=form.competency.data,
                 level=form.level.data,
@@ -101,7 +104,7 @@ def self_rating():
 @bp.route("/people/<int:person_id>/capability")
 @allow(SIGNED_IN)
 def person(person_id: int):
-    target = get_person_or_refuse(db.session, current_user, person_id)
+    target = get_person_or_refuse(db.session(), current_user, person_id)
     if target.id == current_user.person_id:
         return redirect(url_for("capability.mine"))
     return _render_capability(target, own=False)
@@ -132,7 +135,7 @@ def queue():
 
 def _rating_or_refuse(evidence_id: int) -> Evidence:
     rating = db.session.get(Evidence, evidence_id)
-    if rating is None or not can_validate_for(db.session, current_user, rating.person_id):
+    if rating is None or not can_validate_for(db.session(), current_user, rating.person_id):
         abort(404)
     return rating
 
@@ -147,7 +150,7 @@ def decide(evidence_id: int):
     who = f"{rating.person.full_name}, {rating.competency_code}: "
     done, outcome = run(
         lambda: services.decide(
-            db.session,
+            db.session(),
             rating=rating,
             decision=Decision(form.decision.data),
             level=form.level.data,
@@ -179,7 +182,9 @@ def decide(evidence_id: int):
 @allow(MANAGER, ADMIN)
 def resolve(calibration_id: int):
     calibration = db.session.get(Calibration, calibration_id)
-    if calibration is None or not can_validate_for(db.session, current_user, calibration.person_id):
+    if calibration is None or not can_validate_for(
+        db.session(), current_user, calibration.person_id
+    ):
         abort(404)
     form = CalibrationForm()
     if not form.validate_on_submit():
@@ -187,7 +192,7 @@ def resolve(calibration_id: int):
         return redirect(url_for("capability.queue"))
     done, evidence = run(
         lambda: services.resolve_calibration(
-            db.session,
+            db.session(),
             calibration=calibration,
             level=form.level.data,
             rationale=form.rationale.data,

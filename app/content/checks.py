@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.content.certificates_schema import check_certificates
 from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
 from app.content.framework_schema import check_framework, check_profiles
 from app.content.roles import check_roles
 from app.framework.content import FrameworkContent
 
-KNOWN_KINDS = ("role-catalogue", "competency-framework", "role-profiles")
+KNOWN_KINDS = (
+    "role-catalogue",
+    "competency-framework",
+    "role-profiles",
+    "certificate-catalogue",
+)
 
 
 def content_files(*folders: Path) -> list[Path]:
@@ -57,15 +63,27 @@ def check_files(paths: list[Path], root: Path) -> list[ContentError]:
         except ContentInvalid as exc:
             errors.extend(exc.errors)
     for content in by_kind.get("role-profiles", []):
-        code = content.data.get("framework")
-        framework = frameworks.get(code)
-        if framework is None and code not in _failed_framework_codes(by_kind):
-            errors.append(content.error("framework", f"no framework file with code {code!r}"))
+        named = _framework_of(content, frameworks, by_kind, errors)
         try:
-            check_profiles(content, framework, role_codes)
+            check_profiles(content, named, role_codes)
+        except ContentInvalid as exc:
+            errors.extend(exc.errors)
+    for content in by_kind.get("certificate-catalogue", []):
+        named = _framework_of(content, frameworks, by_kind, errors)
+        try:
+            check_certificates(content, named)
         except ContentInvalid as exc:
             errors.extend(exc.errors)
     return errors
+
+
+def _framework_of(content: ContentFile, frameworks, by_kind, errors) -> FrameworkContent | None:
+    """The framework a file names (``framework:``); an error when no file has that code."""
+    code = content.data.get("framework") if isinstance(content.data, dict) else None
+    framework = frameworks.get(code)
+    if framework is None and code not in _failed_framework_codes(by_kind):
+        errors.append(content.error("framework", f"no framework file with code {code!r}"))
+    return framework
 
 
 def _failed_framework_codes(by_kind) -> set:

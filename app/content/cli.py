@@ -68,18 +68,36 @@ def content_check(paths: tuple[Path, ...]):
 @click.option(
     "--profiles", "profiles_file", type=FILE, help="Role profiles (curricula/role-profiles.yaml)."
 )
-def content_load(roles_file: Path | None, framework_file: Path | None, profiles_file: Path | None):
-    """Load the role catalogue, framework and role profiles; loading twice changes nothing."""
+@click.option(
+    "--certificates",
+    "certificates_file",
+    type=FILE,
+    help="Certificate catalogue (curricula/certificates.yaml).",
+)
+def content_load(
+    roles_file: Path | None,
+    framework_file: Path | None,
+    profiles_file: Path | None,
+    certificates_file: Path | None,
+):
+    """Load the role catalogue, framework, role profiles and certificate catalogue; loading
+    twice changes nothing."""
     from app.content.framework_load import load_framework
 
     roles_path = roles_file or curricula_dir() / "roles.yaml"
     framework_path = framework_file or curricula_dir() / "framework.yaml"
     profiles_path = profiles_file or curricula_dir() / "role-profiles.yaml"
+    certificates_path = certificates_file or curricula_dir() / "certificates.yaml"
     try:
-        roles = load_roles(db.session, roles_path)
+        roles = load_roles(db.session(), roles_path)
         framework = None
         if framework_path.exists() and profiles_path.exists():
-            framework = load_framework(db.session, framework_path, profiles_path)
+            framework = load_framework(
+                db.session(),
+                framework_path,
+                profiles_path,
+                certificates_path=certificates_path if certificates_path.exists() else None,
+            )
     except ContentInvalid as exc:
         _fail(exc.errors)
     db.session.commit()
@@ -97,20 +115,25 @@ def content_load(roles_file: Path | None, framework_file: Path | None, profiles_
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write framework.yaml and role-profiles.yaml to.",
+    help="Folder to write framework.yaml, role-profiles.yaml and certificates.yaml to.",
 )
 @click.option("--framework", "code", default=FRAMEWORK_CODE, show_default=True)
 def content_export(out_dir: Path, code: str):
-    """Write the published framework and its role profiles back to content files."""
-    from app.content.framework_export import export_documents
+    """Write the published framework, its role profiles and certificate catalogue back to
+    content files."""
+    from app.content.framework_export import export_certificates, export_documents
     from app.framework.versions import content_of, published_version
 
-    version = published_version(db.session, code)
+    version = published_version(db.session(), code)
     if version is None:
         click.echo(f"No published version of framework {code}.", err=True)
         sys.exit(1)
-    framework_text, profiles_text = export_documents(content_of(db.session, version))
+    content = content_of(db.session(), version)
+    framework_text, profiles_text = export_documents(content)
+    certificates_text = export_certificates(content)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "framework.yaml").write_text(framework_text, encoding="utf-8")
     (out_dir / "role-profiles.yaml").write_text(profiles_text, encoding="utf-8")
+    if certificates_text is not None:
+        (out_dir / "certificates.yaml").write_text(certificates_text, encoding="utf-8")
     click.echo(f"Exported {code} version {version.number} to {out_dir}.")

@@ -39,7 +39,12 @@ def export_documents(content: FrameworkContent) -> tuple[str, str]:
         "name": content.name,
         "description": _long(content.description),
         "scale": [
-            {"level": s["level"], "name": s["name"], "descriptor": _long(s["descriptor"])}
+            {
+                "level": s["level"],
+                "name": s["name"],
+                "descriptor": _long(s["descriptor"]),
+                **({"note": _long(s["note"])} if s.get("note") else {}),
+            }
             for s in content.scale
         ],
         "evidence_caps": dict(content.caps),
@@ -53,6 +58,7 @@ def export_documents(content: FrameworkContent) -> tuple[str, str]:
                         "code": c["code"],
                         "name": c["name"],
                         "description": _long(c["description"]),
+                        **({"boundary": _long(c["boundary"])} if c.get("boundary") else {}),
                         **(
                             {"indicators": {k: _long(v) for k, v in c["indicators"].items()}}
                             if c["indicators"]
@@ -66,7 +72,8 @@ def export_documents(content: FrameworkContent) -> tuple[str, str]:
         ],
     }
     order = content.competency_codes()
-    profiles_doc = {"kind": "role-profiles", "framework": content.code, "profiles": []}
+    profiles: list[dict] = []
+    profiles_doc = {"kind": "role-profiles", "framework": content.code, "profiles": profiles}
     for role, reqs in sorted(content.profiles.items()):
         ranked = sorted(reqs.items(), key=lambda kv: order.index(kv[0]))
         entry = {
@@ -74,6 +81,19 @@ def export_documents(content: FrameworkContent) -> tuple[str, str]:
             "essential": {c: lv for c, (lv, ess) in ranked if ess},
             "desirable": {c: lv for c, (lv, ess) in ranked if not ess},
         }
-        profiles_doc["profiles"].append({k: v for k, v in entry.items() if v})
+        profiles.append({k: v for k, v in entry.items() if v})
     header = "# Exported by PMO Pathways (flask content export). Edit, check, then load.\n"
     return header + _dump(framework_doc), header + _dump(profiles_doc)
+
+
+def export_certificates(content: FrameworkContent) -> str | None:
+    """The certificate-catalogue file for ``content``, or None when it has no catalogue."""
+    if not content.certificates:
+        return None
+    doc = {
+        "kind": "certificate-catalogue",
+        "framework": content.code,
+        "certificates": [dict(c) for c in content.certificates],
+    }
+    header = "# Exported by PMO Pathways (flask content export). Edit, check, then load.\n"
+    return header + _dump(doc)

@@ -45,10 +45,15 @@ class FrameworkLoadReport:
 
 
 def load_framework(
-    session: Session, framework_path: Path, profiles_path: Path, role_codes: set[str] | None = None
+    session: Session,
+    framework_path: Path,
+    profiles_path: Path,
+    role_codes: set[str] | None = None,
+    certificates_path: Path | None = None,
 ) -> FrameworkLoadReport:
-    """Load the framework and role profiles files (see the module docstring)."""
-    content = read_framework_files(framework_path, profiles_path, role_codes)
+    """Load the framework, role profiles and (when given) certificate catalogue files (see
+    the module docstring)."""
+    content = read_framework_files(framework_path, profiles_path, role_codes, certificates_path)
     framework = session.scalar(select(Framework).where(Framework.code == content.code))
     if framework is None:
         framework = Framework(code=content.code, name=content.name)

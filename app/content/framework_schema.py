@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.content.certificates_schema import check_certificates
 from app.content.files import (
     ContentError,
     ContentFile,
@@ -47,7 +48,7 @@ FRAMEWORK_SCHEMA = {
                 "type": "object",
                 "required": ["level", "name", "descriptor"],
                 "additionalProperties": False,
-                "properties": {"level": LEVEL, "name": TEXT, "descriptor": TEXT},
+                "properties": {"level": LEVEL, "name": TEXT, "descriptor": TEXT, "note": TEXT},
             },
         },
         "evidence_caps": {
@@ -78,6 +79,7 @@ FRAMEWORK_SCHEMA = {
                                 "code": CODE,
                                 "name": TEXT,
                                 "description": TEXT,
+                                "boundary": TEXT,
                                 "indicators": {
                                     "type": "object",
                                     "propertyNames": {"pattern": r"^[0-5]$"},
@@ -126,6 +128,7 @@ def check_framework(content: ContentFile) -> FrameworkContent:
     if errors:
         raise ContentInvalid(errors)
     data = content.data
+    assert isinstance(data, dict)  # the schema says so
     levels = [s["level"] for s in data["scale"]]
     for i, level in enumerate(levels):
         if levels.count(level) > 1:
@@ -164,6 +167,7 @@ def check_profiles(
     if errors:
         raise ContentInvalid(errors)
     known = set(framework.competency_codes()) if framework else None
+    assert isinstance(content.data, dict)  # the schema says so
     profiles = content.data["profiles"]
     raw: dict[str, Requirements] = {}
     for i, profile in enumerate(profiles):
@@ -212,6 +216,7 @@ def _resolve(
 ) -> Requirements:
     """A role's requirements with its ``based_on`` chain applied (level 0 removes a line)."""
     if role in trail:
+        assert isinstance(content.data, dict)
         i = next(i for i, p in enumerate(content.data["profiles"]) if p["role"] == role)
         raise ContentInvalid(
             [
@@ -227,8 +232,24 @@ def _resolve(
 
 
 def read_framework_files(
-    framework_path: Path, profiles_path: Path, role_codes: set[str] | None = None
+    framework_path: Path,
+    profiles_path: Path,
+    role_codes: set[str] | None = None,
+    certificates_path: Path | None = None,
 ) -> FrameworkContent:
+    """The framework, its role profiles and (when given) its certificate catalogue as one
+    canonical content value; ContentInvalid with the errors of every file that has any."""
     framework = check_framework(read_yaml(framework_path))
-    framework.profiles = check_profiles(read_yaml(profiles_path), framework, role_codes)
+    errors: list[ContentError] = []
+    try:
+        framework.profiles = check_profiles(read_yaml(profiles_path), framework, role_codes)
+    except ContentInvalid as exc:
+        errors += exc.errors
+    if certificates_path is not None:
+        try:
+            framework.certificates = check_certificates(read_yaml(certificates_path), framework)
+        except ContentInvalid as exc:
+            errors += exc.errors
+    if errors:
+        raise ContentInvalid(errors)
     return framework

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
 from app.org.models import Role, RoleFamily, RoleLevel
 
-ROLE_KEYS = {"code", "name", "p3_level", "family", "description"}
+ROLE_KEYS = {"code", "name", "p3_level", "family", "description", "aliases"}
+OPTIONAL_KEYS = {"description", "aliases"}
 
 
 @dataclass
@@ -41,9 +42,35 @@ def check_roles(content: ContentFile) -> list[dict]:
     seen: dict[str, int] = {}
     for i, role in enumerate(roles):
         errors += _role_errors(content, i, role, seen)
+    if not errors:
+        errors += _alias_errors(content, roles)
     if errors:
         raise ContentInvalid(errors)
     return roles
+
+
+def _alias_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _alias_errors(content: ContentFile, roles: list[dict]) -> list[ContentError]:
+    """An alias belongs to one role only: it may not repeat any role's name (its own
+    included) or another alias, ignoring case and spacing."""
+    names = {_alias_key(role["name"]): i for i, role in enumerate(roles)}
+    taken: dict[str, str] = {}
+    errors = []
+    for i, role in enumerate(roles):
+        for j, alias in enumerate(role.get("aliases") or []):
+            key, here = _alias_key(alias), f"roles[{i}].aliases[{j}]"
+            if key in names:
+                errors.append(
+                    content.error(here, f"alias {alias!r} is the name of roles[{names[key]}]")
+                )
+            elif key in taken:
+                errors.append(content.error(here, f"alias {alias!r} is also {taken[key]}"))
+            else:
+                taken[key] = here
+    return errors
 
 
 def _role_errors(content: ContentFile, i: int, role, seen: dict[str, int]) -> list[ContentError]:
@@ -53,7 +80,7 @@ def _role_errors(content: ContentFile, i: int, role, seen: dict[str, int]) -> li
         return [content.error(here, "each role must be a mapping of keys")]
     errors = [
         content.error(here, f"missing key '{key}'")
-        for key in sorted(ROLE_KEYS - {"description"} - role.keys())
+        for key in sorted(ROLE_KEYS - OPTIONAL_KEYS - role.keys())
     ]
     errors += [
         content.error(f"{here}.{key}", f"unknown key '{key}'")
@@ -72,8 +99,11 @@ def _role_errors(content: ContentFile, i: int, role, seen: dict[str, int]) -> li
         if key in role and role[key] not in {m.value for m in enum_cls}:
             allowed = ", ".join(m.value for m in enum_cls)
             errors.append(content.error(f"{here}.{key}", f"{role[key]!r} is not one of: {allowed}"))
+    aliases = role.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        errors.append(content.error(f"{here}.aliases", "must be a list of non-empty texts"))
     for key in ("code", "name"):
-        limit = Role.__table__.c[key].type.length
+        limit = int(getattr(Role.__table__.c[key].type, "length", 0) or 0)
         if key in role and (not isinstance(role[key], str) or not role[key].strip()):
             errors.append(content.error(f"{here}.{key}", "must be non-empty text"))
         elif key in role and len(role[key].strip()) > limit:
@@ -94,6 +124,7 @@ def load_roles(session: Session, path: Path) -> LoadReport:
             "p3_level": RoleLevel(item["p3_level"]),
             "family": RoleFamily(item["family"]),
             "description": " ".join(str(item.get("description") or "").split()),
+            "aliases": [" ".join(a.split()) for a in item.get("aliases") or []],
         }
         role = existing.get(code)
         if role is None:

@@ -1,6 +1,10 @@
 """Evidence for the demo organisation: validated levels near each person's requirement,
 self-ratings, a queue of pending self-ratings for the demo manager and two calibrations,
-so every capability page shows something real on first run. Deterministic for a seed."""
+so every capability page shows something real on first run. Deterministic for a seed.
+
+The evidence follows the product's rules: a certificate names its catalogue entry and
+proves the level the catalogue gives (it expires only when the catalogue says so), and a
+self-rating shown as accepted or adjusted has the manager rating that decided it."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.capability.models import Calibration, CalibrationStatus, Evidence, RatingStatus
-from app.framework.models import Competency, RoleRequirement, Source
+from app.framework.models import Certificate, Competency, RoleRequirement, Source
 from app.framework.versions import published_version
 from app.org.models import AssignmentKind, RoleAssignment
 
@@ -27,10 +31,28 @@ class DemoEvidenceReport:
     calibrations: int = 0
 
 
-def _proof(rng: random.Random, level: int, on: date) -> tuple[Source, int, date | None]:
-    """A plausible source for a level, within the shipped caps."""
+#: competency code -> the catalogue certificates proving it: (code, level, expires)
+Catalogue = dict[str, list[tuple[str, int, bool]]]
+
+
+def _catalogue(session: Session, version_id: int) -> Catalogue:
+    out: Catalogue = {}
+    for cert in session.scalars(
+        select(Certificate).where(Certificate.version_id == version_id).order_by(Certificate.code)
+    ):
+        for code, level in sorted(cert.evidences.items()):
+            out.setdefault(code, []).append((cert.code, level, cert.expires))
+    return out
+
+
+def _proof(
+    rng: random.Random, level: int, on: date, certificates: list[tuple[str, int, bool]]
+) -> tuple[Source, int, date | None, str | None]:
+    """A plausible source for a level, within the shipped caps; a certificate only when the
+    catalogue has one proving this competency at exactly this level."""
     if level >= 4:
-        return (rng.choice([Source.MANAGER_RATING, Source.ASSESSOR_OBSERVATION]), level, None)
+        source = rng.choice([Source.MANAGER_RATING, Source.ASSESSOR_OBSERVATION])
+        return (source, level, None, None)
     if level == 3:
         source = rng.choice(
             [
@@ -40,9 +62,14 @@ def _proof(rng: random.Random, level: int, on: date) -> tuple[Source, int, date 
                 Source.PRIOR_LEARNING,
             ]
         )
-        expires = on + timedelta(days=3 * 365) if source == Source.EXTERNAL_CERTIFICATE else None
-        return (source, level, expires)
-    return (rng.choice([Source.MODULE_COMPLETION, Source.MANAGER_RATING]), level, None)
+        fitting = [c for c in certificates if c[1] == level]
+        if source == Source.EXTERNAL_CERTIFICATE and fitting:
+            code, _level, expires = rng.choice(fitting)
+            return (source, level, on + timedelta(days=3 * 365) if expires else None, code)
+        if source == Source.EXTERNAL_CERTIFICATE:
+            source = Source.ASSESSMENT
+        return (source, level, None, None)
+    return (rng.choice([Source.MODULE_COMPLETION, Source.MANAGER_RATING]), level, None, None)
 
 
 def seed_evidence(
@@ -84,15 +111,32 @@ def seed_evidence(
         for code, level in profile.get(role_id, {}).items():
             mine[code] = max(mine.get(code, 0), level)
 
-    rows = [
-        row
-        for person_id in sorted(required)
-        for code, level in sorted(required[person_id].items())
-        for row in _evidence_for(rng, person_id, code, comp_ids[code], level, anchor)
-    ]
+    catalogue = _catalogue(session, version.id)
+    rows: list[dict] = []
+    decided: list[tuple[dict, dict]] = []
+    for person_id in sorted(required):
+        for code, level in sorted(required[person_id].items()):
+            proofs, pair = _evidence_for(
+                rng, person_id, code, comp_ids[code], level, anchor, catalogue.get(code, [])
+            )
+            rows += proofs
+            if pair:
+                decided.append(pair)
     if rows:
         session.execute(insert(Evidence), rows)
-    report.evidence = len(rows)
+    if decided:
+        self_ids = session.scalars(
+            insert(Evidence).returning(Evidence.id, sort_by_parameter_order=True),
+            [self_row for self_row, _ in decided],
+        ).all()
+        session.execute(
+            insert(Evidence),
+            [
+                dict(manager_row, responds_to_id=self_id)
+                for self_id, (_, manager_row) in zip(self_ids, decided, strict=True)
+            ],
+        )
+    report.evidence = len(rows) + 2 * len(decided)
     _pending_for_manager(
         session,
         rng,
@@ -109,12 +153,19 @@ def seed_evidence(
 
 
 def _evidence_for(
-    rng: random.Random, person_id: int, code: str, competency_id: int, required: int, anchor: date
-) -> list[dict]:
+    rng: random.Random,
+    person_id: int,
+    code: str,
+    competency_id: int,
+    required: int,
+    anchor: date,
+    certificates: list[tuple[str, int, bool]],
+) -> tuple[list[dict], tuple[dict, dict] | None]:
     """Evidence rows for one person and competency: usually a proof near the requirement,
-    sometimes a lapsed certificate, sometimes an accepted self-rating, sometimes nothing."""
+    sometimes a lapsed certificate, sometimes nothing; and sometimes a self-rating with the
+    manager rating that decided it (accepted, or adjusted down to the true level)."""
     if rng.random() < 0.15:
-        return []  # no evidence yet: an open gap
+        return [], None  # no evidence yet: an open gap
     truth = max(0, min(5, required + rng.choice(DRIFT)))
     on = anchor - timedelta(days=rng.randint(20, 900))
     base = dict(
@@ -128,8 +179,8 @@ def _evidence_for(
     )
     rows = []
     if truth:
-        source, proved, expires = _proof(rng, truth, on)
-        if source == Source.EXTERNAL_CERTIFICATE and rng.random() < 0.12:
+        source, proved, expires, certificate = _proof(rng, truth, on, certificates)
+        if expires is not None and rng.random() < 0.12:
             expires = anchor - timedelta(days=rng.randint(1, 120))  # lapsed
             on = expires - timedelta(days=3 * 365)
         rows.append(
@@ -141,21 +192,36 @@ def _evidence_for(
                 expires_on=expires,
                 validated=True,
                 status=None,
+                certificate_code=certificate,
             )
         )
+    pair = None
     if rng.random() < 0.35:
-        rows.append(
-            dict(
-                base,
-                source=Source.SELF_RATING,
-                level=max(0, min(5, truth + rng.choice([0, 0, 1]))),
-                achieved_on=on - timedelta(days=rng.randint(1, 30)),
-                expires_on=None,
-                validated=False,
-                status=RatingStatus.ACCEPTED,
-            )
+        claimed = max(0, min(5, truth + rng.choice([0, 0, 1])))
+        rated_on = on - timedelta(days=rng.randint(1, 30))
+        self_row = dict(
+            base,
+            source=Source.SELF_RATING,
+            level=claimed,
+            achieved_on=rated_on,
+            expires_on=None,
+            validated=False,
+            status=RatingStatus.ACCEPTED if claimed == truth else RatingStatus.ADJUSTED,
+            certificate_code=None,
         )
-    return rows
+        manager_row = dict(
+            base,
+            source=Source.MANAGER_RATING,
+            level=truth,
+            achieved_on=rated_on + timedelta(days=rng.randint(1, 14)),
+            expires_on=None,
+            validated=True,
+            status=None,
+            certificate_code=None,
+            note="" if claimed == truth else "Seen at this level on real work so far.",
+        )
+        pair = (self_row, manager_row)
+    return rows, pair
 
 
 #: What people write when they rate themselves, by competency group.

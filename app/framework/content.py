@@ -30,20 +30,35 @@ class FrameworkContent:
     groups: list[dict]
     #: role code -> competency code -> (level, essential)
     profiles: dict[str, dict[str, tuple[int, bool]]] = field(default_factory=dict)
+    #: the certificate catalogue, by code: code, name, issuer, expires, max_level and
+    #: evidences (competency code -> level)
+    certificates: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {
+        """The content as plain JSON. Empty optional parts (a level's ``note``, a
+        competency's ``boundary``, the certificate catalogue) are left out, so content
+        written before they existed keeps its digest."""
+        doc: dict[str, object] = {
             "code": self.code,
             "name": self.name,
             "description": self.description,
-            "scale": self.scale,
+            "scale": [_without_blank(s, "note") for s in self.scale],
             "caps": dict(sorted(self.caps.items())),
-            "groups": self.groups,
+            "groups": [
+                {
+                    **g,
+                    "competencies": [_without_blank(c, "boundary") for c in g["competencies"]],
+                }
+                for g in self.groups
+            ],
             "profiles": {
                 role: {c: list(v) for c, v in sorted(reqs.items())}
                 for role, reqs in sorted(self.profiles.items())
             },
         }
+        if self.certificates:
+            doc["certificates"] = sorted(self.certificates, key=lambda c: c["code"])
+        return doc
 
     def digest(self) -> str:
         blob = json.dumps(self.as_json(), sort_keys=True, ensure_ascii=False)
@@ -53,13 +68,54 @@ class FrameworkContent:
         return [c["code"] for g in self.groups for c in g["competencies"]]
 
 
+def _without_blank(item: dict, key: str) -> dict:
+    return {k: v for k, v in item.items() if k != key or v}
+
+
+def certificate(
+    *, code: str, name: str, issuer: str, expires: bool, max_level: int, evidences: dict
+) -> dict:
+    """One certificate of the catalogue, canonical (evidences in code order)."""
+    return {
+        "code": code,
+        "name": _text(name),
+        "issuer": _text(issuer),
+        "expires": bool(expires),
+        "max_level": int(max_level),
+        "evidences": {str(k): int(v) for k, v in sorted(evidences.items())},
+    }
+
+
+def certificates_from_data(data: dict) -> list[dict]:
+    """The canonical certificate list of a ``certificate-catalogue`` document."""
+    return sorted(
+        (
+            certificate(
+                code=c["code"],
+                name=c["name"],
+                issuer=c["issuer"],
+                expires=c.get("expires", False),
+                max_level=c["max_level"],
+                evidences=c.get("evidences") or {},
+            )
+            for c in data.get("certificates") or []
+        ),
+        key=lambda c: c["code"],
+    )
+
+
 def framework_from_data(data: dict) -> FrameworkContent:
     return FrameworkContent(
         code=data["code"],
         name=_text(data["name"]),
         description=_text(data.get("description")),
         scale=[
-            {"level": s["level"], "name": _text(s["name"]), "descriptor": _text(s["descriptor"])}
+            {
+                "level": s["level"],
+                "name": _text(s["name"]),
+                "descriptor": _text(s["descriptor"]),
+                "note": _text(s.get("note")),
+            }
             for s in sorted(data["scale"], key=lambda s: s["level"])
         ],
         caps={k: int(v) for k, v in data["evidence_caps"].items()},
@@ -73,6 +129,7 @@ def framework_from_data(data: dict) -> FrameworkContent:
                         "code": c["code"],
                         "name": _text(c["name"]),
                         "description": _text(c["description"]),
+                        "boundary": _text(c.get("boundary")),
                         "indicators": {
                             int(k): _text(v)
                             for k, v in sorted(

@@ -3,7 +3,8 @@
 ``diff(a, b)`` reads two :class:`~app.framework.content.FrameworkContent` values (``a`` the
 older, ``b`` the newer) and reports, in the framework's own order, the competencies added,
 removed and changed (field by field, old → new), the scale levels and evidence caps that
-changed, and for each role the profile lines that changed. Data in, data out: no Flask, no
+changed, for each role the profile lines that changed, and the certificates of the
+catalogue added, removed or changed. Data in, data out: no Flask, no
 database.
 """
 
@@ -61,6 +62,15 @@ class RequirementChange:
 
 
 @dataclass(frozen=True)
+class CertificateChange:
+    code: str
+    name: str  # the newer name (the older one when removed)
+    status: str  # "added" | "removed" | "changed"
+    #: for a changed certificate: name, issuer, expires, max_level, "evidences <code>"
+    changes: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True)
 class FrameworkDiff:
     #: Changes to the framework's own name and description.
     framework: tuple[FieldChange, ...] = ()
@@ -72,6 +82,7 @@ class FrameworkDiff:
     caps: tuple[CapChange, ...] = ()
     #: role code -> its changed profile lines, for the roles whose profile changed.
     profiles: dict[str, tuple[RequirementChange, ...]] = field(default_factory=dict)
+    certificates: tuple[CertificateChange, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -84,6 +95,7 @@ class FrameworkDiff:
             or self.scale
             or self.caps
             or self.profiles
+            or self.certificates
         )
 
 
@@ -96,7 +108,7 @@ def _field_changes(old: dict, new: dict, fields: tuple[str, ...]) -> list[FieldC
 
 
 def _competency_changes(old: dict, old_group: str, new: dict, new_group: str) -> list[FieldChange]:
-    changes = _field_changes(old, new, ("name", "description"))
+    changes = _field_changes(old, new, ("name", "description", "boundary"))
     if old_group != new_group:
         changes.append(FieldChange("group", old_group, new_group))
     for level in sorted(old["indicators"].keys() | new["indicators"].keys()):
@@ -143,6 +155,27 @@ def _profile_changes(
     return out
 
 
+def _certificate_changes(a: FrameworkContent, b: FrameworkContent) -> list[CertificateChange]:
+    old = {c["code"]: c for c in a.certificates}
+    new = {c["code"]: c for c in b.certificates}
+    out = []
+    for code in sorted(old.keys() | new.keys()):
+        if code not in old:
+            out.append(CertificateChange(code, new[code]["name"], "added"))
+        elif code not in new:
+            out.append(CertificateChange(code, old[code]["name"], "removed"))
+        else:
+            before, after = old[code], new[code]
+            fields = _field_changes(before, after, ("name", "issuer", "expires", "max_level"))
+            for comp in sorted(before["evidences"].keys() | after["evidences"].keys()):
+                was, now = before["evidences"].get(comp), after["evidences"].get(comp)
+                if was != now:
+                    fields.append(FieldChange(f"evidences {comp}", was, now))
+            if fields:
+                out.append(CertificateChange(code, after["name"], "changed", tuple(fields)))
+    return out
+
+
 def _line(value) -> Requirement:
     return None if value is None else (int(value[0]), bool(value[1]))
 
@@ -163,7 +196,7 @@ def diff(a: FrameworkContent, b: FrameworkContent) -> FrameworkDiff:
     for level in b.scale:
         before = old_levels.get(level["level"])
         fields = (
-            _field_changes(before, level, ("name", "descriptor"))
+            _field_changes(before, level, ("name", "descriptor", "note"))
             if before
             else [FieldChange("name", None, level["name"])]
         )
@@ -192,4 +225,5 @@ def diff(a: FrameworkContent, b: FrameworkContent) -> FrameworkDiff:
             if a.caps.get(s) != b.caps.get(s)
         ),
         profiles=_profile_changes(a, b, order_b + [c for c in order_a if c not in new]),
+        certificates=tuple(_certificate_changes(a, b)),
     )

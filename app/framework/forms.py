@@ -84,6 +84,13 @@ def competency_form(
                 else None,
             ),
         )
+    CompetencyForm.boundary = TextAreaField(
+        "Boundary",
+        validators=[Optional()],
+        render_kw={"rows": 2},
+        description="Where this competency meets a neighbouring one, and which covers what. "
+        "Leave blank for none.",
+    )
     CompetencyForm.submit = SubmitField("Add to the draft" if new else "Save")
     return CompetencyForm(data=data or {})
 
@@ -124,7 +131,18 @@ def scale_form(
                 f"Level {n} descriptor", validators=[DataRequired()], render_kw={"rows": 3}
             ),
         )
+        setattr(
+            ScaleForm,
+            f"note_{n}",
+            TextAreaField(
+                f"Level {n} note",
+                validators=[Optional()],
+                render_kw={"rows": 2},
+                description="Read with the descriptor, e.g. what the level is not. Optional.",
+            ),
+        )
         data[f"name_{n}"], data[f"descriptor_{n}"] = level["name"], level["descriptor"]
+        data[f"note_{n}"] = level.get("note", "")
     for source, max_level in caps.items():
         setattr(
             ScaleForm,

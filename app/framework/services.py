@@ -181,6 +181,7 @@ def add_competency(
     name: str,
     description: str,
     indicators: dict[int, str] | None = None,
+    boundary: str = "",
 ) -> Competency:
     """Add a competency, last in its group. ``code`` must be new within the version (group
     codes included) and in the framework's format: capitals and digits in dash-separated
@@ -217,6 +218,7 @@ def add_competency(
         name=name,
         description=description,
         indicators=_indicators({}, indicators),
+        boundary=_one_line(boundary),
         position=_next_position(session, group),
     )
     session.add(comp)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import DomainError
-from app.framework.content import FrameworkContent
+from app.framework.content import FrameworkContent, certificate
 from app.framework.models import (
     CompetencyGroup,
     Framework,
@@ -67,18 +67,21 @@ def framework_by_code(session: Session, code: str = FRAMEWORK_CODE) -> Framework
 
 def content_of(session: Session, version: FrameworkVersion) -> FrameworkContent:
     """Read a version back into canonical content."""
-    version = session.scalar(
+    found = session.scalar(
         select(FrameworkVersion)
         .where(FrameworkVersion.id == version.id)
         .options(
             selectinload(FrameworkVersion.levels),
             selectinload(FrameworkVersion.caps),
+            selectinload(FrameworkVersion.certificates),
             selectinload(FrameworkVersion.groups).selectinload(CompetencyGroup.competencies),
             selectinload(FrameworkVersion.requirements).selectinload(RoleRequirement.role),
             selectinload(FrameworkVersion.requirements).selectinload(RoleRequirement.competency),
         )
         .execution_options(populate_existing=True)
     )
+    assert found is not None
+    version = found
     profiles: dict[str, dict[str, tuple[int, bool]]] = {}
     for req in version.requirements:
         profiles.setdefault(req.role.code, {})[req.competency.code] = (req.level, req.essential)
@@ -87,7 +90,7 @@ def content_of(session: Session, version: FrameworkVersion) -> FrameworkContent:
         name=version.name,
         description=version.description,
         scale=[
-            {"level": lv.level, "name": lv.name, "descriptor": lv.descriptor}
+            {"level": lv.level, "name": lv.name, "descriptor": lv.descriptor, "note": lv.note}
             for lv in version.levels
         ],
         caps={cap.source.value: cap.max_level for cap in version.caps},
@@ -101,6 +104,7 @@ def content_of(session: Session, version: FrameworkVersion) -> FrameworkContent:
                         "code": c.code,
                         "name": c.name,
                         "description": c.description,
+                        "boundary": c.boundary,
                         "indicators": {
                             int(k): v
                             for k, v in sorted(c.indicators.items(), key=lambda kv: int(kv[0]))
@@ -112,4 +116,15 @@ def content_of(session: Session, version: FrameworkVersion) -> FrameworkContent:
             for g in version.groups
         ],
         profiles=profiles,
+        certificates=[
+            certificate(
+                code=c.code,
+                name=c.name,
+                issuer=c.issuer,
+                expires=c.expires,
+                max_level=c.max_level,
+                evidences=c.evidences,
+            )
+            for c in version.certificates
+        ],
     )

@@ -207,6 +207,7 @@ def competency_new():
                 name=form.name.data,
                 description=form.description.data,
                 indicators=forms.indicator_changes(form),
+                boundary=form.boundary.data or "",
             ),
             form,
         )
@@ -229,6 +230,7 @@ def competency_edit(code: str):
             "group": comp.group.code,
             "name": comp.name,
             "description": comp.description,
+            "boundary": comp.boundary,
             **{f"indicator_{k}": v for k, v in comp.indicators.items()},
         },
     )
@@ -253,6 +255,7 @@ def competency_edit(code: str):
                 description=form.description.data,
                 group_code=form.group.data,
                 indicators=forms.indicator_changes(form),
+                boundary=form.boundary.data or "",
             ),
             form,
         )
@@ -315,6 +318,7 @@ def scale():
                 level,
                 name=form[f"name_{level}"].data,
                 descriptor=form[f"descriptor_{level}"].data,
+                note=form[f"note_{level}"].data or "",
             )
         for source in caps:
             authoring.update_evidence_cap(db.session(), draft, source, form[f"cap_{source}"].data)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.errors import DomainError
 from app.framework.content import FrameworkContent
 from app.framework.models import (
+    Certificate,
     Competency,
     CompetencyGroup,
     EvidenceCap,
@@ -78,11 +79,13 @@ def write_version(
                 code=c["code"],
                 name=c["name"],
                 description=c["description"],
+                boundary=c.get("boundary", ""),
                 position=ci,
                 indicators={str(k): v for k, v in c["indicators"].items()},
             )
             session.add(comp)
             by_code[c["code"]] = comp
+    version.certificates = [Certificate(**c) for c in content.certificates]
     session.flush()
     session.add_all(
         RoleRequirement(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, inspect, literal, select
+from sqlalchemy import Connection, delete, event, insert, inspect, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from app.org.models import OrgUnit, OrgUnitPath
@@ -32,9 +32,7 @@ def rebuild_unit_paths(connection: Connection) -> None:
     )
     connection.execute(delete(OrgUnitPath))
     connection.execute(
-        OrgUnitPath.__table__.insert().from_select(
-            ["ancestor_id", "descendant_id", "depth"], select(paths)
-        )
+        insert(OrgUnitPath).from_select(["ancestor_id", "descendant_id", "depth"], select(paths))
     )
 
 

@@ -14,7 +14,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import LoginSession, User
-from app.org.models import AssignmentKind, OrgUnit, Person, Role, RoleAssignment
+from app.org.models import (
+    AssignmentKind,
+    AssignmentSource,
+    OrgUnit,
+    Person,
+    Role,
+    RoleAssignment,
+)
 from app.staff_import.plan import CREATE, Candidate, Plan
 
 CHUNK = 2000
@@ -45,6 +52,7 @@ def apply_plan(session: Session, plan: Plan, today: date) -> dict[str, int]:
     ids = dict(session.execute(select(Person.employee_number, Person.id)).all())
     _update_people(session, plan.updates, units, created_units, now)
     _link_managers(session, plan, ids)
+    _end_roles(session, plan.role_ends, today)
     _add_roles(session, plan.role_adds, ids, today)
     _remove_leavers(session, plan, ids, now)
     session.flush()
@@ -143,9 +151,12 @@ def _link_managers(session: Session, plan: Plan, ids: dict[str, int]) -> None:
     moved = {c.employee_number for c, _, fields in plan.updates if "line manager" in fields}
     linked = new | moved  # once: a union per candidate made 50,000 rows take minutes
     managers = [
-        {"id": ids[c.employee_number], "line_manager_id": ids[c.manager_number]}
+        {
+            "id": ids[c.employee_number],
+            "line_manager_id": ids[c.manager_number] if c.manager_number else None,
+        }
         for c in plan.candidates
-        if c.manager_number and c.employee_number in linked
+        if c.employee_number in linked and (c.manager_number or c.employee_number in moved)
     ]
     for chunk in _chunks(managers):
         session.execute(update(Person), chunk)
@@ -164,11 +175,22 @@ def _add_roles(
             "start_date": today,
             "end_date": None,
             "office_id": None,
+            "source": AssignmentSource.IMPORT,
         }
         for number, code in role_adds
     ]
     for chunk in _chunks(assignments):
         session.execute(insert(RoleAssignment), chunk)
+
+
+def _end_roles(session: Session, assignment_ids: list[int], today: date) -> None:
+    """End the import-made current roles the file's job titles replace (never hand-made)."""
+    for chunk in _chunks(assignment_ids):
+        session.execute(
+            update(RoleAssignment)
+            .where(RoleAssignment.id.in_(chunk), RoleAssignment.source == AssignmentSource.IMPORT)
+            .values(end_date=today)
+        )
 
 
 def _remove_leavers(session: Session, plan: Plan, ids: dict[str, int], now: datetime) -> None:

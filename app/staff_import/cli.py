@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn, cast
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from app.errors import DomainError
 from app.extensions import db
@@ -14,6 +16,11 @@ from app.extensions import db
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 import_cli = AppGroup("import", help="Import staff from an HR export (CSV or XLSX).")
+
+
+#: Exit codes: applied (or a clean dry run); nothing applied because of row errors;
+#: a bad file, mapping or arguments.
+EXIT_APPLIED, EXIT_ROW_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
 
 
 @import_cli.command("people")
@@ -28,18 +35,31 @@ import_cli = AppGroup("import", help="Import staff from an HR export (CSV or XLS
 )
 @click.option("--dry-run", is_flag=True, help="Preview only: print the counts, write nothing.")
 @click.option(
+    "--mapping",
+    "mapping_file",
+    type=FILE,
+    help="A mapping as the import pages save and download it (mapping.json).",
+)
+@click.option(
     "--as",
     "as_email",
     metavar="EMAIL",
     help="Admin account recorded as the uploader (default: the first active admin).",
 )
 def import_people(
-    file: Path, full_sync: bool, skip_errors: bool, dry_run: bool, as_email: str | None
+    file: Path,
+    full_sync: bool,
+    skip_errors: bool,
+    dry_run: bool,
+    mapping_file: Path | None,
+    as_email: str | None,
 ):
-    """Import people from FILE with the mapping saved for its columns (else the suggested one).
+    """Import people from FILE with --mapping, else the mapping saved for its columns, else
+    the suggested one.
 
-    Exits 1, writing nothing, when the file cannot be read or mapped, or has rows in error
-    and --skip-errors is not given. --dry-run exits the same way and never writes.
+    Exit codes: 0 applied (or a dry run without errors); 1 nothing applied because rows are in
+    error (all of them, or any without --skip-errors); 2 a bad file, mapping or arguments.
+    Nothing is written unless the import is applied.
     """
     from datetime import date
 
@@ -47,77 +67,98 @@ def import_people(
     from app.staff_import.queries import admin_account
     from app.staff_import.reading import BadFile
 
-    admin = admin_account(db.session, as_email)
+    admin = admin_account(_session(), as_email)
     if admin is None:
         _stop(
             f"No active admin account {as_email}."
             if as_email
-            else "No active admin account to record the import under; create one first."
+            else "No active admin account to record the import under; create one first.",
+            EXIT_BAD_INPUT,
         )
     try:
+        given = services.read_mapping_file(mapping_file.read_bytes()) if mapping_file else None
         batch = services.upload(
-            db.session, data=file.read_bytes(), filename=file.name, actor_id=admin.id, source="cli"
+            _session(), data=file.read_bytes(), filename=file.name, actor_id=admin.id, source="cli"
         )
-        proposal = services.mapping_for(db.session, batch)
+        proposal = services.mapping_for(_session(), batch)
+        columns, value_maps = given or (proposal.columns, proposal.value_maps)
         services.save_mapping(
-            db.session,
+            _session(),
             batch=batch,
-            columns=proposal.columns,
-            value_maps=proposal.value_maps,
+            columns=columns,
+            value_maps=value_maps,
             full_sync=full_sync,
             actor_id=admin.id,
         )
         plan = services.preview(
-            db.session, batch, actor_person_id=admin.person_id, today=date.today()
+            _session(), batch, actor_person_id=admin.person_id, today=date.today()
         )
     except BadFile as exc:
-        _stop(f"{file.name}: {exc} Nothing was written.")
+        _stop(f"{file.name}: {exc} Nothing was written.", EXIT_BAD_INPUT)
     except DomainError as exc:
         _stop(
             f"{file.name}: {exc.message} Map this file once under Administration › Staff "
-            "import; the command reuses the mapping saved there. Nothing was written."
+            "import (the command reuses the mapping saved there), or give --mapping "
+            "mapping.json. Nothing was written.",
+            EXIT_BAD_INPUT,
         )
-    _print_plan(file.name, proposal.saved, batch.mapping, plan)
+    if mapping_file:
+        source = f"the mapping in {mapping_file.name}"
+    elif proposal.saved:
+        source = "the mapping saved for these columns"
+    else:
+        source = "the suggested mapping"
+    _print_plan(file.name, source, batch.mapping, plan)
     if plan.errors and not skip_errors:
         _stop(
             f"{plan.error_rows} row(s) have errors; nothing was written. Fix the file, or run "
-            "again with --skip-errors to apply the valid rows."
+            "again with --skip-errors to apply the valid rows.",
+            EXIT_ROW_ERRORS,
         )
+    if plan.errors and not plan.candidates:
+        _stop("Every row has errors; nothing was applied or recorded.", EXIT_ROW_ERRORS)
     if dry_run:
         db.session.rollback()
         click.echo("Dry run: nothing was written.")
         return
-    # Same transaction as the preview printed above, so its plan is still true.
-    services.apply(
-        db.session,
-        batch,
-        skip_errors=skip_errors,
-        actor_person_id=admin.person_id,
-        today=date.today(),
-        plan=plan,
-    )
+    try:
+        # Same transaction as the preview printed above, so its plan is still true.
+        services.apply(
+            _session(),
+            batch,
+            skip_errors=skip_errors,
+            actor_person_id=admin.person_id,
+            today=date.today(),
+            plan=plan,
+        )
+    except DomainError as exc:
+        _stop(f"{file.name}: {exc.message} Nothing was written.", EXIT_ROW_ERRORS)
     db.session.commit()
-    click.echo(f"Applied as import #{batch.id}, recorded under {admin.email}.")
+    click.echo(f"Applied as import #{batch.id} with {source}, recorded under {admin.email}.")
 
 
-def _stop(message: str) -> None:
+def _session() -> Session:
+    """The app's session, typed as the plain Session the use-cases take."""
+    return cast(Session, db.session)
+
+
+def _stop(message: str, code: int) -> NoReturn:
     db.session.rollback()
     click.echo(message, err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
-def _print_plan(filename: str, saved: bool, columns: dict[str, str], plan) -> None:
+def _print_plan(filename: str, source: str, columns: dict[str, str], plan) -> None:
     from app.staff_import.mapping import FIELD_BY_KEY
 
     c = plan.counts()
-    source = "the mapping saved for these columns" if saved else "the suggested mapping"
     click.echo(f"{filename}: {c['rows']} row(s), read with {source}:")
     for key, header in columns.items():
         click.echo(f"  {FIELD_BY_KEY[key].label:<32} <- {header}")
     click.echo(
         f"To create: {c['create']}  update: {c['update']}  unchanged: {c['unchanged']}  "
         f"deactivate: {c['deactivate']}  rows in error: {c['error_rows']}  "
-        f"warnings: {c['warnings']}"
+        f"warnings: {c['warnings']}  leavers: {c['leavers']}"
     )
     if plan.new_units:
         click.echo("New org units: " + ", ".join(plan.new_units))

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, SubmitField
 
-from app.staff_import.mapping import FIELDS
+from app.staff_import.mapping import DATE_ORDERS, DAY_FIRST, FIELDS, STATUS_CHOICES, STATUS_IGNORE
 from app.staff_import.plan import CREATE, IGNORE
 from app.staff_import.reading import MAX_IMPORT_BYTES
 from app.staff_import.services import MappingProposal
@@ -52,6 +52,19 @@ def title_field(index: int) -> str:
 
 def dept_field(index: int) -> str:
     return f"dept-{index}"
+
+
+def status_field(index: int) -> str:
+    return f"status-{index}"
+
+
+DATE_ORDER_FIELD = "end-date-order"
+LABEL_MAX = 80  # a value shown as a label is cut: one huge cell cannot make a huge page
+
+
+def _label(value: str, rows: int | None = None) -> str:
+    text = value if len(value) <= LABEL_MAX else value[: LABEL_MAX - 1] + "…"
+    return text if rows is None else f"{text} ({rows:,} row{'s' if rows != 1 else ''})"
 
 
 def _with_sample(header: str, sample: str) -> str:
@@ -97,7 +110,7 @@ def mapping_form(
     data["full_sync"] = full_sync
     role_choices = [SelectChoice(IGNORE, NO_ROLE)] + [SelectChoice(c, lb) for c, lb in roles]
     for i, title in enumerate(proposal.titles):
-        setattr(MappingForm, title_field(i), SelectField(title, choices=role_choices))
+        setattr(MappingForm, title_field(i), SelectField(_label(title), choices=role_choices))
         data[title_field(i)] = proposal.value_maps.get("job_title", {}).get(title.lower(), IGNORE)
     unit_choices = (
         [SelectChoice(CREATE, CREATE_UNIT)]
@@ -105,8 +118,22 @@ def mapping_form(
         + [SelectChoice(IGNORE, LEAVE_UNIT)]
     )
     for i, dept in enumerate(proposal.departments):
-        setattr(MappingForm, dept_field(i), SelectField(dept, choices=unit_choices))
+        setattr(MappingForm, dept_field(i), SelectField(_label(dept), choices=unit_choices))
         data[dept_field(i)] = proposal.value_maps.get("org_unit", {}).get(dept.lower(), CREATE)
+    status_choices = [SelectChoice(k, lb) for k, lb in STATUS_CHOICES]
+    for i, (status, rows) in enumerate(proposal.statuses):
+        setattr(
+            MappingForm, status_field(i), SelectField(_label(status, rows), choices=status_choices)
+        )
+        data[status_field(i)] = proposal.value_maps.get("status", {}).get(status.lower())
+    if proposal.date_order_open:
+        MappingForm.end_date_order = SelectField(
+            "How the end dates are written",
+            choices=[SelectChoice(k, lb) for k, lb in DATE_ORDERS],
+            description="The dates in this column fit both ways; choose how your HR system "
+            "writes them. Every row is read the same way.",
+        )
+        data["end_date_order"] = proposal.value_maps.get("end_date", {}).get("order", DAY_FIRST)
     MappingForm.submit = SubmitField("Save mapping and preview")
     return MappingForm(data=data)
 
@@ -116,7 +143,7 @@ def chosen_columns(form: FlaskForm) -> dict[str, str]:
 
 
 def chosen_value_maps(form: FlaskForm, proposal: MappingProposal) -> dict[str, dict[str, str]]:
-    return {
+    maps = {
         "job_title": {
             t.lower(): form[title_field(i)].data or IGNORE for i, t in enumerate(proposal.titles)
         },
@@ -124,7 +151,14 @@ def chosen_value_maps(form: FlaskForm, proposal: MappingProposal) -> dict[str, d
             d.lower(): form[dept_field(i)].data or IGNORE
             for i, d in enumerate(proposal.departments)
         },
+        "status": {
+            v.lower(): form[status_field(i)].data or STATUS_IGNORE
+            for i, (v, _) in enumerate(proposal.statuses)
+        },
     }
+    if proposal.date_order_open:
+        maps["end_date"] = {"order": form["end_date_order"].data or DAY_FIRST}
+    return maps
 
 
 __all__ = [
@@ -135,5 +169,6 @@ __all__ = [
     "column_field",
     "dept_field",
     "mapping_form",
+    "status_field",
     "title_field",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,20 @@ FIELDS = (
             "lastday",
             "lastworkingday",
             "termdate",
+            "dateofdeparture",
+            "dateoftermination",
+            "termination",
+            "terminated",
+            "terminationdt",
+            "dateterminated",
+            "separationdate",
+            "dateofseparation",
+            "leftdate",
+            "dateleft",
+            "contractenddate",
+            "employmentenddate",
+            "actualterminationdate",
+            "lastdayofwork",
         ),
     ),
 )
@@ -251,17 +265,114 @@ ACTIVE_WORDS = {
 #: IBM-style "Attrition" columns say Yes for a leaver.
 ATTRITION_HEADERS = {"attrition"}
 
-DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%d/%m/%Y",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-    "%Y/%m/%d",
+#: What a status value means for the import (the admin's choice per value).
+STATUS_ACTIVE = "active"
+STATUS_LEAVER = "leaver"
+#: Not started yet: stored as inactive, not counted as a leaver (no log-in to take away).
+STATUS_NOT_STARTED = "not_started"
+STATUS_IGNORE = "ignore"  # as if the cell were empty: the end date alone decides
+STATUS_CHOICES = (
+    (STATUS_ACTIVE, "Active"),
+    (STATUS_LEAVER, "Leaver (inactive, loses log-in)"),
+    (STATUS_NOT_STARTED, "Not started yet (stored as inactive)"),
+    (STATUS_IGNORE, "— ignore this value —"),
+)
+STATUS_MEANINGS = {key for key, _ in STATUS_CHOICES}
+LEAVER_PARTS = ("terminat", "leaver", "left", "resign", "retire", "inactive", "ended", "dismiss")
+ACTIVE_PHRASES = ("leaveofabsence", "onleave", "sabbatical", "maternity", "paternity", "parental")
+NOT_STARTED_PHRASES = ("futurestart", "notstarted", "prehire", "newhire", "starter", "pending")
+
+
+def suggest_status(value: str, header: str = "") -> str:
+    """The suggested meaning of one status value: active, leaver, not_started or ignore.
+
+    Phrasings count, not only exact words: anything containing "terminat", "leaver", "left",
+    … is a leaver; leave of absence, on leave and sabbatical are active; a future start is
+    "not started yet" (stored inactive until a later file says Active).
+    """
+    word = normalise_header(value)
+    if not word:
+        return STATUS_IGNORE
+    exact = status_active(value, header)
+    if normalise_header(header) in ATTRITION_HEADERS:
+        return {True: STATUS_ACTIVE, False: STATUS_LEAVER}.get(exact, STATUS_IGNORE)  # type: ignore[arg-type]
+    if any(p in word for p in ACTIVE_PHRASES):
+        return STATUS_ACTIVE
+    if any(p in word for p in NOT_STARTED_PHRASES):
+        return STATUS_NOT_STARTED
+    if word.startswith("inactive") or any(p in word for p in LEAVER_PARTS) or exact is False:
+        return STATUS_LEAVER
+    return STATUS_ACTIVE if exact else STATUS_IGNORE
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+DAY_FIRST = "dmy"
+MONTH_FIRST = "mdy"
+DATE_ORDERS = ((DAY_FIRST, "Day first (31/01/2025)"), (MONTH_FIRST, "Month first (01/31/2025)"))
+_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_NUMERIC = re.compile(
+    r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
+)
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+EXCEL_EPOCH = date(1899, 12, 30)
+TEXT_FORMATS = (
     "%d %b %Y",
     "%d %B %Y",
-    "%Y-%m-%d %H:%M:%S",
-    "%d/%m/%y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %b %y",
 )
+
+
+def date_order(values: list[str]) -> str | None:
+    """Day-first or month-first for a whole column, or None when its values cannot tell.
+
+    Any first part above 12 settles day-first; any second part above 12 settles month-first.
+    A column with both (or neither) cannot be settled: the admin chooses.
+    """
+    first_big = second_big = False
+    for value in values:
+        m = _NUMERIC.match(clean(value))
+        if m:
+            first_big = first_big or int(m.group(1)) > 12
+            second_big = second_big or int(m.group(2)) > 12
+    if first_big != second_big:
+        return DAY_FIRST if first_big else MONTH_FIRST
+    return None
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:  # 2-digit years: 00-69 are 2000s, as Excel reads them
+        year += 2000 if year < 70 else 1900
+    return year
+
+
+def parse_date(value: str, order: str = DAY_FIRST) -> date | None:
+    """A date as HR files write it: ISO, day- or month-first (by ``order``) with 2- or 4-digit
+    years, "1 Mar 2024", or an Excel serial number. None when it is not a date."""
+    value = clean(value)
+    try:
+        if m := _ISO.match(value):
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if m := _NUMERIC.match(value):
+            a, b = int(m.group(1)), int(m.group(2))
+            day, month = (a, b) if order == DAY_FIRST else (b, a)
+            return date(_year(m.group(3)), month, day)
+        if _SERIAL.match(value):
+            serial = int(float(value))
+            return EXCEL_EPOCH + timedelta(days=serial) if 20000 <= serial <= 80000 else None
+    except ValueError:
+        return None
+    for fmt in TEXT_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 def clean(value: str) -> str:
@@ -281,16 +392,6 @@ def split_name(full: str) -> tuple[str, str] | None:
     if len(parts) < 2:
         return None
     return " ".join(parts[:-1]), parts[-1]
-
-
-def parse_date(value: str) -> date | None:
-    value = clean(value)
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
 
 
 def status_active(value: str, header: str) -> bool | None:

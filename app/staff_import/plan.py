@@ -16,8 +16,27 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.org.models import AssignmentKind, OrgUnit, Person, Role, RoleAssignment
-from app.staff_import.mapping import clean, normalise_header, parse_date, split_name, status_active
+from app.org.models import (
+    AssignmentKind,
+    AssignmentSource,
+    OrgUnit,
+    Person,
+    Role,
+    RoleAssignment,
+)
+from app.staff_import.mapping import (
+    DAY_FIRST,
+    STATUS_ACTIVE,
+    STATUS_IGNORE,
+    STATUS_LEAVER,
+    STATUS_MEANINGS,
+    clean,
+    date_order,
+    normalise_header,
+    parse_date,
+    split_name,
+    suggest_status,
+)
 from app.staff_import.reading import Table
 
 CREATE = "__create__"  # value-map choice: create an org unit for this department
@@ -43,10 +62,13 @@ class Candidate:
     email: str | None
     job_title: str | None
     unit: str | None  # org unit code, or CREATE:<name>
-    manager_ref: tuple[str, str] | None  # ("id", number) | ("name", text)
+    #: (manager id, manager name) as the file gives them, ("", "") for "no manager";
+    #: None when the file says nothing (the stored manager is kept).
+    manager_ref: tuple[str, str] | None
     active: bool
     role_code: str | None
     manager_number: str | None = None  # resolved
+    leaver: bool = False  # inactive because they left (status or end date), not "not started"
 
 
 @dataclass
@@ -65,6 +87,8 @@ class Plan:
     unchanged: int = 0
     deactivate: list[int] = field(default_factory=list)  # person ids
     role_adds: list[tuple[str, str]] = field(default_factory=list)  # (employee no, role code)
+    #: import-made current assignments that a new role from the file replaces (ids)
+    role_ends: list[int] = field(default_factory=list)
     new_units: list[str] = field(default_factory=list)  # names
     issues: list[Issue] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)  # every valid row
@@ -81,6 +105,16 @@ class Plan:
     def error_rows(self) -> int:
         return len({i.row for i in self.errors})
 
+    @property
+    def leavers_to_deactivate(self) -> int:
+        """People now active whom the file shows as leavers."""
+        return sum(1 for _, _, fields in self.updates if "leaver" in fields)
+
+    @property
+    def leavers_to_create(self) -> int:
+        """Leavers new to PMO Pathways: created as inactive."""
+        return sum(1 for c in self.creates if c.leaver)
+
     def counts(self) -> dict[str, int]:
         return {
             "rows": self.rows,
@@ -88,10 +122,14 @@ class Plan:
             "update": len(self.updates),
             "unchanged": self.unchanged,
             "deactivate": len(self.deactivate),
+            "leavers": self.leavers_to_deactivate + self.leavers_to_create,
+            "leavers_deactivate": self.leavers_to_deactivate,
+            "leavers_create": self.leavers_to_create,
             "error_rows": self.error_rows,
             "errors": len(self.errors),
             "warnings": len(self.warnings),
             "roles": len(self.role_adds),
+            "roles_ended": len(self.role_ends),
             "new_units": len(self.new_units),
         }
 
@@ -153,9 +191,11 @@ def _names(r: _Row, issues: list[Issue]) -> tuple[str, str]:
         parts = split_name(r.cell("full_name"))
         if parts:
             first, last = first or parts[0], last or parts[1]
+    where = r.header("full_name") if r.has("full_name") else r.header("last_name")
     if not first or not last:
-        where = r.header("full_name") if r.has("full_name") else r.header("last_name")
         issues.append(Issue(r.number, where, "no first and last name"))
+    elif max(len(first), len(last)) > LIMITS["first_name"]:
+        issues.append(Issue(r.number, where, f"a name is over {LIMITS['first_name']} characters"))
     return first, last
 
 
@@ -171,39 +211,55 @@ def _row_email(r: _Row, issues: list[Issue]) -> str | None:
     return email
 
 
-def _active(r: _Row, today: date, issues: list[Issue]) -> bool:
-    """Active unless the status says otherwise or the end date is today or earlier.
-
-    An unrecognised status is only a warning (the person stays active); an end date that
-    is not a date is an error.
-    """
-    active = True
+def _status_meaning(r: _Row, status_map: dict[str, str], issues: list[Issue]) -> str:
+    """The admin's meaning for the row's status value; a value the mapping does not know
+    (a saved mapping meeting a new value) gets the suggested meaning and a warning."""
     status = r.cell("status")
-    if status:
-        state = status_active(status, r.header("status"))
-        if state is None:
-            issues.append(
-                Issue(
-                    r.number,
-                    r.header("status"),
-                    f"status {status!r} not recognised; treated as active",
-                    error=False,
-                )
-            )
-        else:
-            active = state
+    if not status:
+        return STATUS_IGNORE
+    meaning = status_map.get(status.lower())
+    if meaning in STATUS_MEANINGS:
+        return meaning
+    meaning = suggest_status(status, r.header("status"))
+    said = "ignored (active unless an end date says otherwise)"
+    said = said if meaning == STATUS_IGNORE else f"treated as {meaning.replace('_', ' ')}"
+    issues.append(
+        Issue(
+            r.number,
+            r.header("status"),
+            f"status {short(status)!r} is not in the mapping; {said}",
+            error=False,
+        )
+    )
+    return meaning
+
+
+def _active(
+    r: _Row, today: date, issues: list[Issue], status_map: dict[str, str], order: str
+) -> tuple[bool, bool]:
+    """(active, leaver): a leaver by status or by an end date on or before today; not
+    active either when the status says the person has not started yet.
+
+    An end date that cannot be read is a warning on the row (the status alone decides).
+    """
+    meaning = _status_meaning(r, status_map, issues)
+    leaver = meaning == STATUS_LEAVER
     end_date = r.cell("end_date")
     if end_date:
-        ended = parse_date(end_date)
+        ended = parse_date(end_date, order)
         if ended is None:
             issues.append(
                 Issue(
-                    r.number, r.header("end_date"), f"{end_date!r} is not a date (use YYYY-MM-DD)"
+                    r.number,
+                    r.header("end_date"),
+                    f"{short(end_date)!r} is not a date; the end date is ignored",
+                    error=False,
                 )
             )
         elif ended <= today:
-            active = False
-    return active
+            leaver = True
+    active = not leaver and meaning in (STATUS_ACTIVE, STATUS_IGNORE)
+    return active, leaver
 
 
 def _mapped(value_maps: dict[str, dict[str, str]], key: str, value: str | None) -> str:
@@ -219,13 +275,74 @@ def _unit(value_maps: dict[str, dict[str, str]], dept: str) -> str | None:
     return unit or None
 
 
+#: Manager values that mean "top of the tree": no manager, and no warning either.
+NO_MANAGER = {
+    "board",
+    "boardofdirectors",
+    "theboard",
+    "none",
+    "na",
+    "nil",
+    "self",
+    "noone",
+    "nomanager",
+    "0",
+    "",  # punctuation only: "-", "—", "?"
+}
+
+
 def _manager_ref(r: _Row) -> tuple[str, str] | None:
-    """The manager's employee number if given, else their name; resolved later."""
-    if r.cell("manager_id"):
-        return ("id", r.cell("manager_id"))
-    if r.cell("manager_name"):
-        return ("name", r.cell("manager_name"))
-    return None
+    """(manager id, manager name) from the row, resolved later; ("", "") for a value that
+    means the top of the tree; None when the row says nothing about a manager."""
+    number, name = r.cell("manager_id"), r.cell("manager_name")
+    if not number and not name:
+        return ("", "") if r.has("manager_id") or r.has("manager_name") else None
+    own = {normalise_header(r.cell("employee_number"))}
+    top = NO_MANAGER | own
+    if normalise_header(number) in top:
+        number = ""
+    if normalise_header(name) in top:
+        name = ""
+    return (number, name)
+
+
+#: Longest value a person field may hold, as the database columns allow.
+LIMITS = {
+    "employee_number": 32,
+    "first_name": 80,
+    "last_name": 80,
+    "full_name": 161,
+    "email": 254,
+    "job_title": 120,
+    "org_unit": 120,
+    "manager_id": 32,
+    "manager_name": 161,
+    "status": 120,
+    "end_date": 40,
+}
+SHOWN = 60  # characters of a value quoted in a message
+
+
+def short(value: str) -> str:
+    """A value cut for display, so one huge cell cannot make a huge page."""
+    return value if len(value) <= SHOWN else value[: SHOWN - 1] + "…"
+
+
+def _too_long(r: _Row, issues: list[Issue]) -> bool:
+    """Row errors for cells longer than their column allows; True when there was one."""
+    found = False
+    for key, limit in LIMITS.items():
+        value = r.cell(key)
+        if len(value) > limit:
+            issues.append(
+                Issue(
+                    r.number,
+                    r.header(key),
+                    f"{short(value)!r} is {len(value):,} characters; the limit is {limit}",
+                )
+            )
+            found = True
+    return found
 
 
 def _candidate(
@@ -236,19 +353,22 @@ def _candidate(
     value_maps: dict[str, dict[str, str]],
     today: date,
     issues: list[Issue],
+    order: str = DAY_FIRST,
 ) -> Candidate | None:
     """Read one data row, appending its issues to ``issues``.
 
     Returns None when the row has an error (warnings alone still give a Candidate).
     """
     r = _Row(number, row, col, headers)
+    if _too_long(r, issues):
+        return None
     issues_before = len(issues)  # only this row's issues are looked at below
     employee_number = r.cell("employee_number")
     if not employee_number:
         issues.append(Issue(number, r.header("employee_number"), "no employee number"))
     first, last = _names(r, issues)
     email = _row_email(r, issues)
-    active = _active(r, today, issues)
+    active, leaver = _active(r, today, issues, value_maps.get("status", {}), order)
     title = r.cell("job_title") or None
     role_code = _mapped(value_maps, "job_title", title)
     unit = _unit(value_maps, r.cell("org_unit"))
@@ -266,6 +386,7 @@ def _candidate(
         manager_ref,
         active,
         role_code or None,
+        leaver=leaver,
     )
 
 
@@ -319,62 +440,63 @@ def _name_key(first: str, last: str) -> str:
     return normalise_header(f"{first}{last}")
 
 
+def _value_key(value: str) -> str:
+    """A name as written in a manager column, as a key: "Last, First" or "First Last"."""
+    parts = split_name(value) if "," in value else None
+    return _name_key(*parts) if parts else normalise_header(value)
+
+
 def _resolve_managers(
     cands: dict[str, Candidate],
     existing: dict[str, _Existing],
     issues: list[Issue],
     headers_for: dict[str, str],
     file_numbers: set[str],
-) -> set[int]:
-    """Fill manager_number for each candidate; return the rows whose manager cannot be found.
-
-    A manager whose own row is in error (``file_numbers`` minus ``cands``) is still resolved:
-    build_plan then reports "the manager is on a row with errors", not "not in the file".
+) -> None:
+    """Fill manager_number for each candidate: by employee number first, by name when the
+    number matches no one. A manager who cannot be found (or who shares a name with
+    someone else) is a warning: the person is imported without a line manager.
     """
     by_name: dict[str, set[str]] = defaultdict(set)
     for number, person in existing.items():
         by_name[_name_key(person.first_name, person.last_name)].add(number)
     for c in cands.values():
         by_name[_name_key(c.first_name, c.last_name)].add(c.employee_number)
-    bad: set[int] = set()
     for c in cands.values():
         if c.manager_ref is None:
             continue
-        kind, value = c.manager_ref
-        column = headers_for["manager_id" if kind == "id" else "manager_name"]
-        if kind == "id":
-            if value not in file_numbers and value not in existing:
-                issues.append(
-                    Issue(c.row, column, f"manager {value!r} is not in the file or in PMO Pathways")
-                )
-                bad.add(c.row)
-                continue
-            c.manager_number = value
-        else:
-            parts = split_name(value) if "," in value else None
-            key = _name_key(*parts) if parts else normalise_header(value)
-            matches = by_name.get(key, set())
-            if not matches:
-                issues.append(Issue(c.row, column, f"no person called {value!r}"))
-                bad.add(c.row)
-                continue
+        number, name = c.manager_ref
+        found: str | None = None
+        if number and (number in file_numbers or number in existing):
+            found = number
+        elif name:
+            matches = by_name.get(_value_key(name), set())
             if len(matches) > 1:
                 issues.append(
                     Issue(
                         c.row,
-                        column,
-                        f"{len(matches)} people are called {value!r}; "
-                        "use the manager's employee number",
+                        headers_for["manager_name"],
+                        f"{len(matches)} people are called {short(name)!r}; imported without "
+                        "a manager (use the manager's employee number)",
+                        error=False,
                     )
                 )
-                bad.add(c.row)
+            found = next(iter(matches)) if len(matches) == 1 else None
+            if len(matches) > 1:
+                c.manager_ref = ("", "")
                 continue
-            c.manager_number = next(iter(matches))
-        if c.manager_number == c.employee_number:
-            issues.append(Issue(c.row, column, "a person cannot be their own line manager"))
-            c.manager_number = None  # one message; not also reported as a loop
-            bad.add(c.row)
-    return bad
+        if found is None and (number or name):
+            issues.append(
+                Issue(
+                    c.row,
+                    headers_for["manager_name" if name else "manager_id"],
+                    f"manager {short(name or number)!r} not found; imported without a manager",
+                    error=False,
+                )
+            )
+        c.manager_ref = (number, name) if found else ("", "")
+        # Their own number or name: the top of the tree, no manager and no warning.
+        c.manager_number = found if found != c.employee_number else None
 
 
 def _cycles(cands: dict[str, Candidate], existing: dict[str, _Existing]) -> set[str]:
@@ -428,11 +550,21 @@ def _parse_rows(
 ) -> list[Candidate]:
     """A Candidate for every row without an error of its own, in file order."""
     parsed: list[Candidate] = []
+    order = end_date_order(table, col, value_maps)
     for row, number in zip(table.rows, table.row_numbers, strict=True):
-        cand = _candidate(row, number, col, table.headers, value_maps, today, issues)
+        cand = _candidate(row, number, col, table.headers, value_maps, today, issues, order)
         if cand is not None:
             parsed.append(cand)
     return parsed
+
+
+def end_date_order(table: Table, col: dict[str, int], value_maps: dict[str, dict[str, str]]) -> str:
+    """Day- or month-first for the whole end-date column: what its values settle, else the
+    admin's choice, else day-first. Never decided row by row."""
+    if "end_date" not in col:
+        return DAY_FIRST
+    settled = date_order([row[col["end_date"]] for row in table.rows])
+    return settled or value_maps.get("end_date", {}).get("order") or DAY_FIRST
 
 
 def _duplicate_numbers(
@@ -462,9 +594,9 @@ def _duplicate_numbers(
 
 def _manager_column(c: Candidate, headers_for: dict[str, str]) -> str:
     """The column a manager problem is reported against: the one the manager came from."""
-    return headers_for[
-        "manager_id" if c.manager_ref and c.manager_ref[0] == "id" else "manager_name"
-    ]
+    if c.manager_ref and c.manager_ref[0] and "manager_id" in headers_for:
+        return headers_for["manager_id"]
+    return headers_for.get("manager_name") or headers_for.get("manager_id") or "manager"
 
 
 def _report_loops(
@@ -492,29 +624,24 @@ def _without_errors(
 ) -> dict[str, Candidate]:
     """The candidates that can be applied, by employee number.
 
-    A row whose manager is a new person on a row in error cannot be applied either, and
-    that may in turn strand the people it manages: repeat until nothing more drops out.
+    A row whose manager is a new person on a row in error is still applied, without a
+    manager and with a warning: a row is never refused because of its manager's row.
     """
-    while True:
-        bad_rows = {i.row for i in issues if i.error}
-        valid = {n: c for n, c in cands.items() if c.row not in bad_rows}
-        dropped = [
-            c
-            for c in valid.values()
-            if c.manager_number
-            and c.manager_number not in valid
-            and c.manager_number not in existing
-        ]
-        if not dropped:
-            return valid
-        for c in dropped:
+    bad_rows = {i.row for i in issues if i.error}
+    valid = {n: c for n, c in cands.items() if c.row not in bad_rows}
+    for c in valid.values():
+        if c.manager_number and c.manager_number not in valid and c.manager_number not in existing:
             issues.append(
                 Issue(
                     c.row,
                     _manager_column(c, headers_for),
-                    f"the manager ({c.manager_number}) is on a row with errors",
+                    f"the manager ({short(c.manager_number)}) is on a row with errors; "
+                    "imported without a manager",
+                    error=False,
                 )
             )
+            c.manager_number = None
+    return valid
 
 
 def build_plan(
@@ -541,7 +668,9 @@ def build_plan(
     cands = {c.employee_number: c for c in parsed if c.employee_number not in dupes}
     _settle_new_units(session, cands.values())
     existing = _existing(session)
-    headers_for = {k: mapping.get(k, k) for k in ("manager_id", "manager_name")}
+    headers_for: dict[str, str] = {
+        k: mapping[k] for k in ("manager_id", "manager_name") if k in mapping
+    }
     _resolve_managers(cands, existing, issues, headers_for, file_numbers)
     _report_loops(cands, existing, headers_for, issues)
     valid = _without_errors(cands, existing, headers_for, issues)
@@ -559,33 +688,54 @@ def _compare(
     file_numbers: set[str],
 ) -> None:
     roles = dict(session.execute(select(Role.code, Role.id)).all())
-    holding = set(
+    holding: set[tuple[int, int]] = set(
         session.execute(
             select(RoleAssignment.person_id, RoleAssignment.role_id).where(
                 RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None)
             )
         ).all()
     )
+    made_by_import: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for assignment_id, person_id, role_id in session.execute(
+        select(RoleAssignment.id, RoleAssignment.person_id, RoleAssignment.role_id).where(
+            RoleAssignment.kind == AssignmentKind.CURRENT,
+            RoleAssignment.end_date.is_(None),
+            RoleAssignment.source == AssignmentSource.IMPORT,
+        )
+    ):
+        made_by_import[person_id].append((assignment_id, role_id))
     new_units: dict[str, None] = {}
     for c in sorted(valid.values(), key=lambda c: c.row):
         plan.candidates.append(c)
         if c.unit and c.unit.startswith(CREATE):
             new_units.setdefault(c.unit.split(":", 1)[1])
-        role_new = bool(c.role_code and c.role_code in roles)
+        role_code = c.role_code if c.role_code in roles else None
+        role_new = role_code is not None
         before = existing.get(c.employee_number)
         if before is None:
             plan.creates.append(c)
         else:
             changed = _changed_fields(c, before)
-            role_new = role_new and (before.id, roles[c.role_code]) not in holding
-            if role_new:
+            role_new = role_code is not None and (before.id, roles[role_code]) not in holding
+            # A new role from the file ends the roles earlier imports gave; never hand-made ones.
+            ends = (
+                [
+                    a
+                    for a, role_id in made_by_import.get(before.id, [])
+                    if role_id != roles[role_code]
+                ]
+                if role_code is not None
+                else []
+            )
+            plan.role_ends += ends
+            if role_new or ends:
                 changed.append("role")
             if changed:
                 plan.updates.append((c, before.id, changed))
             else:
                 plan.unchanged += 1
-        if role_new:
-            plan.role_adds.append((c.employee_number, c.role_code))
+        if role_new and role_code is not None:
+            plan.role_adds.append((c.employee_number, role_code))
     plan.new_units = list(new_units)
     if options.full_sync:
         # Anyone in the file, even on a row in error, is not a leaver.

@@ -5,6 +5,11 @@ Windows-1252/Latin-1; comma, semicolon, tab or pipe delimiters (sniffed); quoted
 XLSX with real dates and numbers stored as numbers; trailing blank rows and columns; header
 names in any case and spacing. Everything is read as text, so employee numbers keep their
 leading zeros. A file that is not a table gets one clear message (BadFile).
+
+Hostile or oversized files are refused before they can cost memory or minutes: an XLSX's zip
+is checked (entries, unpacked size, how far it shrank) before anything is unpacked, read in
+read-only (streaming) mode without trusting its declared dimension, and every format is
+capped at MAX_ROWS rows and MAX_COLUMNS columns.
 """
 
 from __future__ import annotations
@@ -15,11 +20,22 @@ import math
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
+from xml.etree.ElementTree import ParseError
 
+import openpyxl
 import pandas as pd
 
 #: Files larger than this are refused before parsing.
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
+#: Caps for every format, checked before or while reading, never after.
+MAX_ROWS = 200_000
+MAX_COLUMNS = 200
+#: An XLSX is a zip: what it unpacks to, and how much it shrank, are checked before parsing.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_RATIO = 100  # real sheets shrink 5-20 times; a bomb of repeated cells, hundreds of times
+RATIO_FROM_BYTES = 8 * 1024 * 1024  # small files may shrink a lot; they are harmless
+MAX_SHEETS = 50
+MAX_ZIP_ENTRIES = 1000
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 
@@ -53,6 +69,7 @@ def read_table(data: bytes, filename: str = "") -> Table:
         frame, encoding, delimiter = _read_xlsx(data), "xlsx", None
     else:
         text, encoding = _decode(data)
+        _check_csv_size(text)
         delimiter = _sniff(text)
         frame = _read_csv(text, delimiter)
     return _to_table(frame, encoding, delimiter)
@@ -90,8 +107,31 @@ def _sniff(text: str) -> str:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         counts = {d: lines[0].count(d) for d in ",;\t|"} if lines else {}
-        best = max(counts, key=counts.get) if counts else ","
+        best = max(counts, key=lambda d: counts[d]) if counts else ","
         return best if counts.get(best) else ","
+
+
+def _check_csv_size(text: str) -> None:
+    """Refuse a CSV with too many rows or columns before it is sniffed or parsed."""
+    lines = 0
+    for line in io.StringIO(text):
+        if line.strip():
+            lines += 1
+            if lines == 1 and max(line.count(d) for d in ",;\t|") >= MAX_COLUMNS:
+                raise BadFile(_too_many_columns())
+    if lines > MAX_ROWS + 1:
+        raise BadFile(_too_many_rows())
+
+
+def _too_many_rows() -> str:
+    return f"The file has more than {MAX_ROWS:,} rows. Split it into smaller files."
+
+
+def _too_many_columns() -> str:
+    return (
+        f"The file has more than {MAX_COLUMNS} columns. Export only the columns the staff "
+        "import needs (employee number, names, email, department, job title, manager, status)."
+    )
 
 
 def _read_csv(text: str, delimiter: str) -> pd.DataFrame:
@@ -116,14 +156,64 @@ def _read_csv(text: str, delimiter: str) -> pd.DataFrame:
 
 
 def _read_xlsx(data: bytes) -> pd.DataFrame:
+    """The first sheet, read in read-only (streaming) mode after the zip and the sheet's
+    declared size are checked; rows and columns are capped while reading."""
+    _check_xlsx_zip(data)
     try:
-        return pd.read_excel(
-            io.BytesIO(data), sheet_name=0, header=None, dtype=object, engine="openpyxl"
-        )
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, ParseError) as exc:
         raise BadFile(
             "This file looks like Excel but could not be opened. Re-save it as .xlsx or CSV."
         ) from exc
+    try:
+        if len(book.sheetnames) > MAX_SHEETS:
+            raise BadFile(
+                f"The workbook has more than {MAX_SHEETS} sheets. Save the staff sheet on its own."
+            )
+        sheet = book.worksheets[0]
+        if (sheet.max_row or 0) > MAX_ROWS + 1:
+            raise BadFile(_too_many_rows())
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise BadFile(_too_many_columns())
+        # The declared dimension may lie, so it is not used: each row is as wide as its last
+        # cell, and rows and columns are counted as they stream past.
+        sheet.reset_dimensions()
+        rows: list[tuple] = []
+        width = 0
+        for row in sheet.iter_rows(values_only=True):
+            if len(rows) > MAX_ROWS:
+                raise BadFile(_too_many_rows())
+            if len(row) > MAX_COLUMNS:
+                raise BadFile(_too_many_columns())
+            width = max(width, len(row))
+            rows.append(row)
+    except (KeyError, ValueError, OSError, TypeError, ParseError) as exc:
+        raise BadFile(
+            "This file looks like Excel but could not be opened. Re-save it as .xlsx or CSV."
+        ) from exc
+    finally:
+        book.close()
+    return pd.DataFrame([(*row, *([None] * (width - len(row)))) for row in rows], dtype=object)
+
+
+def _check_xlsx_zip(data: bytes) -> None:
+    """Refuse a zip bomb before anything is unpacked: too many entries, too big unpacked, or
+    shrunk far more than real spreadsheets do."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise BadFile(
+            "This file looks like Excel but could not be opened. Re-save it as .xlsx or CSV."
+        ) from exc
+    unpacked = sum(e.file_size for e in entries)
+    too_big = unpacked > MAX_UNPACKED_BYTES
+    shrunk = unpacked > RATIO_FROM_BYTES and unpacked > MAX_RATIO * len(data)
+    if len(entries) > MAX_ZIP_ENTRIES or too_big or shrunk:
+        raise BadFile(
+            f"This Excel file unpacks to {unpacked // 1_048_576:,} MB, far more than a staff "
+            "list does; it was refused unread. Export the staff list again, or as CSV."
+        )
 
 
 def _first_line(exc: Exception) -> str:

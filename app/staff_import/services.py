@@ -11,22 +11,26 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError
-from app.org.models import OrgUnit, Role
+from app.org.models import OrgUnit, Person, Role
 from app.staff_import.apply import apply_plan
 from app.staff_import.mapping import (
     FIELD_KEYS,
+    STATUS_MEANINGS,
     clean,
+    date_order,
     mapping_problems,
     normalise_header,
     shape_key,
     suggest_mapping,
+    suggest_status,
 )
 from app.staff_import.models import BatchStatus, ImportBatch, ImportMapping
 from app.staff_import.plan import CREATE, IGNORE, Options, Plan, build_plan
@@ -36,16 +40,9 @@ from app.staff_import.reading import BadFile, Table, read_table
 def upload(
     session: Session, *, data: bytes, filename: str, actor_id: int, source: str = "web"
 ) -> ImportBatch:
-    """Read the file (raising BadFile with one clear message) and keep it as a batch."""
+    """Read the file (raising BadFile with one clear message) and keep it as a batch. A file
+    whose columns are not recognised is kept too: the admin maps it by hand."""
     table = read_table(data, filename)
-    suggested = suggest_mapping(table.headers)
-    if not suggested:
-        raise BadFile(
-            "None of the columns could be recognised ("
-            + ", ".join(table.headers[:8])
-            + "). A staff file needs at least an employee number and names, e.g. "
-            "Employee Number, First Name, Last Name."
-        )
     batch = ImportBatch(
         filename=(filename or "upload")[-255:],
         sha256=hashlib.sha256(data).hexdigest(),
@@ -76,6 +73,13 @@ class MappingProposal:
     saved: bool  # True when taken from a saved mapping
     #: header -> the first value in that column, to show the admin what a column holds
     samples: dict[str, str] = field(default_factory=dict)
+    #: distinct status values (as written) with their row counts
+    statuses: list[tuple[str, int]] = field(default_factory=list)
+    #: True when the end-date column's values cannot tell day-first from month-first
+    date_order_open: bool = False
+    #: what the admin should know before previewing (e.g. a manager-id column that
+    #: matches almost nobody)
+    notes: list[str] = field(default_factory=list)
 
 
 def _distinct(table: Table, header: str | None) -> list[str]:
@@ -90,18 +94,123 @@ def _distinct(table: Table, header: str | None) -> list[str]:
     return sorted(seen.values(), key=str.lower)
 
 
+def _value_counts(table: Table, header: str | None) -> list[tuple[str, int]]:
+    """Distinct values of a column (as first written, ignoring case) with their row counts."""
+    if not header or header not in table.headers:
+        return []
+    i = table.headers.index(header)
+    spelling: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for row in table.rows:
+        value = clean(row[i])
+        if value:
+            spelling.setdefault(value.lower(), value)
+            counts[value.lower()] = counts.get(value.lower(), 0) + 1
+    return sorted(((spelling[k], n) for k, n in counts.items()), key=lambda v: v[0].lower())
+
+
+def _column(table: Table, header: str | None) -> list[str]:
+    if not header or header not in table.headers:
+        return []
+    i = table.headers.index(header)
+    return [clean(row[i]) for row in table.rows]
+
+
+def _manager_id_note(session: Session, table: Table, columns: dict[str, str]) -> list[str]:
+    """A warning when the manager-id column matches almost no employee number in the file
+    or in PMO Pathways: it is then probably another numbering."""
+    ids = {v for v in _column(table, columns.get("manager_id")) if v}
+    if len(ids) < 2:
+        return []
+    known = set(_column(table, columns.get("employee_number")))
+    known |= set(
+        session.scalars(select(Person.employee_number).where(Person.employee_number.in_(ids)))
+    )
+    matched = len(ids & known)
+    if matched * 5 >= len(ids):  # a fifth or more match: a real numbering with gaps
+        return []
+    header = columns["manager_id"]
+    advice = (
+        f" Map the manager-name column ({columns['manager_name']}) too: a manager id that "
+        "matches no one is then looked up by name."
+        if columns.get("manager_name")
+        else " Map a manager-name column instead, if the file has one."
+    )
+    return [
+        f"Only {matched} of the {len(ids)} values in {header!r} match an employee number in "
+        f"this file or in PMO Pathways; it is probably a different numbering." + advice
+    ]
+
+
+def _listed(headers: list[str], limit: int = 12) -> str:
+    shown = ", ".join(h if len(h) <= 40 else h[:39] + "…" for h in headers[:limit])
+    return shown + (f" and {len(headers) - limit} more" if len(headers) > limit else "")
+
+
+def _sanity_notes(
+    table: Table, columns: dict[str, str], statuses: list[tuple[str, int]], status_map: dict
+) -> list[str]:
+    """Warnings about a mapping that is probably wrong, shown before the preview."""
+    notes = []
+    rows = len(table.rows)
+    if not suggest_mapping(table.headers):
+        notes.append(
+            "None of the columns could be recognised. Choose below which column holds what."
+        )
+    named = set(suggest_mapping(table.headers)) | set(columns)
+    if "full_name" not in named and not {"first_name", "last_name"} <= named:
+        notes.append(
+            "This file has no name column. Its columns are: "
+            + _listed(table.headers)
+            + ". Choose the columns that hold names below, or export the file again with names."
+        )
+    for key in ("full_name", "last_name", "first_name"):
+        values = [v for v in _column(table, columns.get(key)) if v]
+        if rows >= 3 and values:
+            value, n = max(_counted(values).items(), key=lambda kv: kv[1])
+            if n * 3 > rows:
+                notes.append(
+                    f"{columns[key]!r} is probably not a name column: {n} of {rows} rows "
+                    f"hold {value[:40]!r}."
+                )
+    leavers = sum(n for v, n in statuses if status_map.get(v.lower()) == "leaver")
+    if leavers * 2 > rows:
+        notes.append(
+            f"The status mapping makes {leavers} of the {rows} rows leavers: they would be "
+            "made inactive and lose their log-in. Check the status values below."
+        )
+    emails = [v for v in _column(table, columns.get("email")) if v]
+    if emails and sum(1 for v in emails if "@" in v) * 2 < len(emails):
+        notes.append(
+            f"Most values in {columns['email']!r} are not email addresses; is it the email column?"
+        )
+    return notes
+
+
+def _counted(values: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value.lower()] = counts.get(value.lower(), 0) + 1
+    return counts
+
+
 def _suggest_values(
     session: Session, titles: list[str], departments: list[str], saved: dict[str, dict[str, str]]
 ) -> dict[str, dict[str, str]]:
-    roles = session.execute(select(Role.code, Role.name).where(Role.active.is_(True))).all()
+    roles = session.execute(
+        select(Role.code, Role.name, Role.aliases).where(Role.active.is_(True))
+    ).all()
     units = session.execute(
         select(OrgUnit.code, OrgUnit.name).where(OrgUnit.active.is_(True))
     ).all()
     role_by_name: dict[str, str] = {}
-    for code, name in roles:
+    for code, name, _ in roles:
         role_by_name[normalise_header(name)] = code
         for part in name.split("/"):
             role_by_name.setdefault(normalise_header(part), code)
+    for code, _, aliases in roles:  # a role's own name wins over another role's alias
+        for alias in aliases or []:
+            role_by_name.setdefault(normalise_header(alias), code)
     unit_by_name = {normalise_header(name): code for code, name in units} | {
         normalise_header(code): code for code, _ in units
     }
@@ -135,17 +244,35 @@ def mapping_for(session: Session, batch: ImportBatch) -> MappingProposal:
     titles = _distinct(table, columns.get("job_title"))
     departments = _distinct(table, columns.get("org_unit"))
     base = batch.value_maps or (saved.value_maps if saved else {})
+    statuses = _value_counts(table, columns.get("status"))
+    status_header = columns.get("status", "")
+    saved_status = base.get("status", {})
+    maps = _suggest_values(session, titles, departments, base)
+    maps["status"] = {
+        value.lower(): saved_status.get(value.lower())
+        if saved_status.get(value.lower()) in STATUS_MEANINGS
+        else suggest_status(value, status_header)
+        for value, _ in statuses
+    }
+    end_dates = [v for v in _column(table, columns.get("end_date")) if v]
+    order_open = bool(end_dates) and date_order(end_dates) is None
+    if order_open and base.get("end_date", {}).get("order"):
+        maps["end_date"] = {"order": base["end_date"]["order"]}
     samples = {
         h: next((clean(row[i]) for row in table.rows if clean(row[i])), "")
         for i, h in enumerate(table.headers)
     }
     return MappingProposal(
         columns,
-        _suggest_values(session, titles, departments, base),
+        maps,
         titles,
         departments,
         saved is not None and not batch.mapping,
         samples,
+        statuses,
+        order_open,
+        _sanity_notes(table, columns, statuses, maps["status"])
+        + _manager_id_note(session, table, columns),
     )
 
 
@@ -173,14 +300,23 @@ def save_mapping(
     for dept, code in value_maps.get("org_unit", {}).items():
         if code and code != CREATE and code not in valid_units:
             raise DomainError(f"Unknown org unit {code!r} for department {dept!r}.")
+    for value, meaning in value_maps.get("status", {}).items():
+        if meaning not in STATUS_MEANINGS:
+            raise DomainError(f"Unknown meaning {meaning!r} for status {value!r}.")
     batch.mapping, batch.value_maps, batch.full_sync = columns, value_maps, full_sync
+    session.flush()
+
+
+def _keep_mapping(session: Session, batch: ImportBatch, actor_id: int | None) -> None:
+    """Keep the batch's mapping for the next file of the same shape: done when the import is
+    applied, so an upload that is discarded leaves nothing behind."""
     saved = session.scalar(select(ImportMapping).where(ImportMapping.shape_key == batch.shape_key))
     if saved is None:
         saved = ImportMapping(shape_key=batch.shape_key)
         session.add(saved)
-    saved.headers, saved.columns, saved.value_maps = batch.headers, columns, value_maps
+    saved.headers, saved.columns = batch.headers, batch.mapping
+    saved.value_maps = batch.value_maps
     saved.updated_by_id = actor_id
-    session.flush()
 
 
 def preview(
@@ -212,7 +348,7 @@ def apply(
     ``plan`` may be a preview made earlier in the same transaction (the CLI shows one before
     applying); otherwise the plan is built here against the database as it is now.
     """
-    if batch.status != BatchStatus.UPLOADED:
+    if batch.status != BatchStatus.UPLOADED or not _claim(session, batch):
         raise DomainError("This import has already been applied or discarded.")
     plan = plan or preview(session, batch, actor_person_id=actor_person_id, today=today)
     if plan.errors and not skip_errors:
@@ -220,7 +356,13 @@ def apply(
             f"{plan.error_rows} row(s) have errors. Fix the file, or choose to "
             "apply the valid rows and skip those."
         )
+    if plan.errors and not plan.candidates:
+        raise DomainError(
+            f"Every row has errors ({plan.error_rows}); nothing was applied. Fix the file or "
+            "the mapping and upload it again."
+        )
     counts = apply_plan(session, plan, today)
+    _keep_mapping(session, batch, batch.uploaded_by_id)
     batch.status = BatchStatus.APPLIED
     batch.skip_errors = skip_errors
     batch.counts = counts
@@ -228,6 +370,56 @@ def apply(
     batch.applied_at = datetime.now(UTC)
     session.flush()
     return plan
+
+
+def _claim(session: Session, batch: ImportBatch) -> bool:
+    """Mark the batch applied in the database, if it is still open; False when another
+    request (a second browser tab) got there first. The conditional UPDATE waits for that
+    other transaction, so only one of two simultaneous applies goes ahead."""
+    claimed = session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.status == BatchStatus.UPLOADED)
+        .values(status=BatchStatus.APPLIED)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(claimed, "rowcount", 0))
+
+
+def mapping_document(batch: ImportBatch) -> dict:
+    """The batch's mapping as the file an admin downloads and the CLI reads (--mapping)."""
+    return {
+        "kind": "staff-import-mapping",
+        "columns": batch.mapping,
+        "value_maps": batch.value_maps,
+    }
+
+
+def read_mapping_file(data: bytes) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """(columns, value maps) from a mapping file; BadFile with a plain message if it is not one."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadFile(f"The mapping file is not JSON ({exc}).") from exc
+    columns = doc.get("columns") if isinstance(doc, dict) else None
+    value_maps = doc.get("value_maps", {}) if isinstance(doc, dict) else None
+    ok = (
+        isinstance(columns, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items())
+        and isinstance(value_maps, dict)
+        and all(
+            isinstance(m, dict) and all(isinstance(v, str) for v in m.values())
+            for m in value_maps.values()
+        )
+    )
+    if not ok or not isinstance(columns, dict) or not isinstance(value_maps, dict):
+        raise BadFile(
+            'The mapping file must hold {"columns": {field: column}, "value_maps": {...}}, '
+            "as the import pages download it."
+        )
+    unknown = sorted(set(columns) - set(FIELD_KEYS))
+    if unknown:
+        raise BadFile("The mapping file names unknown fields: " + ", ".join(unknown))
+    return columns, value_maps
 
 
 def issue_rows(plan: Plan) -> list[list]:
@@ -266,7 +458,9 @@ __all__ = [
     "discard",
     "issue_rows",
     "issues_csv",
+    "mapping_document",
     "mapping_for",
+    "read_mapping_file",
     "preview",
     "save_mapping",
     "upload",

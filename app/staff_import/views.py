@@ -4,11 +4,15 @@ each POST commits once."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from typing import cast
 from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.access import ADMIN, allow
 from app.errors import DomainError
@@ -23,9 +27,10 @@ from app.staff_import.forms import (
     column_field,
     dept_field,
     mapping_form,
+    status_field,
     title_field,
 )
-from app.staff_import.mapping import FIELDS
+from app.staff_import.mapping import FIELD_KEYS, FIELDS
 from app.staff_import.models import BatchStatus, ImportBatch
 from app.staff_import.plan import CREATE, IGNORE
 from app.staff_import.reading import BadFile
@@ -38,11 +43,16 @@ ISSUES_SHOWN = 200
 HISTORY_PER_PAGE = 20
 
 
+def _session() -> Session:
+    """The request's session, typed as the plain Session the use-cases take."""
+    return cast(Session, db.session)
+
+
 def _batch(batch_id: int) -> ImportBatch:
     return db.get_or_404(ImportBatch, batch_id)
 
 
-def _open_batch(batch_id: int) -> tuple[ImportBatch, Response | None]:
+def _open_batch(batch_id: int) -> tuple[ImportBatch, BaseResponse | None]:
     """The batch, and a redirect to its record when it is no longer open for changes."""
     batch = _batch(batch_id)
     if batch.status != BatchStatus.UPLOADED:
@@ -63,9 +73,11 @@ def history():
         try:
             # Some browsers send a full path; only the name is kept (shown, never used).
             name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-            batch = services.upload(
-                db.session, data=upload.read(), filename=name, actor_id=current_user.id
-            )
+            try:
+                data = upload.read()
+            finally:
+                upload.close()  # a large upload is spooled to a temporary file
+            batch = services.upload(_session(), data=data, filename=name, actor_id=current_user.id)
         except BadFile as error:
             db.session.rollback()
             form.file.errors = [*form.file.errors, str(error)]
@@ -83,8 +95,8 @@ def mapping(batch_id: int):
     batch, closed = _open_batch(batch_id)
     if closed:
         return closed
-    proposal = services.mapping_for(db.session, batch)
-    roles, units = queries.value_choices(db.session)
+    proposal = services.mapping_for(_session(), batch)
+    roles, units = queries.value_choices(_session())
     form = mapping_form(
         headers=batch.headers,
         proposal=proposal,
@@ -106,6 +118,7 @@ def mapping(batch_id: int):
         column_field=column_field,
         title_field=title_field,
         dept_field=dept_field,
+        status_field=status_field,
         column_errors=column_errors,
     )
 
@@ -116,12 +129,16 @@ def _save_mapping(batch: ImportBatch, form, proposal, column_errors: list[str]):
     columns = chosen_columns(form)
     value_maps = chosen_value_maps(form, proposal)
     # A new job-title or department column brings other values: those are mapped next.
-    moved = [key for key in value_maps if columns.get(key) != proposal.columns.get(key)]
+    moved = [
+        key
+        for key in value_maps
+        if key in FIELD_KEYS and columns.get(key) != proposal.columns.get(key)
+    ]
     for key in moved:
         value_maps[key] = {}
     try:
         services.save_mapping(
-            db.session,
+            _session(),
             batch=batch,
             columns=columns,
             value_maps=value_maps,
@@ -140,7 +157,8 @@ def _save_mapping(batch: ImportBatch, form, proposal, column_errors: list[str]):
     db.session.commit()
     if any(columns.get(key) for key in moved):
         flash(
-            "You chose another job-title or department column: map its values below, then "
+            "You chose another job-title, department, status or end-date column: map its "
+            "values below, then "
             "save again.",
             "info",
         )
@@ -158,7 +176,7 @@ def preview(batch_id: int):
         flash("Map the columns of this file first.", "info")
         return redirect(url_for("staff_import.mapping", batch_id=batch.id))
     plan = services.preview(
-        db.session, batch, actor_person_id=current_user.person_id, today=date.today()
+        _session(), batch, actor_person_id=current_user.person_id, today=date.today()
     )
     return render_template(
         "staff_import/preview.html",
@@ -184,7 +202,7 @@ def apply(batch_id: int):
         return redirect(url_for("staff_import.preview", batch_id=batch.id))
     done, plan = run(
         lambda: services.apply(
-            db.session,
+            _session(),
             batch,
             skip_errors=form.skip_errors.data == "1",
             actor_person_id=current_user.person_id,
@@ -225,12 +243,24 @@ def detail(batch_id: int):
         "staff_import/detail.html",
         batch=batch,
         fields=FIELDS,
-        names=queries.value_names(db.session),
+        names=queries.value_names(_session()),
         issues=batch.issues[:ISSUES_SHOWN],
         CREATE=CREATE,
         IGNORE=IGNORE,
         open=batch.status == BatchStatus.UPLOADED,
         confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/<int:batch_id>/mapping.json")
+@allow(ADMIN)
+def mapping_json(batch_id: int):
+    """The batch's mapping, for `flask import people FILE --mapping mapping.json`."""
+    batch = _batch(batch_id)
+    return Response(
+        json.dumps(services.mapping_document(batch), indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": _attachment("mapping.json")},
     )
 
 
@@ -240,7 +270,7 @@ def issues_csv(batch_id: int):
     batch = _batch(batch_id)
     if batch.status == BatchStatus.UPLOADED and batch.mapping:
         plan = services.preview(
-            db.session, batch, actor_person_id=current_user.person_id, today=date.today()
+            _session(), batch, actor_person_id=current_user.person_id, today=date.today()
         )
         rows = services.issue_rows(plan)
     elif batch.status == BatchStatus.UPLOADED:

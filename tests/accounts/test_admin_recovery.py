@@ -15,7 +15,6 @@ from app.org.models import Person
 from tests.factories import make_person, make_user
 from tests.test_forms import assert_field_error, post_form
 
-
 LAST_ADMIN = (
     "root@example.org is the last active administrator. Give another account the admin "
     "permission first, or nobody could administer the site."

@@ -197,10 +197,20 @@ def test_admin_imports_an_unseen_hr_export_and_reimporting_changes_nothing(chrom
         page.get_by_label("Insight Wrangler", exact=True).select_option(
             label="Portfolio Analyst (P04)"
         )
+        page.get_by_role("button", name="Save mapping and preview").click()
+        # A status column was chosen: its values come next, each with its row count and a
+        # suggested meaning; the admin makes "On Leave" explicit and saves again.
+        page.wait_for_url(re.compile(r"/admin/imports/\d+/mapping$"))
+        statuses = page.get_by_test_id("status-values")
+        assert selected(statuses, "Active (2 rows)") == "active"
+        assert selected(statuses, "Leaver (1 row)") == "leaver"
+        assert selected(statuses, "On Leave (1 row)") == "active"
+        statuses.get_by_label("On Leave (1 row)", exact=True).select_option(label="Active")
         browsing.screenshot("import-mapping")
         page.get_by_role("button", name="Save mapping and preview").click()
         page.wait_for_url(re.compile(r"/admin/imports/\d+/preview$"))
         preview_url = page.url
+        assert count_of(page, "count-leavers") == 1  # Mara Zeller, created inactive
 
         assert count_of(page, "count-create") == 4
         assert count_of(page, "count-update") == 0
@@ -268,12 +278,14 @@ def test_admin_imports_an_unseen_hr_export_and_reimporting_changes_nothing(chrom
             assert selected(page, label) == header, label
         assert selected(page, "Harbour Data Lab") != "__create__"  # the unit made last time
         assert selected(page, "Insight Wrangler") == "P04"
+        assert selected(page, "Leaver (1 row)") == "leaver"
         browsing.screenshot("import-mapping-again")
         page.get_by_role("button", name="Save mapping and preview").click()
         page.wait_for_url(re.compile(r"/admin/imports/\d+/preview$"))
         assert count_of(page, "count-create") == 0
         assert count_of(page, "count-update") == 0
         assert count_of(page, "count-unchanged") == 4
+        assert count_of(page, "count-leavers") == 0  # already inactive: nothing to do
         assert page.get_by_test_id("nothing-to-change").is_visible()
         assert page.get_by_test_id("new-units").count() == 0
         page.get_by_role("button", name="Apply import").click()

@@ -5,7 +5,14 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.capability.levels import Fact, gap, layers_for, requirement
+from app.capability.levels import (
+    CertificateRule,
+    Fact,
+    current_levels,
+    gap,
+    layers_for,
+    requirement,
+)
 
 CAPS = {
     "module_completion": 2,
@@ -131,3 +138,57 @@ def test_layers_keep_manager_and_other_evidence_apart():
 def test_requirement_is_the_highest_any_role_asks_for():
     assert requirement([{"A": 2, "B": 4}, {"A": 3}]) == {"A": 3, "B": 4}
     assert gap(4, 2) == 2 and gap(2, 4) == 0
+
+
+# --- certificates prove what the catalogue says ---------------------------------------------
+
+P3O_F = CertificateRule({"GOV-01": 2, "GOV-05": 2}, expires=True)
+LIFETIME = CertificateRule({"CTL-04": 2}, expires=False)
+
+
+def certificate(code: str | None, competency: str = "GOV-01", level: int = 3, expires=None):
+    return Fact(
+        competency,
+        "external_certificate",
+        level,
+        TODAY - timedelta(days=10),
+        expires,
+        certificate=code,
+        ref=1,
+    )
+
+
+def test_a_certificate_proves_every_competency_the_catalogue_lists_at_its_level():
+    levels = current_levels([certificate("P3O-F", level=5)], CAPS, TODAY, {"P3O-F": P3O_F})
+    assert {code: layer.validated for code, layer in levels.items()} == {"GOV-01": 2, "GOV-05": 2}
+    assert levels["GOV-05"].basis.certificate == "P3O-F"
+
+
+def test_a_certificate_proves_nothing_in_a_competency_it_does_not_list():
+    levels = current_levels(
+        [certificate("P3O-F", competency="CTL-04")], CAPS, TODAY, {"P3O-F": P3O_F}
+    )
+    assert "CTL-04" not in levels and levels["GOV-01"].validated == 2
+
+
+def test_the_source_cap_still_bounds_the_catalogue_level():
+    generous = {"X": CertificateRule({"GOV-01": 5})}
+    assert current_levels([certificate("X")], CAPS, TODAY, generous)["GOV-01"].validated == 3
+
+
+def test_a_certificate_missing_from_the_catalogue_proves_nothing():
+    assert current_levels([certificate("NOPE")], CAPS, TODAY, {"P3O-F": P3O_F}) == {}
+
+
+def test_an_uncoded_certificate_keeps_the_flat_cap():
+    assert current_levels([certificate(None, level=5)], CAPS, TODAY, {})["GOV-01"].validated == 3
+
+
+def test_expiry_applies_only_when_the_catalogue_says_the_certificate_expires():
+    lapsed = TODAY - timedelta(days=1)
+    expiring = current_levels([certificate("P3O-F", expires=lapsed)], CAPS, TODAY, {"P3O-F": P3O_F})
+    assert expiring["GOV-01"].validated == 0
+    lifetime = current_levels(
+        [certificate("L", competency="CTL-04", expires=lapsed)], CAPS, TODAY, {"L": LIFETIME}
+    )
+    assert lifetime["CTL-04"].validated == 2

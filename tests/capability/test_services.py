@@ -32,9 +32,14 @@ TODAY = date(2026, 3, 16)
 
 @pytest.fixture
 def version(session):
-    """The shipped roles, framework and role profiles, loaded and committed."""
+    """The shipped roles, framework, role profiles and certificates, loaded and committed."""
     load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(session, CURRICULA / "framework.yaml", CURRICULA / "role-profiles.yaml")
+    load_framework(
+        session,
+        CURRICULA / "framework.yaml",
+        CURRICULA / "role-profiles.yaml",
+        certificates_path=CURRICULA / "certificates.yaml",
+    )
     session.commit()
     return published_version(session)
 
@@ -148,6 +153,48 @@ def evidence_count(session) -> int:
     return session.scalar(select(func.count()).select_from(Evidence))
 
 
+# --- certificates ------------------------------------------------------------------------
+
+
+def test_a_p3o_foundation_certificate_raises_its_competencies_to_2_and_no_higher(
+    session, version, team
+):
+    # Recorded against GOV-05 at a claimed level 3: the catalogue decides what it proves.
+    cert = add_evidence(
+        session,
+        version,
+        team.learner,
+        "GOV-05",
+        Source.EXTERNAL_CERTIFICATE,
+        3,
+        expires_on=TODAY + timedelta(days=400),
+    )
+    cert.certificate_code = "P3O-F"
+    # A second record claims it proves risk management: it proves nothing there.
+    stray = add_evidence(
+        session,
+        version,
+        team.learner,
+        "CTL-04",
+        Source.EXTERNAL_CERTIFICATE,
+        3,
+        expires_on=TODAY + timedelta(days=400),
+    )
+    stray.certificate_code = "P3O-F"
+    session.commit()
+
+    cap = services.capability(session, team.learner, TODAY)
+
+    proven = {code: layer.validated for code, layer in cap.layers.items() if layer.validated}
+    assert proven == {"GOV-01": 2, "GOV-05": 2}
+    rows = {r.code: r for r in cap.roles[0].rows}
+    assert rows["GOV-01"].current == 2 and "(P3O-F)" in rows["GOV-01"].basis
+    assert rows["CTL-04"].current == 0
+    # It lapses on the holder's expiry date, as the catalogue says it expires.
+    later = services.capability(session, team.learner, TODAY + timedelta(days=401))
+    assert all(layer.validated == 0 for layer in later.layers.values())
+
+
 # --- the profile ---------------------------------------------------------------------------
 
 
@@ -155,7 +202,7 @@ def test_profile_lists_every_competency_of_the_role_with_levels_and_gaps_first(
     session, version, team
 ):
     required = profile(session, version, "R04")
-    assert len(required) == 28
+    assert len(required) == 21  # v2 drops R04's level-1 desirable lines
     met_code = next(c for c, lv in sorted(required.items()) if lv == 3)
     part_code = next(c for c, lv in sorted(required.items()) if lv == 3 and c != met_code)
     add_evidence(session, version, team.learner, met_code, Source.MANAGER_RATING, 3)
@@ -180,7 +227,7 @@ def test_profile_lists_every_competency_of_the_role_with_levels_and_gaps_first(
     assert gaps == sorted(gaps, reverse=True)
     assert rows[-1].code == met_code
     assert cap.roles[0].met == 1
-    assert cap.roles[0].readiness == round(100 / 28)
+    assert cap.roles[0].readiness == round(100 / len(required))
     assert [b.code for b in cap.chart] == [c for c, _n, _g in cap.competencies if c in required]
 
 

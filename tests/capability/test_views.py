@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from markupsafe import escape as html_escape
 from sqlalchemy import func, insert, select
 
 from app.accounts.models import Permission
@@ -441,6 +442,27 @@ def test_learner_gets_403_on_the_validation_pages(client, login, scene):
     assert snapshot() == before
 
 
+def test_the_capability_page_shows_version_2_anchors_notes_and_boundaries(
+    client, login, scene, session
+):
+    version = published_version(session)
+    ctl04 = session.scalar(
+        select(Competency).where(Competency.version_id == version.id, Competency.code == "CTL-04")
+    )
+    level_3 = next(lv for lv in version.levels if lv.level == 3)
+    login(scene.learner)
+    page = client.get("/capability")
+    assert page.status_code == 200
+    html = page.text
+    row = re.search(r'<tr data-competency="CTL-04">.*?</tr>', html, re.S).group(0)
+    assert 'data-testid="anchors-CTL-04"' in row
+    assert html_escape(ctl04.indicators["4"]) in row  # level 4, new in version 2
+    assert html_escape(ctl04.indicators["1"]) in row
+    assert html_escape(ctl04.boundary) in row
+    assert "not the P3O Practitioner" in level_3.note
+    assert html_escape(level_3.note) in html
+
+
 def test_who_may_open_a_persons_capability_page(client, login, scene):
     login(scene.manager)
     page = client.get(f"/people/{scene.learner_id}/capability")
@@ -651,7 +673,7 @@ def test_my_capability_page_query_count_does_not_grow_with_the_data(
     session.commit()
     _bulk_evidence(small.id, ["GOV-01", "CTL-01"], comp_ids, 2)
 
-    # a big learner: two current roles of all 28 competencies, a target role, 300 rows
+    # a big learner: two current roles, a target role, 300 rows
     big = make_person("Bea", "Big")
     roles = {r.code: r for r in session.scalars(select(Role))}
     assign(big, roles["R01"])
@@ -667,6 +689,15 @@ def test_my_capability_page_query_count_does_not_grow_with_the_data(
     few = _statements(client, count_queries, "/capability")
     login(big_user)
     page = client.get("/capability")
-    assert page.text.count("<tr data-competency=") == 28 * 3
+    profile_lines = sum(
+        count(
+            RoleRequirement,
+            RoleRequirement.version_id == version.id,
+            RoleRequirement.role_id == roles[code].id,
+        )
+        for code in ("R01", "R04", "R02")
+    )
+    assert profile_lines == 80  # v2: R01 29, R04 21, R02 30 lines
+    assert page.text.count("<tr data-competency=") == profile_lines
     many = _statements(client, count_queries, "/capability")
     assert many == few, (few, many)

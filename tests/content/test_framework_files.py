@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.capability.models import Evidence
 from app.content.checks import check_files
 from app.content.files import ContentInvalid, read_yaml
-from app.content.framework_export import export_documents
+from app.content.framework_export import export_certificates, export_documents
 from app.content.framework_load import load_framework
 from app.content.framework_schema import check_framework
 from app.content.roles import load_roles
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CURRICULA = ROOT / "curricula"
 FRAMEWORK = CURRICULA / "framework.yaml"
 PROFILES = CURRICULA / "role-profiles.yaml"
+CERTIFICATES = CURRICULA / "certificates.yaml"
 SEED_FUNCTIONS = {
     "CTL-06": "change control",
     "FIN-01": "financial",
@@ -34,7 +35,7 @@ SEED_FUNCTIONS = {
 
 def load_shipped(session):
     load_roles(session, CURRICULA / "roles.yaml")
-    return load_framework(session, FRAMEWORK, PROFILES)
+    return load_framework(session, FRAMEWORK, PROFILES, certificates_path=CERTIFICATES)
 
 
 def line_of(path: Path, needle: str) -> int:
@@ -155,7 +156,7 @@ def test_loading_twice_changes_nothing(session):
     session.commit()
     assert (first.outcome, second.outcome) == ("created", "unchanged")
     assert versions(session) == [(1, "published")]
-    assert session.scalar(select(func.count()).select_from(Competency)) == counts == 28
+    assert session.scalar(select(func.count()).select_from(Competency)) == counts == 30
 
 
 def test_a_changed_framework_becomes_a_new_version_and_old_evidence_keeps_its_meaning(
@@ -194,14 +195,24 @@ def test_a_changed_framework_becomes_a_new_version_and_old_evidence_keeps_its_me
 def test_load_export_load_changes_nothing(session, tmp_path):
     load_shipped(session)
     session.commit()
-    framework_text, profiles_text = export_documents(
-        content_of(session, published_version(session, "PMO-CF"))
+    content = content_of(session, published_version(session, "PMO-CF"))
+    assert len(content.certificates) == 33
+    assert "not the P3O Practitioner" in content.scale[3]["note"]
+    assert "named people" in next(
+        c["boundary"] for g in content.groups for c in g["competencies"] if c["code"] == "STR-04"
     )
+    framework_text, profiles_text = export_documents(content)
     (tmp_path / "framework.yaml").write_text(framework_text)
     (tmp_path / "role-profiles.yaml").write_text(profiles_text)
+    (tmp_path / "certificates.yaml").write_text(export_certificates(content) or "")
     (tmp_path / "roles.yaml").write_text((CURRICULA / "roles.yaml").read_text())
     assert check_files(sorted(tmp_path.glob("*.yaml")), tmp_path) == []
-    report = load_framework(session, tmp_path / "framework.yaml", tmp_path / "role-profiles.yaml")
+    report = load_framework(
+        session,
+        tmp_path / "framework.yaml",
+        tmp_path / "role-profiles.yaml",
+        certificates_path=tmp_path / "certificates.yaml",
+    )
     assert report.outcome == "unchanged"
     assert versions(session) == [(1, "published")]
 
@@ -220,6 +231,8 @@ def test_export_command_writes_files_that_load_back(app, session, tmp_path):
             str(tmp_path / "framework.yaml"),
             "--profiles",
             str(tmp_path / "role-profiles.yaml"),
+            "--certificates",
+            str(tmp_path / "certificates.yaml"),
         ]
     )
     assert loaded.exit_code == 0, loaded.output

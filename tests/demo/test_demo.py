@@ -291,3 +291,46 @@ def test_printed_demo_users_can_log_in(app, cli_real_hashes):
         home = client.get("/")
         assert home.status_code == 200
         assert f"Welcome, {login['name'].split()[0]}" in home.text
+
+
+# --- the evidence ---------------------------------------------------------------------------
+
+
+def test_demo_evidence_follows_the_certificate_catalogue_and_decided_ratings(cli):
+    from app.capability.models import Evidence, RatingStatus
+    from app.framework.models import Source
+    from app.framework.versions import published_version
+
+    result = build(cli, people=120)
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    catalogue = {c.code: c for c in published_version(db.session).certificates}
+    evidence = db.session.scalars(select(Evidence)).all()
+
+    certificates = [e for e in evidence if e.source == Source.EXTERNAL_CERTIFICATE]
+    assert certificates
+    for e in certificates:
+        cert = catalogue[e.certificate_code]  # every certificate names its catalogue entry
+        assert e.level == cert.evidences[e.competency_code]
+        assert (e.expires_on is not None) == cert.expires
+
+    by_id = {e.id: e for e in evidence}
+    answers = {
+        e.responds_to_id: e
+        for e in evidence
+        if e.source == Source.MANAGER_RATING and e.responds_to_id is not None
+    }
+    decided = [
+        e
+        for e in evidence
+        if e.source == Source.SELF_RATING
+        and e.status in (RatingStatus.ACCEPTED, RatingStatus.ADJUSTED)
+    ]
+    assert decided
+    for rating in decided:
+        answer = answers[rating.id]  # an accepted self-rating has its manager rating
+        assert answer.validated and answer.competency_code == rating.competency_code
+        assert answer.person_id == rating.person_id and answer.achieved_on >= rating.achieved_on
+        accepted = rating.status == RatingStatus.ACCEPTED
+        assert (answer.level == rating.level) == accepted
+    assert all(by_id[i].source == Source.SELF_RATING for i in answers)

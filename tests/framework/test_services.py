@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Permission
 from app.capability.models import Evidence
-from app.content.framework_export import export_documents
+from app.content.framework_export import export_certificates, export_documents
 from app.content.framework_load import load_framework
 from app.content.roles import load_roles
 from app.errors import DomainError
@@ -18,6 +18,7 @@ from app.framework import queries as framework_queries
 from app.framework import services as authoring
 from app.framework.diff import (
     CapChange,
+    CertificateChange,
     CompetencyChange,
     CompetencyRef,
     FieldChange,
@@ -46,7 +47,12 @@ CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 def load_shipped(session) -> FrameworkVersion:
     """The shipped role catalogue, framework and role profiles, as `flask content load` does."""
     load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(session, CURRICULA / "framework.yaml", CURRICULA / "role-profiles.yaml")
+    load_framework(
+        session,
+        CURRICULA / "framework.yaml",
+        CURRICULA / "role-profiles.yaml",
+        certificates_path=CURRICULA / "certificates.yaml",
+    )
     return published_version(session, "PMO-CF")
 
 
@@ -87,14 +93,15 @@ def test_a_draft_is_a_full_copy_of_the_published_version(session, published, tra
     assert published.status == VersionStatus.PUBLISHED
     copy, original = content_of(session, draft), content_of(session, published)
     assert copy.as_json() == original.as_json()
-    assert len(copy.competency_codes()) == 28
-    assert len(copy.profiles) == 17
+    assert len(copy.competency_codes()) == 30
+    assert len(copy.profiles) == 32
+    assert len(copy.certificates) == 33
     # Its own rows, not the published ones.
     draft_ids = set(session.scalars(select(Competency.id).where(Competency.version_id == draft.id)))
     published_ids = set(
         session.scalars(select(Competency.id).where(Competency.version_id == published.id))
     )
-    assert len(draft_ids) == 28 and not draft_ids & published_ids
+    assert len(draft_ids) == 30 and not draft_ids & published_ids
 
 
 def test_only_one_draft_at_a_time(session, draft, trainer):
@@ -185,9 +192,11 @@ def test_update_competency_changes_text_group_and_indicators(session, draft, pub
         description="New words.",
         group_code="STR",
         indicators={2: "", 4: "Advises  boards.", 3: "Runs it."},
+        boundary=" Stops where  GOV-02 starts. ",
     )
 
     assert comp.code == "GOV-01"
+    assert comp.boundary == "Stops where GOV-02 starts."
     assert comp.name == "Governance design"  # whitespace folded as in the content files
     assert comp.group.code == "STR"
     strategy = [
@@ -198,8 +207,9 @@ def test_update_competency_changes_text_group_and_indicators(session, draft, pub
     ]
     assert strategy[-1] == "GOV-01"  # moved in last
     shipped = framework_queries.find_competency(session, published, "GOV-01")
-    assert shipped.indicators.keys() == {"2", "3", "5"}
+    assert shipped.indicators.keys() == {"1", "2", "3", "4", "5"}
     assert comp.indicators == {
+        "1": shipped.indicators["1"],
         "3": "Runs it.",
         "4": "Advises boards.",
         "5": shipped.indicators["5"],
@@ -352,28 +362,28 @@ def test_scale_level_and_cap_edits(session, draft):
 
 def test_set_profile_sets_changes_and_removes_lines(session, draft):
     before = content_of(session, draft).profiles["R07"]
-    assert before["GOV-01"] != (4, False) and "STR-04" not in before and "INF-04" in before
+    assert before["PPL-01"] != (4, False) and "STR-04" not in before and "INF-04" in before
 
     authoring.set_profile(
         session,
         draft,
         role_id(session, "R07"),
-        {"GOV-01": (4, False), "STR-04": (2, True), "INF-04": (0, False)},
+        {"PPL-01": (4, False), "STR-04": (2, True), "INF-04": (0, False)},
     )
     after = content_of(session, draft).profiles["R07"]
-    assert after["GOV-01"] == (4, False)
+    assert after["PPL-01"] == (4, False)
     assert after["STR-04"] == (2, True)
     assert "INF-04" not in after
-    assert {k: v for k, v in after.items() if k not in ("GOV-01", "STR-04")} == {
-        k: v for k, v in before.items() if k not in ("GOV-01", "INF-04")
+    assert {k: v for k, v in after.items() if k not in ("PPL-01", "STR-04")} == {
+        k: v for k, v in before.items() if k not in ("PPL-01", "INF-04")
     }
 
 
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ({"GOV-01": (6, True)}, "Choose a level from 0 to 5."),
-        ({"GOV-01": (0, True)}, "Essential needs a level"),
+        ({"PPL-01": (6, True)}, "Choose a level from 0 to 5."),
+        ({"PPL-01": (0, True)}, "Essential needs a level"),
         ({"NOPE-1": (2, True)}, "There is no competency NOPE-1"),
     ],
 )
@@ -457,8 +467,15 @@ def test_publish_stores_the_content_hash_so_loading_the_same_files_is_a_no_op(
     framework_text, profiles_text = export_documents(content_of(session, draft))
     (tmp_path / "framework.yaml").write_text(framework_text, encoding="utf-8")
     (tmp_path / "role-profiles.yaml").write_text(profiles_text, encoding="utf-8")
+    certificates_text = export_certificates(content_of(session, draft)) or ""
+    (tmp_path / "certificates.yaml").write_text(certificates_text, encoding="utf-8")
     versions_before = session.scalar(select(func.count()).select_from(FrameworkVersion))
-    report = load_framework(session, tmp_path / "framework.yaml", tmp_path / "role-profiles.yaml")
+    report = load_framework(
+        session,
+        tmp_path / "framework.yaml",
+        tmp_path / "role-profiles.yaml",
+        certificates_path=tmp_path / "certificates.yaml",
+    )
 
     assert (report.outcome, report.version) == ("unchanged", draft.number)
     assert session.scalar(select(func.count()).select_from(FrameworkVersion)) == versions_before
@@ -524,6 +541,68 @@ def test_diff_of_a_version_with_itself_is_empty(session, published, draft):
     assert FrameworkDiff().empty
 
 
+def test_diff_reports_notes_boundaries_and_certificate_changes(session, published, draft):
+    old = content_of(session, published)
+    authoring.update_competency(
+        session,
+        draft,
+        "STR-04",
+        name=old.groups[0]["competencies"][3]["name"],
+        description=old.groups[0]["competencies"][3]["description"],
+        group_code="STR",
+        boundary="Capacity by role, never named people.",
+    )
+    authoring.update_scale_level(
+        session,
+        draft,
+        3,
+        name=old.scale[3]["name"],
+        descriptor=old.scale[3]["descriptor"],
+        note="",
+    )
+    new = content_of(session, draft)
+    p3o_f = next(c for c in new.certificates if c["code"] == "P3O-F")
+    p3o_f["evidences"] = {"GOV-01": 1, "GOV-03": 2}
+    p3o_f["expires"] = False
+    new.certificates = [c for c in new.certificates if c["code"] != "CSM"] + [
+        {**p3o_f, "code": "P3O-X", "name": "Imaginary P3O"}
+    ]
+
+    result = diff(old, new)
+
+    assert result.changed == (
+        CompetencyChange(
+            "STR-04",
+            old.groups[0]["competencies"][3]["name"],
+            (
+                FieldChange(
+                    "boundary",
+                    old.groups[0]["competencies"][3]["boundary"],
+                    "Capacity by role, never named people.",
+                ),
+            ),
+        ),
+    )
+    assert result.scale == (LevelChange(3, (FieldChange("note", old.scale[3]["note"], ""),)),)
+    csm = next(c for c in old.certificates if c["code"] == "CSM")
+    assert result.certificates == (
+        CertificateChange("CSM", csm["name"], "removed"),
+        CertificateChange(
+            "P3O-F",
+            "P3O Foundation",
+            "changed",
+            (
+                FieldChange("expires", True, False),
+                FieldChange("evidences GOV-01", 2, 1),
+                FieldChange("evidences GOV-03", None, 2),
+                FieldChange("evidences GOV-05", 2, None),
+            ),
+        ),
+        CertificateChange("P3O-X", "Imaginary P3O", "added"),
+    )
+    assert not result.empty
+
+
 def test_diff_reports_exactly_what_changed(session, published, draft):
     old = content_of(session, published)
     gov01 = next(c for g in old.groups for c in g["competencies"] if c["code"] == "GOV-01")
@@ -583,7 +662,7 @@ def test_diff_reports_exactly_what_changed(session, published, draft):
                     FieldChange("name", gov01["name"], "Governance design"),
                     FieldChange("group", "GOV", "STR"),
                     FieldChange("indicator 2", gov01["indicators"][2], None),
-                    FieldChange("indicator 4", None, "Advises boards."),
+                    FieldChange("indicator 4", gov01["indicators"][4], "Advises boards."),
                 ),
             ),
         ),

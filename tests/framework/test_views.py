@@ -30,7 +30,12 @@ REQUIRED = "This field is required."
 @pytest.fixture
 def shipped(app) -> FrameworkVersion:
     load_roles(db.session, CURRICULA / "roles.yaml")
-    load_framework(db.session, CURRICULA / "framework.yaml", CURRICULA / "role-profiles.yaml")
+    load_framework(
+        db.session,
+        CURRICULA / "framework.yaml",
+        CURRICULA / "role-profiles.yaml",
+        certificates_path=CURRICULA / "certificates.yaml",
+    )
     db.session.commit()
     return published_version(db.session, "PMO-CF")
 
@@ -113,6 +118,9 @@ def test_everyone_signed_in_reads_the_published_framework(client, login, shipped
     assert "Traces each proposed and running initiative" in body
     assert "Records how an initiative links to strategic objectives" in body  # an indicator
     assert "Practitioner" in body and "Assessment passed" in body  # scale and caps
+    assert 'data-testid="scale-note-3"' in html and "not the P3O Practitioner" in body
+    assert 'data-testid="boundary-STR-04"' in html
+    assert "Allocating named people" in body  # STR-04's boundary with FIN-02
     # R01 needs GOV-01 at 5, essential: marked by a star and words, not by colour alone.
     row = re.search(r'<th scope="row"[^>]*>\s*<span[^>]*>GOV-01</span>.*?</tr>', html, re.S)
     assert row and '<strong>5<span aria-hidden="true">★</span></strong>' in row.group(0)
@@ -164,13 +172,15 @@ def test_trainer_drafts_edits_a_competency_and_a_profile_then_publishes(
             "name": "Governance design and upkeep",
             "description": "Designs the decision bodies and keeps them working.",
             "indicator_4": "Advises the board on its own structure.",
+            "boundary": "Designing the bodies is here; running reviews is GOV-02.",
         },
     )
     assert response.status_code == 302
     gov01 = framework_queries.find_competency(db.session, draft, "GOV-01")
     assert gov01.name == "Governance design and upkeep"
     assert gov01.indicators["4"] == "Advises the board on its own structure."
-    assert set(gov01.indicators) == {"2", "3", "4", "5"}  # the others kept
+    assert set(gov01.indicators) == {"1", "2", "3", "4", "5"}  # the others kept
+    assert gov01.boundary == "Designing the bodies is here; running reviews is GOV-02."
     assert framework_queries.find_competency(db.session, shipped, "GOV-01").name != gov01.name
 
     r07 = role_id("R07")
@@ -181,12 +191,12 @@ def test_trainer_drafts_edits_a_competency_and_a_profile_then_publishes(
         client,
         url,
         profile_data(
-            draft, "R07", **{"STR-04": (2, True), "GOV-01": (4, False), "INF-04": (0, False)}
+            draft, "R07", **{"STR-04": (2, True), "PPL-01": (4, False), "INF-04": (0, False)}
         ),
     )
     assert response.status_code == 302
     profile = content_of(db.session, draft).profiles["R07"]
-    assert profile["STR-04"] == (2, True) and profile["GOV-01"] == (4, False)
+    assert profile["STR-04"] == (2, True) and profile["PPL-01"] == (4, False)
     assert "INF-04" not in profile
 
     changes = client.get("/framework/diff")
@@ -254,10 +264,13 @@ def test_trainer_adds_and_removes_competencies_edits_the_scale_and_discards(
     data = {f"name_{s['level']}": s["name"] for s in scale.scale}
     data |= {f"descriptor_{s['level']}": s["descriptor"] for s in scale.scale}
     data |= {f"cap_{k}": str(v) for k, v in scale.caps.items()}
-    data |= {"name_5": "Master", "cap_assessment": "2"}
+    data |= {f"note_{s['level']}": s["note"] for s in scale.scale}
+    data |= {"name_5": "Master", "cap_assessment": "2", "note_3": "Not a qualification."}
     assert form_post(client, "/framework/draft/scale", data).status_code == 302
     after = content_of(db.session, draft)
     assert after.scale[5]["name"] == "Master" and after.caps["assessment"] == 2
+    assert after.scale[3]["note"] == "Not a qualification."
+    assert after.scale[4]["note"] == scale.scale[4]["note"] != ""
 
     response = form_post(client, "/framework/draft/discard", {}, page_url="/framework/draft")
     assert response.status_code == 302
@@ -372,15 +385,15 @@ def test_profile_errors_show_at_the_line_and_save_no_line(client, login, draft, 
     before = draft_json(draft)
     url = f"/framework/draft/profiles/{role_id('R07')}"
 
-    # A valid change (GOV-01) posted with a broken line (STR-04 essential at level 0).
-    data = profile_data(draft, "R07", **{"GOV-01": (1, False)})
+    # A valid change (PPL-01) posted with a broken line (STR-04 essential at level 0).
+    data = profile_data(draft, "R07", **{"PPL-01": (1, False)})
     data["essential_STR-04"] = "y"
     page = form_post(client, url, data)
     assert page.status_code == 200
     assert field_error(page.text, "level_STR-04") == (
         "Essential needs a level: choose 1 to 5, or untick essential."
     )
-    assert field_error(page.text, "level_GOV-01") is None
+    assert field_error(page.text, "level_PPL-01") is None
     assert "Nothing was saved" in page.text
     assert draft_json(draft) == before
 
@@ -425,5 +438,25 @@ def test_scale_and_publish_errors_save_nothing(client, login, draft, trainer):
         db.session.scalar(
             select(func.count(Competency.id)).where(Competency.version_id == draft.id)
         )
-        == 28
+        == 30
     )
+
+
+def test_the_diff_page_shows_certificate_changes(client, login, shipped, tmp_path):
+    catalogue = (CURRICULA / "certificates.yaml").read_text()
+    changed = tmp_path / "certificates.yaml"
+    changed.write_text(catalogue.replace("name: P3O Foundation", "name: P3O Foundation (2026)"))
+    report = load_framework(
+        db.session,
+        CURRICULA / "framework.yaml",
+        CURRICULA / "role-profiles.yaml",
+        certificates_path=changed,
+    )
+    db.session.commit()
+    assert report.outcome == "new-version"
+    login(make_user(Permission.TRAINER))
+    page = client.get("/framework/diff?from=1&to=2")
+    assert page.status_code == 200 and 'data-testid="diff-certificates"' in page.text
+    body = text_of(page.text)
+    assert "P3O-F P3O Foundation (2026)" in body
+    assert "name: P3O Foundation → P3O Foundation (2026)" in body

@@ -7,6 +7,7 @@ without --skip-errors; --dry-run never writes, not even the batch.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,9 @@ def test_import_applies_the_suggested_mapping_and_records_the_batch(cli, write, 
     batch = db.session.scalars(select(ImportBatch)).one()
     assert batch.status == BatchStatus.APPLIED and batch.source == "cli"
     assert batch.uploaded_by_id == world["admin"].id  # the first active admin
-    assert f"Applied as import #{batch.id}, recorded under ida@example.com." in result.output
+    assert (
+        f"Applied as import #{batch.id} with the suggested mapping, recorded under ida@example.com."
+    ) in result.output
 
 
 def test_a_second_run_of_the_same_file_changes_nothing(cli, write, world):
@@ -124,7 +127,7 @@ def test_dry_run_writes_nothing_at_all(cli, write, world):
 def test_dry_run_of_a_file_with_errors_exits_1_and_writes_nothing(cli, write, world):
     result = cli(write(GOOD + BAD_ROWS), "--dry-run")
     assert result.exit_code == 1
-    assert "rows in error: 2" in result.output
+    assert "rows in error: 1" in result.output
     assert count(ImportBatch) == 0 and count(ImportMapping) == 0 and count(Person) == 3
 
 
@@ -133,9 +136,9 @@ def test_errors_without_skip_exit_1_print_each_error_and_write_nothing(cli, writ
     assert result.exit_code == 1
     assert "row 5, column 'Email': error: 'not-an-email' is not a valid email" in result.output
     assert (
-        "row 6, column 'Manager ID': error: manager 'N404' is not in the file or in PMO Pathways"
+        "row 6, column 'Manager ID': warning: manager 'N404' not found; imported without a manager"
     ) in result.output
-    assert "2 row(s) have errors; nothing was written." in result.stderr
+    assert "1 row(s) have errors; nothing was written." in result.stderr
     assert count(ImportBatch) == 0 and count(ImportMapping) == 0
     assert count(Person) == 3 and count(OrgUnit) == 1
 
@@ -150,13 +153,15 @@ def test_skip_errors_applies_the_valid_rows_and_keeps_the_report(cli, write, wor
         "N1",
         "N2",
         "N3",
+        "N5",  # its manager N404 is unknown: a warning, imported without a manager
     }
+    assert people()["N5"].line_manager_id is None
     batch = db.session.scalars(select(ImportBatch)).one()
-    assert batch.skip_errors and batch.counts["error_rows"] == 2
+    assert batch.skip_errors and batch.counts["error_rows"] == 1
     assert [(row, kind) for row, _col, kind, _msg in batch.issues] == [
         (4, "warning"),
         (5, "error"),
-        (6, "error"),
+        (6, "warning"),
     ]
 
 
@@ -165,13 +170,13 @@ def test_skip_errors_applies_the_valid_rows_and_keeps_the_report(cli, write, wor
     [
         (b"", "The file is empty."),
         (b"\x00\x01\x02binary\x00\x00", "binary data"),
-        (b"Colour,Flavour\nred,sweet\n", "None of the columns could be recognised"),
+        (b"Colour,Flavour\nred,sweet\n", "Choose the column that holds the employee number"),
         (b"Employee Number,Last Name\n", "no rows of people"),
     ],
 )
-def test_a_bad_file_exits_1_with_one_message_and_writes_nothing(cli, write, world, data, message):
+def test_a_bad_file_exits_2_with_one_message_and_writes_nothing(cli, write, world, data, message):
     result = cli(write(data))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in result.stderr
     assert "Nothing was written." in result.stderr
     assert count(ImportBatch) == 0 and count(Person) == 3
@@ -179,7 +184,7 @@ def test_a_bad_file_exits_1_with_one_message_and_writes_nothing(cli, write, worl
 
 def test_a_file_the_suggestion_cannot_map_points_to_the_admin_area(cli, write, world):
     result = cli(write("Ref,First Name,Last Name\nX1,Xena,Exe\n"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Choose the column that holds the employee number." in result.stderr
     assert "Staff import" in result.stderr
     assert count(ImportBatch) == 0 and count(ImportMapping) == 0
@@ -206,6 +211,7 @@ def test_the_mapping_saved_in_the_admin_area_is_used(cli, write, world):
         full_sync=False,
         actor_id=world["admin"].id,
     )
+    services.apply(db.session, batch, skip_errors=False, actor_person_id=None, today=date.today())
     db.session.commit()
     result = cli(write(shape + "X1,Xena,Exe,PMO Analyst\nX2,Yuri,Why,Intern\n"))
     assert result.exit_code == 0, result.output
@@ -215,7 +221,7 @@ def test_the_mapping_saved_in_the_admin_area_is_used(cli, write, world):
     roles = {
         a.person.employee_number: a.role.code for a in db.session.scalars(select(RoleAssignment))
     }
-    assert roles == {"X1": "PMOA"}
+    assert roles == {"X0": "PMOA", "X1": "PMOA"}
     saved = db.session.scalars(select(ImportMapping)).one()
     assert saved.value_maps["job_title"] == {"pmo analyst": "PMOA", "intern": IGNORE}
 
@@ -229,16 +235,16 @@ def test_as_names_the_admin_recorded_as_uploader(cli, write, world):
 @pytest.mark.parametrize("email", ["nobody@example.com", "lea@example.com"])
 def test_as_must_name_an_active_admin(cli, write, world, email):
     result = cli(write(GOOD), "--as", email)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"No active admin account {email}." in result.stderr
     assert count(ImportBatch) == 0 and count(Person) == 3
 
 
-def test_no_admin_at_all_exits_1(cli, write, app):
+def test_no_admin_at_all_exits_2(cli, write, app):
     make_user(Permission.LEARNER)
     db.session.commit()
     result = cli(write(GOOD))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "No active admin account" in result.stderr
     assert count(ImportBatch) == 0
 
@@ -265,3 +271,46 @@ def test_the_file_must_exist(cli, world, tmp_path):
     result = cli(str(Path(tmp_path) / "missing.csv"))
     assert result.exit_code == 2
     assert count(ImportBatch) == 0
+
+
+def test_skip_errors_with_every_row_in_error_applies_nothing_and_records_nothing(cli, write, world):
+    result = cli(write(HEADER + BAD_ROWS.splitlines()[0] + "\n"), "--skip-errors")
+    assert result.exit_code == 1, result.output
+    assert "Applied" not in result.output
+    assert "Every row has errors; nothing was applied or recorded." in result.stderr
+    assert count(ImportBatch) == 0 and count(ImportMapping) == 0 and count(Person) == 3
+
+
+def test_a_mapping_file_maps_a_file_the_suggestion_cannot(cli, write, world):
+    mapping = (
+        '{"kind": "staff-import-mapping", "columns": {"employee_number": "Ref", '
+        '"first_name": "Given", "last_name": "Family", "job_title": "Grade"}, '
+        '"value_maps": {"job_title": {"pmo analyst": "PMOA"}}}'
+    )
+    path = write(mapping, "mapping.json")
+    result = cli(write("Ref,Given,Family,Grade\nX1,Xena,Exe,PMO Analyst\n"), "--mapping", path)
+    assert result.exit_code == 0, result.output
+    assert "read with the mapping in mapping.json:" in result.output
+    assert "Applied as import #1 with the mapping in mapping.json" in result.output
+    assert people()["X1"].first_name == "Xena"
+
+
+@pytest.mark.parametrize(
+    "mapping, message",
+    [
+        ("{not json", "The mapping file is not JSON"),
+        ('{"columns": ["Ref"]}', "The mapping file must hold"),
+        ('{"columns": {"shoe_size": "Ref"}}', "unknown fields: shoe_size"),
+        ('{"columns": {"employee_number": "Nope"}}', "These columns are not in the file: Nope"),
+    ],
+)
+def test_a_bad_mapping_file_exits_2_and_writes_nothing(cli, write, world, mapping, message):
+    result = cli(write(GOOD), "--mapping", write(mapping, "mapping.json"))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert count(ImportBatch) == 0 and count(Person) == 3
+
+
+def test_bad_arguments_exit_2(cli, write, world):
+    assert cli("/no/such/file.csv").exit_code == 2
+    assert cli(write(GOOD), "--no-such-option").exit_code == 2

@@ -291,10 +291,14 @@ def test_new_people_are_created_with_managers_roles_and_units(
         "update": 0,
         "unchanged": 0,
         "deactivate": 0,
+        "leavers": 0,
+        "leavers_deactivate": 0,
+        "leavers_create": 0,
         "error_rows": 0,
         "errors": 0,
         "warnings": 1,
         "roles": 6,
+        "roles_ended": 0,
         "new_units": 1,
     }
     assert [(i.row, i.column, i.message) for i in plan.warnings] == [
@@ -414,6 +418,8 @@ def test_saved_mapping_is_reused_for_the_same_shape_in_any_case_and_order(sessio
         columns=columns,
         value_maps={"job_title": {"senior pm": "R02"}},
     )
+    assert count(session, ImportMapping) == 0  # kept only once the import is applied
+    apply(session, batch, admin)
     assert count(session, ImportMapping) == 1
     head = [f" {h.upper()} " for h in reversed(HEAD)]
     rows = [list(reversed(r)) for r in NEW_PEOPLE]
@@ -553,7 +559,8 @@ def test_changed_file_updates_creates_and_deactivates_exactly(session, admin, ba
     assert (after["E005"].first_name, after["E006"].last_name) == ("Renamed", "Married")
     assert after["E009"].org_unit_id != delivery.id
     assert managers(session)["E010"] == "E003"
-    assert roles_held(session)["E007"] == {"R05", "R06"}
+    # The new job title's role replaces the one the first import gave (point 8 of issue 8).
+    assert roles_held(session)["E007"] == {"R06"}
     assert managers(session)["N3"] == "E002"
     # Leavers and (under a full sync) people missing from the file lose their log-in.
     users = dict(session.execute(select(User.person_id, User.active)).all())
@@ -619,26 +626,48 @@ def test_row_errors_each_with_row_column_and_reason(session, admin, existing_for
             "Work Email",
             "'not-an-email' is not a valid email address (An email address must have an @-sign.)",
         ),
-        (5, "Manager ID", "manager '99999' is not in the file or in PMO Pathways"),
-        (6, "Manager Name", "2 people are called 'Sam Jones'; use the manager's employee number"),
         (8, "Manager ID", LOOP),
         (9, "Manager Name", LOOP),
         (10, "Manager ID", LOOP),  # 00031 → 00030 (in the database) → 00031
-        (11, "Manager ID", "a person cannot be their own line manager"),
         (
             12,
             "Work Email",
             "'broken@' is not a valid email address (There must be something after the @-sign.)",
         ),
-        (13, "Manager ID", "the manager (00050) is on a row with errors"),
-        (14, "Manager ID", "the manager (00051) is on a row with errors"),
-        (15, "Manager ID", "the manager (00010) is on a row with errors"),
-        (17, "Manager Name", "2 people are called 'Sam Jones'; use the manager's employee number"),
     }
     assert len(plan.errors) == len(found)  # one message per problem, none repeated
-    assert [(i.row, i.message) for i in plan.warnings] == [(17, "no email address")]
-    assert plan.error_rows == 14
-    assert sorted(c.employee_number for c in plan.creates) == ["00014", "00060", "00062"]
+    # Managers that cannot be found are warnings: the person goes in without a manager.
+    # Row 11 names themselves as manager: the top of the tree, no message at all.
+    ambiguous = "2 people are called 'Sam Jones'; imported without a manager (use the manager's "
+    assert [(i.row, i.column, i.message) for i in plan.warnings] == [
+        (5, "Manager ID", "manager '99999' not found; imported without a manager"),
+        (6, "Manager Name", ambiguous + "employee number)"),
+        (
+            13,
+            "Manager ID",
+            "the manager (00050) is on a row with errors; imported without a manager",
+        ),
+        (
+            15,
+            "Manager ID",
+            "the manager (00010) is on a row with errors; imported without a manager",
+        ),
+        (17, "Manager Name", ambiguous + "employee number)"),
+        (17, "Work Email", "no email address"),
+    ]
+    assert plan.error_rows == 7
+    assert sorted(c.employee_number for c in plan.creates) == [
+        "00012",
+        "00013",
+        "00014",
+        "00040",
+        "00051",
+        "00052",
+        "00053",
+        "00060",
+        "00061",
+        "00062",
+    ]
     assert [i.row for i in plan.issues] == sorted(i.row for i in plan.issues)
 
 
@@ -647,7 +676,7 @@ def test_apply_refuses_a_plan_with_errors_and_writes_nothing(session, admin, exi
     batch = start(session, admin, hr_csv(ERROR_ROWS))
     with pytest.raises(
         DomainError,
-        match=r"^14 row\(s\) have errors. Fix the file, or choose "
+        match=r"^7 row\(s\) have errors. Fix the file, or choose "
         "to apply the valid rows and skip those.$",
     ):
         services.apply(
@@ -663,13 +692,27 @@ def test_apply_with_skip_errors_writes_only_valid_rows(session, admin, existing_
     batch = start(session, admin, hr_csv(ERROR_ROWS))
     plan = apply(session, batch, admin, skip_errors=True)
     after = {r[0] for r in people_state(session)}
-    assert after - before == {"00014", "00060", "00062"}
+    assert after - before == {
+        "00012",
+        "00013",
+        "00014",
+        "00040",
+        "00051",
+        "00052",
+        "00053",
+        "00060",
+        "00061",
+        "00062",
+    }
     assert managers(session)["00060"] == "00014"
     assert managers(session)["00062"] == "00060"
+    assert managers(session)["00052"] == "00051"
+    assert managers(session)["00051"] is None  # its manager's row was in error
+    assert managers(session)["00040"] is None  # their own manager: the top of the tree
     session.expire_all()
     batch = session.get(ImportBatch, batch.id)
     assert (batch.status, batch.skip_errors) == (BatchStatus.APPLIED, True)
-    assert batch.counts["create"] == 3 and batch.counts["error_rows"] == 14
+    assert batch.counts["create"] == 10 and batch.counts["error_rows"] == 7
     assert batch.issues == [
         [i.row, i.column, "error" if i.error else "warning", i.message] for i in plan.issues
     ]
@@ -745,16 +788,20 @@ def test_failure_mid_apply_leaves_the_database_as_it_was(session, admin, base, m
 # --- bad uploads and the error report -----------------------------------------------------------
 
 
-def test_upload_of_a_file_with_no_usable_column(session, admin):
+def test_upload_of_a_file_with_no_usable_column_is_kept_to_map_by_hand(session, admin):
     data = b"Colour,Shoe Size,Favourite Film\nred,9,Alien\n"
-    with pytest.raises(BadFile) as info:
-        services.upload(session, data=data, filename="odd.csv", actor_id=admin.id)
-    assert str(info.value) == (
-        "None of the columns could be recognised (Colour, Shoe Size, Favourite Film). A staff "
-        "file needs at least an employee number and names, e.g. Employee Number, First Name, "
-        "Last Name."
-    )
-    assert count(session, ImportBatch) == 0
+    batch = services.upload(session, data=data, filename="odd.csv", actor_id=admin.id)
+    proposal = services.mapping_for(session, batch)
+    assert proposal.columns == {}
+    assert proposal.notes == [
+        "None of the columns could be recognised. Choose below which column holds what.",
+        "This file has no name column. Its columns are: Colour, Shoe Size, Favourite Film. "
+        "Choose the columns that hold names below, or export the file again with names.",
+    ]
+    with pytest.raises(DomainError, match="Choose the column that holds the employee number"):
+        services.save_mapping(
+            session, batch=batch, columns={}, value_maps={}, full_sync=False, actor_id=admin.id
+        )
 
 
 def test_upload_of_a_binary_file_saves_nothing(session, admin):
