@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, request
+from flask import abort, current_app, flash, render_template, request
 from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
 from sqlalchemy import Select
@@ -77,3 +78,31 @@ def paginate(stmt: Select, total: int | None = None) -> Pagination:
     if total is not None:
         page.total = total
     return page
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a confirmation page says before a destructive or far-reaching action: what will
+    happen (``message``, ``details`` such as the impact), and the form that does it."""
+
+    title: str
+    message: str
+    action: str
+    button: str
+    back: str
+    details: list[str] = field(default_factory=list)
+    #: hidden fields the action needs besides ``confirmed`` (e.g. ``active=0``).
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    danger: bool = True
+
+
+def confirmed() -> bool:
+    """Whether this POST came from a confirmation page (its ``confirmed`` field)."""
+    return request.form.get("confirmed") == "1"
+
+
+def confirmation_page(confirmation: Confirmation) -> str:
+    """The page that asks before the action; it posts the same form with ``confirmed=1``.
+    Works without script (the Content-Security-Policy forbids inline script)."""
+    return render_template("confirm.html", confirmation=confirmation)
+

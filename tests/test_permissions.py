@@ -480,7 +480,8 @@ def test_admin_deactivation_with_csrf_token_takes_effect(client, login):
     login(make_user(Permission.ADMIN))
     csrf = csrf_token_for(client, signed_in=True)
     response = client.post(
-        f"/admin/people/{leaver.id}/active", data={"active": "0", "csrf_token": csrf}
+        f"/admin/people/{leaver.id}/active",
+        data={"active": "0", "confirmed": "1", "csrf_token": csrf},
     )
     assert response.status_code == 302
     db.session.expire_all()

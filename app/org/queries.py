@@ -463,3 +463,33 @@ def person_id_by_number(session: Session, number: str | None) -> int | None:
 def person_for_account_form(session: Session, person_id: int | None) -> Person | None:
     """The person an administrator is creating an account for, to prefill the form."""
     return session.get(Person, person_id) if person_id else None
+
+
+def leaver_impact(session: Session, person_id: int) -> list[str]:
+    """What deactivating a person touches, in words, for the confirmation page."""
+    reports = (
+        session.scalar(
+            select(func.count()).where(Person.line_manager_id == person_id, Person.active.is_(True))
+        )
+        or 0
+    )
+    headed = list(session.scalars(select(OrgUnit.name).where(OrgUnit.head_id == person_id)))
+    roles = (
+        session.scalar(
+            select(func.count()).where(
+                RoleAssignment.person_id == person_id, RoleAssignment.end_date.is_(None)
+            )
+        )
+        or 0
+    )
+    lines = ["Their history (roles, evidence, decisions) is kept; you can reactivate them."]
+    if reports:
+        lines.append(
+            f"{reports} active people report to them and keep them as line manager "
+            "until you change it."
+        )
+    if headed:
+        lines.append("They head " + ", ".join(headed) + ": choose a new head there.")
+    if roles:
+        lines.append(f"{roles} open role assignment(s) stay as they are.")
+    return lines

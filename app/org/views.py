@@ -25,7 +25,16 @@ from app.forms import ConfirmForm
 from app.org import queries, services
 from app.org.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm, RoleForm
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
-from app.viewutil import back_or, paginate, per_page, require_confirmation, run
+from app.viewutil import (
+    Confirmation,
+    back_or,
+    confirmation_page,
+    confirmed,
+    paginate,
+    per_page,
+    require_confirmation,
+    run,
+)
 
 bp = Blueprint("org", __name__, template_folder="templates")
 
@@ -181,6 +190,26 @@ def person_edit(person_id: int):
 @allow(ADMIN)
 def person_active(person_id: int):
     person = db.get_or_404(Person, person_id)
+    if request.form.get("active") == "0" and not confirmed():
+        require_confirmation()
+        account = account_of(db.session(), person.id)
+        details = queries.leaver_impact(db.session(), person.id)
+        if account is not None and account.active:
+            details.insert(
+                0,
+                f"Their account {account.email} is disabled and every session of theirs ends now.",
+            )
+        return confirmation_page(
+            Confirmation(
+                title=f"Deactivate {person.full_name}?",
+                message="Do this when someone leaves the organisation.",
+                details=details,
+                action=url_for("org.person_active", person_id=person.id),
+                fields=[("active", "0")],
+                button=f"Deactivate {person.full_name}",
+                back=back_or(url_for("org.people")),
+            )
+        )
     return _toggle(
         lambda active: services.set_person_active(db.session(), person, active),
         person.full_name,
@@ -254,6 +283,17 @@ def assignment_edit(assignment_id: int):
 def assignment_end(assignment_id: int):
     assignment = db.get_or_404(RoleAssignment, assignment_id)
     require_confirmation()
+    if not confirmed():
+        return confirmation_page(
+            Confirmation(
+                title=f"End {assignment.person.full_name}'s role as {assignment.role.name}?",
+                message=f"The assignment ends today, {date.today():%d %B %Y}. It stays in their "
+                "history, and their capability is no longer measured against this role.",
+                action=url_for("org.assignment_end", assignment_id=assignment.id),
+                button="End the assignment",
+                back=url_for("org.person", person_id=assignment.person_id),
+            )
+        )
     done, _ = run(lambda: services.end_assignment(assignment, date.today()))
     if done:
         flash(f"{assignment.role.name} ended for {assignment.person.full_name}.", "success")

@@ -311,7 +311,11 @@ def test_admin_action_ends_the_users_sessions(app, client, user, admin_client, h
     if how == "person":
         response = admin_client.post(
             f"/admin/people/{user.person_id}/active",
-            data={"csrf_token": csrf_for(admin_client, "/admin/people"), "active": "0"},
+            data={
+                "csrf_token": csrf_for(admin_client, "/admin/people"),
+                "active": "0",
+                "confirmed": "1",
+            },
         )
     elif how == "account":
         response = admin_client.post(
