@@ -3,16 +3,19 @@ and the look-ups the trainer's screens need. Plain data for templates."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.models import User
 from app.framework.content import FrameworkContent
+from app.framework.diff import RequirementImpact, requirement_impact
 from app.framework.models import (
     CAPPABLE,
+    Certificate,
     Competency,
     Framework,
     FrameworkVersion,
@@ -20,7 +23,7 @@ from app.framework.models import (
     VersionStatus,
 )
 from app.framework.versions import FRAMEWORK_CODE, content_of, current_draft, published_version
-from app.org.models import Person, Role
+from app.org.models import AssignmentKind, Person, Role, RoleAssignment
 
 # --- versions -------------------------------------------------------------------------
 
@@ -90,6 +93,12 @@ def default_comparison(session: Session, code: str = FRAMEWORK_CODE) -> tuple[in
 def find_competency(session: Session, version: FrameworkVersion, code: str) -> Competency | None:
     return session.scalar(
         select(Competency).where(Competency.version_id == version.id, Competency.code == code)
+    )
+
+
+def find_certificate(session: Session, version: FrameworkVersion, code: str) -> Certificate | None:
+    return session.scalar(
+        select(Certificate).where(Certificate.version_id == version.id, Certificate.code == code)
     )
 
 
@@ -178,3 +187,64 @@ def framework_page(session: Session, version: FrameworkVersion) -> FrameworkPage
         matrix=matrix,
         all_roles=[column(r) for r in catalogue if r.active or content.profiles.get(r.code)],
     )
+
+
+@dataclass(frozen=True)
+class FrameworkStatus:
+    """For a trainer's home page: the published version and any draft in progress."""
+
+    published: int | None
+    published_on: datetime | None
+    draft: int | None
+    draft_started: datetime | None
+
+
+def framework_status(session: Session, code: str = FRAMEWORK_CODE) -> FrameworkStatus:
+    published, draft = published_version(session, code), current_draft(session, code)
+    return FrameworkStatus(
+        published.number if published else None,
+        published.published_at if published else None,
+        draft.number if draft else None,
+        draft.created_at if draft else None,
+    )
+
+
+# --- what publishing a draft does to people ---------------------------------------------------
+
+
+def _levels_by_role(session: Session, version: FrameworkVersion) -> dict[str, dict[str, int]]:
+    """role code -> competency code -> required level, in ``version``'s profiles."""
+    out: dict[str, dict[str, int]] = {}
+    for role, comp, level in session.execute(
+        select(Role.code, Competency.code, RoleRequirement.level)
+        .join(Role, Role.id == RoleRequirement.role_id)
+        .join(Competency, Competency.id == RoleRequirement.competency_id)
+        .where(RoleRequirement.version_id == version.id)
+    ):
+        out.setdefault(role, {})[comp] = level
+    return out
+
+
+def publish_impact(session: Session, draft: FrameworkVersion, on: date) -> RequirementImpact:
+    """How publishing ``draft`` moves requirements: for every active person with a live
+    current role assignment on ``on``, their requirement per competency (the highest level
+    any of their current roles asks for) under the published version against the draft.
+    Three queries, whatever the number of people: people are grouped by their set of roles."""
+    current = published_version(session, draft.framework.code)
+    old = _levels_by_role(session, current) if current is not None else {}
+    new = _levels_by_role(session, draft)
+    roles_of: dict[int, set[str]] = {}
+    for person_id, role in session.execute(
+        select(RoleAssignment.person_id, Role.code)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .join(Person, Person.id == RoleAssignment.person_id)
+        .where(
+            Person.active.is_(True),
+            RoleAssignment.kind == AssignmentKind.CURRENT,
+            RoleAssignment.start_date <= on,
+            or_(RoleAssignment.end_date.is_(None), RoleAssignment.end_date >= on),
+        )
+    ):
+        roles_of.setdefault(person_id, set()).add(role)
+    role_sets = Counter(frozenset(roles) for roles in roles_of.values())
+    return requirement_impact(old, new, role_sets)

@@ -146,6 +146,8 @@ class Person(Model):
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )
     active: Mapped[bool] = mapped_column(default=True, index=True)
+    #: The last day of employment, from HR.
+    leaving_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -183,9 +183,7 @@ def team_summary(session: Session, manager_id: int, scope: Select | None) -> Tea
     """Counts for a manager's team, in one query: the active people in ``scope`` (the person
     ids they may see; None for everyone) other than the manager, their units, the
     manager's direct reports, and those without a current role."""
-    with_role = select(RoleAssignment.person_id).where(
-        RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None)
-    )
+    with_role = _holds_a_current_role()
     stmt = select(
         func.count(),
         func.count(func.distinct(Person.org_unit_id)),
@@ -420,6 +418,27 @@ class PeopleFilter:
     org_unit_id: int | None = None
     role_id: int | None = None
     status: str = "active"  # active | inactive | all
+    #: only those with no current role assignment open today
+    without_role: bool = False
+    #: only the direct reports of this person
+    reports_to: int | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything beyond the status narrows the list."""
+        return bool(
+            self.q.strip()
+            or self.org_unit_id
+            or self.role_id
+            or self.without_role
+            or self.reports_to
+        )
+
+
+def _holds_a_current_role() -> Select:
+    return select(RoleAssignment.person_id).where(
+        RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None)
+    )
 
 
 def people_query(flt: PeopleFilter) -> Select:
@@ -444,6 +463,10 @@ def people_query(flt: PeopleFilter) -> Select:
                 select(RoleAssignment.person_id).where(RoleAssignment.role_id == flt.role_id)
             )
         )
+    if flt.without_role:
+        stmt = stmt.where(Person.id.not_in(_holds_a_current_role()))
+    if flt.reports_to:
+        stmt = stmt.where(Person.line_manager_id == flt.reports_to)
     return stmt.order_by(Person.last_name, Person.first_name, Person.id)
 
 
@@ -493,3 +516,26 @@ def leaver_impact(session: Session, person_id: int) -> list[str]:
     if roles:
         lines.append(f"{roles} open role assignment(s) stay as they are.")
     return lines
+
+
+@dataclass(frozen=True)
+class Attention:
+    """What an administrator should look at: active people with no current role, and org
+    units with active people but no head."""
+
+    without_role: int
+    units_without_head: int
+
+
+def needs_attention(session: Session) -> Attention:
+    without_role = session.scalar(
+        select(func.count())
+        .select_from(Person)
+        .where(Person.active.is_(True), Person.id.not_in(_holds_a_current_role()))
+    )
+    headless = session.scalar(
+        select(func.count(func.distinct(OrgUnit.id)))
+        .join(Person, Person.org_unit_id == OrgUnit.id)
+        .where(OrgUnit.active.is_(True), OrgUnit.head_id.is_(None), Person.active.is_(True))
+    )
+    return Attention(without_role or 0, headless or 0)

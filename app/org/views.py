@@ -3,7 +3,7 @@ and the administrator's pages for people, role assignments, org units, offices a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,12 +19,14 @@ from app.access import (
     visible_people,
 )
 from app.accounts.services import account_of
-from app.capability.services import waiting_counts
+from app.capability.summary import gap_summary, waiting_for
 from app.extensions import db
 from app.forms import ConfirmForm
+from app.framework.queries import framework_status
 from app.org import queries, services
 from app.org.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm, RoleForm
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
+from app.staff_import.queries import import_attention
 from app.viewutil import (
     Confirmation,
     back_or,
@@ -57,21 +59,26 @@ def _toggle(setter, label: str, endpoint: str):
 @bp.route("/")
 @allow(SIGNED_IN)
 def home():
-    me, perms = current_user.person, current_user.permissions
+    """What to do next, for each permission the user holds: a learner's gaps and next step;
+    a manager's decisions, overdue items and team; a trainer's framework work; an admin's
+    links and what needs attention. Every count links to the list it counts."""
+    me, perms, today = current_user.person, current_user.permissions, date.today()
+    session = db.session()
+    scope = visible_people(current_user)
     return render_template(
         "org/home.html",
-        profile=queries.person_profile(db.session(), me, date.today()),
-        team=(
-            queries.team_summary(db.session(), me.id, visible_people(current_user))
-            if MANAGER in perms
-            else None
-        ),
-        org=queries.org_summary(db.session()) if perms & {ADMIN, TRAINER} else None,
+        profile=queries.person_profile(session, me, today),
+        gaps=gap_summary(session, me.id, today),
+        team=queries.team_summary(session, me.id, scope) if MANAGER in perms else None,
         waiting=(
-            waiting_counts(db.session(), validation_scope(current_user), me.id)
+            waiting_for(session, validation_scope(current_user), me.id, datetime.now(UTC))
             if perms & {MANAGER, ADMIN}
             else None
         ),
+        framework=framework_status(session) if TRAINER in perms else None,
+        org=queries.org_summary(session) if perms & {ADMIN, TRAINER} else None,
+        attention=queries.needs_attention(session) if ADMIN in perms else None,
+        imports=import_attention(session) if ADMIN in perms else None,
     )
 
 
@@ -96,13 +103,17 @@ def person(person_id: int):
 @allow(MANAGER)
 def team():
     flt = queries.PeopleFilter(
-        q=request.args.get("q", ""), org_unit_id=request.args.get("unit", type=int), status="active"
+        q=request.args.get("q", ""),
+        org_unit_id=request.args.get("unit", type=int),
+        status="active",
+        without_role=request.args.get("norole") == "1",
+        reports_to=current_user.person_id if request.args.get("direct") == "1" else None,
     )
     scope = visible_people(current_user)
     summary = queries.team_summary(db.session(), current_user.person_id, scope)
     stmt = queries.team_query(flt, current_user.person_id, scope)
-    # Unsearched, the list is the team the summary has just counted: no second count.
-    page = paginate(stmt, total=None if flt.q.strip() or flt.org_unit_id else summary.people)
+    # Unnarrowed, the list is the team the summary has just counted: no second count.
+    page = paginate(stmt, total=None if flt.narrowed else summary.people)
     return render_template("org/team.html", page=page, flt=flt, summary=summary)
 
 
@@ -123,6 +134,7 @@ def people():
         org_unit_id=request.args.get("unit", type=int),
         role_id=request.args.get("role", type=int),
         status=queries.status_or_active(request.args.get("status")),
+        without_role=request.args.get("norole") == "1",
     )
     page = db.paginate(queries.people_query(flt), per_page=per_page(), error_out=False)
     return render_template(

@@ -3,13 +3,13 @@ choices for value mapping, and the admin account an import is recorded under."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.accounts.models import Permission, User, UserPermission
 from app.org.models import OrgUnit, Role
 from app.org.queries import org_unit_choices
-from app.staff_import.models import ImportBatch
+from app.staff_import.models import BatchStatus, ImportBatch
 
 
 def history_query() -> Select:
@@ -56,3 +56,16 @@ def admin_account(session: Session, email: str | None = None) -> User | None:
 
 
 __all__ = ["admin_account", "history_query", "value_choices", "value_names"]
+
+
+def import_attention(session: Session) -> tuple[int, int]:
+    """(imports that failed, uploads still waiting to be mapped or applied), for the
+    administrator's home page."""
+    rows = dict(
+        session.execute(
+            select(ImportBatch.status, func.count())
+            .where(ImportBatch.status.in_([BatchStatus.FAILED, BatchStatus.UPLOADED]))
+            .group_by(ImportBatch.status)
+        ).all()
+    )
+    return rows.get(BatchStatus.FAILED, 0), rows.get(BatchStatus.UPLOADED, 0)

@@ -1,0 +1,182 @@
+"""A person's gaps in a few lines, for their home page: how much of their roles they meet,
+how many essential gaps remain, and the biggest one — in a handful of small queries, so that
+the page people open most stays fast (the full picture is the capability page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from app.capability.levels import CertificateRule, Fact, current_levels, gap
+from app.capability.models import Calibration, CalibrationStatus, Evidence, RatingStatus
+from app.framework.models import (
+    Certificate,
+    Competency,
+    EvidenceCap,
+    Framework,
+    FrameworkVersion,
+    RoleRequirement,
+    Source,
+    VersionStatus,
+)
+from app.framework.versions import FRAMEWORK_CODE
+from app.org.models import AssignmentKind, RoleAssignment
+
+
+@dataclass(frozen=True)
+class BiggestGap:
+    code: str
+    name: str
+    required: int
+    validated: int
+
+
+@dataclass(frozen=True)
+class GapSummary:
+    """Across the person's current roles (each competency at the highest level any of them
+    asks for): how many required competencies they meet, of how many, the essential ones
+    still short, and the biggest gap (essential first)."""
+
+    has_roles: bool
+    required: int
+    met: int
+    essential_gaps: int
+    biggest: BiggestGap | None
+
+    @property
+    def readiness(self) -> int:
+        return round(100 * self.met / self.required) if self.required else 100
+
+
+def gap_summary(session: Session, person_id: int, on: date) -> GapSummary | None:
+    """The person's gap summary against the published framework, or None when no framework
+    is published yet."""
+    version_id = session.scalar(
+        select(FrameworkVersion.id)
+        .join(Framework)
+        .where(Framework.code == FRAMEWORK_CODE, FrameworkVersion.status == VersionStatus.PUBLISHED)
+        .order_by(FrameworkVersion.number.desc())
+        .limit(1)
+    )
+    if version_id is None:
+        return None
+    live = (
+        select(RoleAssignment.role_id)
+        .where(
+            RoleAssignment.person_id == person_id,
+            RoleAssignment.kind == AssignmentKind.CURRENT,
+            RoleAssignment.start_date <= on,
+        )
+        .where((RoleAssignment.end_date.is_(None)) | (RoleAssignment.end_date >= on))
+    )
+    lines = session.execute(
+        select(Competency.code, Competency.name, RoleRequirement.level, RoleRequirement.essential)
+        .join(Competency, Competency.id == RoleRequirement.competency_id)
+        .where(RoleRequirement.version_id == version_id, RoleRequirement.role_id.in_(live))
+    ).all()
+    if not lines:
+        has_roles = session.scalar(live.limit(1)) is not None
+        return GapSummary(has_roles, 0, 0, 0, None)
+    needed: dict[str, tuple[str, int, bool]] = {}
+    for code, name, level, essential in lines:
+        _, old_level, old_essential = needed.get(code, (name, 0, False))
+        needed[code] = (name, max(old_level, level), old_essential or essential)
+    levels = _validated_levels(session, person_id, version_id, on)
+    short = [
+        (gap(level, levels.get(code, 0)), essential, code, name, level)
+        for code, (name, level, essential) in needed.items()
+        if gap(level, levels.get(code, 0))
+    ]
+    short.sort(key=lambda s: (not s[1], -s[0], s[2]))
+    biggest = None
+    if short:
+        _, _, code, name, level = short[0]
+        biggest = BiggestGap(code, name, level, levels.get(code, 0))
+    return GapSummary(
+        has_roles=True,
+        required=len(needed),
+        met=len(needed) - len(short),
+        essential_gaps=sum(1 for s in short if s[1]),
+        biggest=biggest,
+    )
+
+
+def _validated_levels(
+    session: Session, person_id: int, version_id: int, on: date
+) -> dict[str, int]:
+    """Validated level per competency code, by the one current-level rule (levels.py)."""
+    rows = session.execute(
+        select(
+            Evidence.competency_code,
+            Evidence.source,
+            Evidence.level,
+            Evidence.achieved_on,
+            Evidence.expires_on,
+            Evidence.validated,
+            Evidence.id,
+            Evidence.certificate_code,
+        ).where(Evidence.person_id == person_id)
+    ).all()
+    facts = [Fact(r[0], r[1].value, r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+    caps = {
+        source.value: level
+        for source, level in session.execute(
+            select(EvidenceCap.source, EvidenceCap.max_level).where(
+                EvidenceCap.version_id == version_id
+            )
+        )
+    }
+    certificates: dict[str, CertificateRule] = {}
+    if any(f.certificate for f in facts):
+        certificates = {
+            c.code: CertificateRule(c.evidences, c.expires)
+            for c in session.scalars(
+                select(Certificate).where(Certificate.version_id == version_id)
+            )
+        }
+    return {
+        code: layer.validated
+        for code, layer in current_levels(facts, caps, on, certificates).items()
+    }
+
+
+#: A self-rating waiting longer than this is overdue on the manager's home page.
+OVERDUE_AFTER_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A manager's (or admin's) decisions to make: self-ratings waiting, how many of them
+    are overdue, and open calibrations."""
+
+    ratings: int
+    overdue: int
+    calibrations: int
+
+
+def waiting_for(
+    session: Session, scope: Select | None, exclude_person_id: int, now: datetime
+) -> Waiting:
+    """One query: the counts for the people in ``scope`` (None: everyone), never the
+    manager's own ratings."""
+    overdue_before = now - timedelta(days=OVERDUE_AFTER_DAYS)
+    pending = and_(Evidence.source == Source.SELF_RATING, Evidence.status == RatingStatus.PENDING)
+    ratings_stmt = select(
+        func.count(),
+        func.coalesce(func.sum(case((Evidence.recorded_at < overdue_before, 1), else_=0)), 0),
+    ).where(pending, Evidence.person_id != exclude_person_id)
+    calibrations_stmt = (
+        select(func.count())
+        .select_from(Calibration)
+        .where(
+            Calibration.status == CalibrationStatus.OPEN, Calibration.person_id != exclude_person_id
+        )
+    )
+    if scope is not None:
+        ratings_stmt = ratings_stmt.where(Evidence.person_id.in_(scope))
+        calibrations_stmt = calibrations_stmt.where(Calibration.person_id.in_(scope))
+    ratings, overdue = session.execute(ratings_stmt).one()
+    return Waiting(ratings or 0, overdue or 0, session.scalar(calibrations_stmt) or 0)
