@@ -45,7 +45,7 @@ def _unit_code(name: str, taken: set[str]) -> str:
 def apply_plan(session: Session, plan: Plan, today: date) -> dict[str, int]:
     """Write ``plan``: new org units, new and changed people, line managers, roles, leavers."""
     units = dict(session.execute(select(OrgUnit.code, OrgUnit.id)).all())
-    created_units = _create_units(session, plan.new_units, taken=set(units))
+    created_units = _create_units(session, plan, units)
     now = datetime.now(UTC)
     _insert_people(session, plan.creates, units, created_units, now)
     # Read after the inserts: new people need their ids as managers and role holders.
@@ -59,11 +59,14 @@ def apply_plan(session: Session, plan: Plan, today: date) -> dict[str, int]:
     return plan.counts()
 
 
-def _create_units(session: Session, names: list[str], taken: set[str]) -> dict[str, int]:
-    """Create an org unit per name, each with a code not in ``taken``; {name: unit id}."""
+def _create_units(session: Session, plan: Plan, units: dict[str, int]) -> dict[str, int]:
+    """Create the plan's new org units, each under the unit chosen for it (or at the top)
+    and with a code no unit has; {name: unit id}. The closure table follows (app.org.tree)."""
+    taken = set(units)
     created_units = {}
-    for name in names:
-        unit = OrgUnit(code=_unit_code(name, taken), name=name)
+    for name in plan.new_units:
+        parent = plan.new_unit_parents.get(name)
+        unit = OrgUnit(code=_unit_code(name, taken), name=name, parent_id=units.get(parent or ""))
         session.add(unit)
         session.flush()
         created_units[name] = unit.id
@@ -95,6 +98,7 @@ def _insert_people(
             "job_title": c.job_title,
             "org_unit_id": _unit_id(c, units, created_units),
             "active": c.active,
+            "leaving_date": c.leaving_date,
             "created_at": now,
             "updated_at": now,
         }
@@ -124,6 +128,8 @@ def _changed_values(
         values["org_unit_id"] = _unit_id(c, units, created_units)
     if {"active", "leaver"} & set(fields):
         values["active"] = c.active
+    if "leaving date" in fields:
+        values["leaving_date"] = c.leaving_date
     return values
 
 

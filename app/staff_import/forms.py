@@ -12,7 +12,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, SubmitField
 
 from app.staff_import.mapping import DATE_ORDERS, DAY_FIRST, FIELDS, STATUS_CHOICES, STATUS_IGNORE
-from app.staff_import.plan import CREATE, IGNORE
+from app.staff_import.plan import CREATE, IGNORE, TOP
 from app.staff_import.reading import MAX_IMPORT_BYTES
 from app.staff_import.services import MappingProposal
 
@@ -20,6 +20,8 @@ NOT_IN_FILE = "— not in this file —"
 NO_ROLE = "— no role —"
 CREATE_UNIT = "Create a new org unit"
 LEAVE_UNIT = "— leave unchanged —"
+CHOOSE_PARENT = "— choose where it goes —"
+AT_THE_TOP = "At the top of the tree (a new top unit)"
 
 
 class UploadForm(FlaskForm):
@@ -52,6 +54,10 @@ def title_field(index: int) -> str:
 
 def dept_field(index: int) -> str:
     return f"dept-{index}"
+
+
+def parent_field(index: int) -> str:
+    return f"parent-{index}"
 
 
 def status_field(index: int) -> str:
@@ -117,9 +123,20 @@ def mapping_form(
         + [SelectChoice(c, lb) for c, lb in units]
         + [SelectChoice(IGNORE, LEAVE_UNIT)]
     )
+    parent_choices = [SelectChoice("", CHOOSE_PARENT), SelectChoice(TOP, AT_THE_TOP)] + [
+        SelectChoice(c, lb) for c, lb in units
+    ]
     for i, dept in enumerate(proposal.departments):
         setattr(MappingForm, dept_field(i), SelectField(_label(dept), choices=unit_choices))
         data[dept_field(i)] = proposal.value_maps.get("org_unit", {}).get(dept.lower(), CREATE)
+        setattr(
+            MappingForm,
+            parent_field(i),
+            SelectField(f"New unit “{_label(dept)}” goes under", choices=parent_choices),
+        )
+        data[parent_field(i)] = proposal.value_maps.get("org_unit_parent", {}).get(
+            dept.lower(), proposal.default_parent
+        )
     status_choices = [SelectChoice(k, lb) for k, lb in STATUS_CHOICES]
     for i, (status, rows) in enumerate(proposal.statuses):
         setattr(
@@ -151,6 +168,11 @@ def chosen_value_maps(form: FlaskForm, proposal: MappingProposal) -> dict[str, d
             d.lower(): form[dept_field(i)].data or IGNORE
             for i, d in enumerate(proposal.departments)
         },
+        "org_unit_parent": {
+            d.lower(): form[parent_field(i)].data or ""
+            for i, d in enumerate(proposal.departments)
+            if form[dept_field(i)].data == CREATE
+        },
         "status": {
             v.lower(): form[status_field(i)].data or STATUS_IGNORE
             for i, (v, _) in enumerate(proposal.statuses)
@@ -169,6 +191,7 @@ __all__ = [
     "column_field",
     "dept_field",
     "mapping_form",
+    "parent_field",
     "status_field",
     "title_field",
 ]

@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.dates import RANGE_TEXT, in_range
 from app.org.models import (
     AssignmentKind,
     AssignmentSource,
@@ -41,6 +42,8 @@ from app.staff_import.reading import Table
 
 CREATE = "__create__"  # value-map choice: create an org unit for this department
 IGNORE = ""  # value-map choice: leave the field as it is
+#: Where a created unit goes ("org_unit_parent" value map): at the top of the tree.
+TOP = "__top__"
 
 PERSON_FIELDS = ("first_name", "last_name", "email", "job_title", "org_unit", "manager", "active")
 
@@ -69,6 +72,20 @@ class Candidate:
     role_code: str | None
     manager_number: str | None = None  # resolved
     leaver: bool = False  # inactive because they left (status or end date), not "not started"
+    #: The leaving date to store; only when ``leaving_date_given`` (the file's end-date
+    #: column is mapped and the cell is empty or a readable date in range).
+    leaving_date: date | None = None
+    leaving_date_given: bool = False
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One field of a change as the preview shows it: "Org unit: Finance → Operations"
+    (``old`` is None for a new person: "Org unit: Finance")."""
+
+    label: str
+    old: str | None
+    new: str
 
 
 @dataclass
@@ -77,6 +94,7 @@ class Change:
     employee_number: str
     name: str
     fields: list[str]  # which fields change ("new" for a new person)
+    details: list[Detail] = field(default_factory=list)
 
 
 @dataclass
@@ -90,8 +108,16 @@ class Plan:
     #: import-made current assignments that a new role from the file replaces (ids)
     role_ends: list[int] = field(default_factory=list)
     new_units: list[str] = field(default_factory=list)  # names
+    #: where each new unit goes: {name: parent unit code, or None for the top of the tree}
+    new_unit_parents: dict[str, str | None] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)  # every valid row
+    #: what the preview needs to name things: people as stored (by employee number),
+    #: {unit code: name}, {role code: name}, and the roles each update ends (names)
+    before: dict[str, _Existing] = field(default_factory=dict, repr=False)
+    unit_names: dict[str, str] = field(default_factory=dict, repr=False)
+    role_names: dict[str, str] = field(default_factory=dict, repr=False)
+    ended_roles: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def errors(self) -> list[Issue]:
@@ -134,14 +160,100 @@ class Plan:
         }
 
     def changes_sample(self, limit: int = 50) -> list[Change]:
+        """The first ``limit`` creates and updates, each with what it sets or changes
+        (old → new), every value cut for display."""
+        names = {c.employee_number: (c.first_name, c.last_name) for c in self.candidates}
         out = [
-            Change(c.row, c.employee_number, f"{c.first_name} {c.last_name}", ["new"])
+            Change(
+                c.row,
+                short(c.employee_number, CUT),
+                short(f"{c.first_name} {c.last_name}", CUT),
+                ["new"],
+                self._new_details(c),
+            )
             for c in self.creates[:limit]
         ]
         out += [
-            Change(c.row, c.employee_number, f"{c.first_name} {c.last_name}", fields)
+            Change(
+                c.row,
+                short(c.employee_number, CUT),
+                short(f"{c.first_name} {c.last_name}", CUT),
+                fields,
+                self._update_details(c, fields, names),
+            )
             for c, _, fields in self.updates[: max(0, limit - len(out))]
         ]
+        return out
+
+    def _unit_name(self, unit: str | None) -> str:
+        if not unit:
+            return NOTHING
+        if unit.startswith(CREATE):
+            return short(unit.split(":", 1)[1], CUT) + " (new)"
+        return short(self.unit_names.get(unit, unit), CUT)
+
+    def _person_name(self, number: str | None, names: dict[str, tuple[str, str]]) -> str:
+        """A manager as "A. Bell": from the file when the row is there, else as stored."""
+        if not number:
+            return NOTHING
+        stored = self.before.get(number)
+        first, last = names.get(number) or (
+            (stored.first_name, stored.last_name) if stored else ("", "")
+        )
+        return short(f"{first[:1]}. {last}", CUT) if last else short(number, CUT)
+
+    def _new_details(self, c: Candidate) -> list[Detail]:
+        out = [
+            Detail("Org unit", None, self._unit_name(c.unit)),
+            Detail("Role", None, self._role_name(c.role_code)),
+            Detail("Starts", None, _starts(c)),
+        ]
+        if c.leaving_date:
+            out.append(Detail("Leaving date", None, c.leaving_date.isoformat()))
+        return out
+
+    def _role_name(self, code: str | None) -> str:
+        return short(self.role_names[code], CUT) if code in self.role_names else "no role"
+
+    def _update_details(
+        self, c: Candidate, fields: list[str], names: dict[str, tuple[str, str]]
+    ) -> list[Detail]:
+        b = self.before[c.employee_number]
+        out = []
+        if "name" in fields:
+            out.append(
+                Detail(
+                    "Name",
+                    short(f"{b.first_name} {b.last_name}", CUT),
+                    short(f"{c.first_name} {c.last_name}", CUT),
+                )
+            )
+        if "email" in fields:
+            out.append(Detail("Email", short(b.email or NOTHING, CUT), short(c.email or "", CUT)))
+        if "job title" in fields:
+            out.append(
+                Detail(
+                    "Job title", short(b.job_title or NOTHING, CUT), short(c.job_title or "", CUT)
+                )
+            )
+        if "org unit" in fields:
+            out.append(Detail("Org unit", self._unit_name(b.unit_code), self._unit_name(c.unit)))
+        if "line manager" in fields:
+            out.append(
+                Detail(
+                    "Line manager",
+                    self._person_name(b.manager_number, names),
+                    self._person_name(c.manager_number, names),
+                )
+            )
+        if {"active", "leaver"} & set(fields):
+            out.append(Detail("Active", _yes(b.active), _yes(c.active)))
+        if "leaving date" in fields:
+            out.append(Detail("Leaving date", _iso(b.leaving_date), _iso(c.leaving_date)))
+        if "role" in fields:
+            ended = self.ended_roles.get(c.employee_number) or []
+            old = ", ".join(ended) if ended else NOTHING
+            out.append(Detail("Role", short(old, CUT), self._role_name(c.role_code)))
         return out
 
 
@@ -234,32 +346,53 @@ def _status_meaning(r: _Row, status_map: dict[str, str], issues: list[Issue]) ->
     return meaning
 
 
+def _leaving_date(r: _Row, issues: list[Issue], order: str) -> tuple[date | None, bool]:
+    """(the end date, whether the file gives one to store): an empty cell clears a stored
+    date; a cell that is not a date, or a date outside the accepted range, is a warning
+    and leaves the stored date as it is."""
+    if not r.has("end_date"):
+        return None, False
+    value = r.cell("end_date")
+    if not value:
+        return None, True
+    ended = parse_date(value, order)
+    problem = (
+        "is not a date"
+        if ended is None
+        else None
+        if in_range(ended)
+        else f"is not a date {RANGE_TEXT}"
+    )
+    if problem:
+        issues.append(
+            Issue(
+                r.number,
+                r.header("end_date"),
+                f"{short(value)!r} {problem}; the end date is ignored",
+                error=False,
+            )
+        )
+        return None, False
+    return ended, True
+
+
 def _active(
     r: _Row, today: date, issues: list[Issue], status_map: dict[str, str], order: str
-) -> tuple[bool, bool]:
-    """(active, leaver): a leaver by status or by an end date on or before today; not
-    active either when the status says the person has not started yet.
+) -> tuple[bool, bool, date | None, bool]:
+    """(active, leaver, leaving date, whether the file gives one): a leaver by status or by
+    an end date on or before today (a later end date is stored, and the person stays
+    active); not active either when the status says the person has not started yet.
 
-    An end date that cannot be read is a warning on the row (the status alone decides).
+    An end date that cannot be read, or is out of range, is a warning on the row (the status
+    alone decides).
     """
     meaning = _status_meaning(r, status_map, issues)
     leaver = meaning == STATUS_LEAVER
-    end_date = r.cell("end_date")
-    if end_date:
-        ended = parse_date(end_date, order)
-        if ended is None:
-            issues.append(
-                Issue(
-                    r.number,
-                    r.header("end_date"),
-                    f"{short(end_date)!r} is not a date; the end date is ignored",
-                    error=False,
-                )
-            )
-        elif ended <= today:
-            leaver = True
+    ended, given = _leaving_date(r, issues, order)
+    if ended is not None and ended <= today:
+        leaver = True
     active = not leaver and meaning in (STATUS_ACTIVE, STATUS_IGNORE)
-    return active, leaver
+    return active, leaver, ended, given
 
 
 def _mapped(value_maps: dict[str, dict[str, str]], key: str, value: str | None) -> str:
@@ -321,11 +454,27 @@ LIMITS = {
     "end_date": 40,
 }
 SHOWN = 60  # characters of a value quoted in a message
+CUT = 40  # characters of a value in the preview's list of changes
+NOTHING = "—"
 
 
-def short(value: str) -> str:
+def short(value: str, limit: int = SHOWN) -> str:
     """A value cut for display, so one huge cell cannot make a huge page."""
-    return value if len(value) <= SHOWN else value[: SHOWN - 1] + "…"
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value else NOTHING
+
+
+def _starts(c: Candidate) -> str:
+    if c.active:
+        return "active"
+    return "inactive (a leaver)" if c.leaver else "inactive (not started yet)"
 
 
 def _too_long(r: _Row, issues: list[Issue]) -> bool:
@@ -368,7 +517,7 @@ def _candidate(
         issues.append(Issue(number, r.header("employee_number"), "no employee number"))
     first, last = _names(r, issues)
     email = _row_email(r, issues)
-    active, leaver = _active(r, today, issues, value_maps.get("status", {}), order)
+    active, leaver, ended, given = _active(r, today, issues, value_maps.get("status", {}), order)
     title = r.cell("job_title") or None
     role_code = _mapped(value_maps, "job_title", title)
     unit = _unit(value_maps, r.cell("org_unit"))
@@ -387,6 +536,8 @@ def _candidate(
         active,
         role_code or None,
         leaver=leaver,
+        leaving_date=ended,
+        leaving_date_given=given,
     )
 
 
@@ -403,6 +554,7 @@ class _Existing:
     unit_code: str | None
     manager_number: str | None
     active: bool
+    leaving_date: date | None
 
 
 def _existing(session: Session) -> dict[str, _Existing]:
@@ -418,6 +570,7 @@ def _existing(session: Session) -> dict[str, _Existing]:
             Person.org_unit_id,
             Person.line_manager_id,
             Person.active,
+            Person.leaving_date,
         )
     ).all()
     number_of = {r.id: r.employee_number for r in rows}
@@ -431,6 +584,7 @@ def _existing(session: Session) -> dict[str, _Existing]:
             units.get(r.org_unit_id),
             number_of.get(r.line_manager_id),
             r.active,
+            r.leaving_date,
         )
         for r in rows
     }
@@ -497,6 +651,34 @@ def _resolve_managers(
         c.manager_ref = (number, name) if found else ("", "")
         # Their own number or name: the top of the tree, no manager and no warning.
         c.manager_number = found if found != c.employee_number else None
+
+
+def _duplicate_emails(
+    cands: dict[str, Candidate], existing: dict[str, _Existing], header: str, issues: list[Issue]
+) -> None:
+    """Two people cannot share an email: a row whose email is already another person's (in
+    PMO Pathways, or on an earlier row of the file) is an error naming that person's
+    employee number. A stored email that the file gives its owner a new one for is free."""
+    freed = {
+        p.email
+        for n, p in existing.items()
+        if p.email and n in cands and cands[n].email and cands[n].email != p.email
+    }
+    owner = {p.email: n for n, p in existing.items() if p.email and p.email not in freed}
+    for c in sorted(cands.values(), key=lambda c: c.row):
+        if not c.email:
+            continue
+        other = owner.setdefault(c.email, c.employee_number)
+        if other != c.employee_number:
+            where = "" if other in existing else " on an earlier row"
+            issues.append(
+                Issue(
+                    c.row,
+                    header,
+                    f"{short(c.email)!r} is already the email of employee {short(other)}"
+                    f"{where}; two people cannot share an email",
+                )
+            )
 
 
 def _cycles(cands: dict[str, Candidate], existing: dict[str, _Existing]) -> set[str]:
@@ -668,6 +850,7 @@ def build_plan(
     cands = {c.employee_number: c for c in parsed if c.employee_number not in dupes}
     _settle_new_units(session, cands.values())
     existing = _existing(session)
+    _duplicate_emails(cands, existing, mapping.get("email", "email"), issues)
     headers_for: dict[str, str] = {
         k: mapping[k] for k in ("manager_id", "manager_name") if k in mapping
     }
@@ -676,7 +859,34 @@ def build_plan(
     valid = _without_errors(cands, existing, headers_for, issues)
     issues.sort(key=lambda i: (i.row, not i.error, i.column))
     _compare(session, plan, valid, existing, options, file_numbers)
+    plan.new_unit_parents = _new_unit_parents(
+        session, plan.new_units, value_maps.get("org_unit_parent", {})
+    )
     return plan
+
+
+def single_root(session: Session) -> str | None:
+    """The code of the one active unit at the top of the tree; None when there are several
+    (or none)."""
+    roots = session.scalars(
+        select(OrgUnit.code).where(OrgUnit.parent_id.is_(None), OrgUnit.active.is_(True)).limit(2)
+    ).all()
+    return roots[0] if len(roots) == 1 else None
+
+
+def _new_unit_parents(
+    session: Session, names: list[str], chosen: dict[str, str]
+) -> dict[str, str | None]:
+    """Where each new unit goes: the admin's choice (saved with the mapping), else the top
+    of the tree's one unit, else the top itself."""
+    if not names:
+        return {}
+    default = single_root(session)
+    out: dict[str, str | None] = {}
+    for name in names:
+        parent = chosen.get(name.lower()) or default
+        out[name] = None if parent in (None, TOP) else parent
+    return out
 
 
 def _compare(
@@ -687,7 +897,12 @@ def _compare(
     options: Options,
     file_numbers: set[str],
 ) -> None:
-    roles = dict(session.execute(select(Role.code, Role.id)).all())
+    catalogue = session.execute(select(Role.id, Role.code, Role.name)).all()
+    roles = {code: role_id for role_id, code, _ in catalogue}
+    role_name_of = {role_id: name for role_id, _, name in catalogue}
+    plan.role_names = {code: name for _, code, name in catalogue}
+    plan.unit_names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    plan.before = existing
     holding: set[tuple[int, int]] = set(
         session.execute(
             select(RoleAssignment.person_id, RoleAssignment.role_id).where(
@@ -728,6 +943,12 @@ def _compare(
                 else []
             )
             plan.role_ends += ends
+            if ends:
+                plan.ended_roles[c.employee_number] = [
+                    role_name_of[role_id]
+                    for a, role_id in made_by_import.get(before.id, [])
+                    if a in ends
+                ]
             if role_new or ends:
                 changed.append("role")
             if changed:
@@ -762,4 +983,6 @@ def _changed_fields(c: Candidate, before: _Existing) -> list[str]:
         changed.append("line manager")
     if c.active != before.active:
         changed.append("active" if c.active else "leaver")
+    if c.leaving_date_given and c.leaving_date != before.leaving_date:
+        changed.append("leaving date")
     return changed

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.db import refresh_planner_statistics
 from app.errors import DomainError
 from app.org.models import OrgUnit, Person, Role
 from app.staff_import.apply import apply_plan
@@ -33,7 +34,7 @@ from app.staff_import.mapping import (
     suggest_status,
 )
 from app.staff_import.models import BatchStatus, ImportBatch, ImportMapping
-from app.staff_import.plan import CREATE, IGNORE, Options, Plan, build_plan
+from app.staff_import.plan import CREATE, IGNORE, TOP, Options, Plan, build_plan, single_root
 from app.staff_import.reading import BadFile, Table, read_table
 
 
@@ -80,6 +81,9 @@ class MappingProposal:
     #: what the admin should know before previewing (e.g. a manager-id column that
     #: matches almost nobody)
     notes: list[str] = field(default_factory=list)
+    #: where a new unit goes unless the admin says otherwise: the one unit at the top of
+    #: the tree, TOP when there is no unit at all, "" (the admin must choose) when several
+    default_parent: str = ""
 
 
 def _distinct(table: Table, header: str | None) -> list[str]:
@@ -248,6 +252,11 @@ def mapping_for(session: Session, batch: ImportBatch) -> MappingProposal:
     status_header = columns.get("status", "")
     saved_status = base.get("status", {})
     maps = _suggest_values(session, titles, departments, base)
+    default_parent = _default_parent(session)
+    saved_parents = base.get("org_unit_parent", {})
+    maps["org_unit_parent"] = {
+        dept.lower(): saved_parents.get(dept.lower()) or default_parent for dept in departments
+    }
     maps["status"] = {
         value.lower(): saved_status.get(value.lower())
         if saved_status.get(value.lower()) in STATUS_MEANINGS
@@ -273,7 +282,41 @@ def mapping_for(session: Session, batch: ImportBatch) -> MappingProposal:
         order_open,
         _sanity_notes(table, columns, statuses, maps["status"])
         + _manager_id_note(session, table, columns),
+        default_parent,
     )
+
+
+def _default_parent(session: Session) -> str:
+    """Where a new unit goes unless the admin chooses: the one top unit; the top itself when
+    there are no units yet; "" (a choice is required) when the tree has several tops."""
+    root = single_root(session)
+    if root:
+        return root
+    return "" if session.scalar(select(OrgUnit.id).limit(1)) else TOP
+
+
+def _check_parents(session: Session, value_maps: dict[str, dict[str, str]]) -> None:
+    """Each department mapped to a new unit needs a place in the tree (the one top unit
+    unless the admin chose another); the choices for other departments are dropped."""
+    created = [d for d, code in value_maps.get("org_unit", {}).items() if code == CREATE]
+    chosen = value_maps.get("org_unit_parent", {})
+    default = _default_parent(session) if created else ""
+    valid = set(session.scalars(select(OrgUnit.code))) if created else set()
+    parents = {}
+    for dept in created:
+        parent = chosen.get(dept) or default
+        if not parent:
+            raise DomainError(
+                f"Choose where the new org unit {dept[:60]!r} goes in the tree.",
+                field=f"parent:{dept}",
+            )
+        if parent != TOP and parent not in valid:
+            raise DomainError(
+                f"Unknown org unit {parent[:40]!r} as the place of the new unit {dept[:60]!r}.",
+                field=f"parent:{dept}",
+            )
+        parents[dept] = parent
+    value_maps["org_unit_parent"] = parents
 
 
 def save_mapping(
@@ -303,6 +346,8 @@ def save_mapping(
     for value, meaning in value_maps.get("status", {}).items():
         if meaning not in STATUS_MEANINGS:
             raise DomainError(f"Unknown meaning {meaning!r} for status {value!r}.")
+    value_maps = {k: dict(v) for k, v in value_maps.items()}
+    _check_parents(session, value_maps)
     batch.mapping, batch.value_maps, batch.full_sync = columns, value_maps, full_sync
     session.flush()
 
@@ -362,6 +407,8 @@ def apply(
             "the mapping and upload it again."
         )
     counts = apply_plan(session, plan, today)
+    # Bulk changes: let the query planner (SQLite's above all) see the tables as they are now.
+    refresh_planner_statistics(session)
     _keep_mapping(session, batch, batch.uploaded_by_id)
     batch.status = BatchStatus.APPLIED
     batch.skip_errors = skip_errors

@@ -27,6 +27,7 @@ from app.staff_import.forms import (
     column_field,
     dept_field,
     mapping_form,
+    parent_field,
     status_field,
     title_field,
 )
@@ -118,6 +119,8 @@ def mapping(batch_id: int):
         column_field=column_field,
         title_field=title_field,
         dept_field=dept_field,
+        parent_field=parent_field,
+        CREATE=CREATE,
         status_field=status_field,
         column_errors=column_errors,
     )
@@ -149,6 +152,9 @@ def _save_mapping(batch: ImportBatch, form, proposal, column_errors: list[str]):
         # The column choices are not one field of the form: their refusal is listed above
         # the column table; any other refusal goes through the shared helper.
         db.session.rollback()
+        if error.field and error.field.startswith("parent:"):
+            _parent_error(form, proposal, error)
+            return None
         if error.field != "columns":
             apply_domain_error(None, error)
             return None
@@ -164,6 +170,17 @@ def _save_mapping(batch: ImportBatch, form, proposal, column_errors: list[str]):
         )
         return redirect(url_for("staff_import.mapping", batch_id=batch.id))
     return redirect(url_for("staff_import.preview", batch_id=batch.id))
+
+
+def _parent_error(form, proposal, error: DomainError) -> None:
+    """A new unit without a place in the tree: the message goes at its "goes under" choice."""
+    dept = (error.field or "").split(":", 1)[1]
+    keys = [d.lower() for d in proposal.departments]
+    if dept in keys:
+        field = form[parent_field(keys.index(dept))]
+        field.errors = [*field.errors, error.message]
+    else:
+        apply_domain_error(None, error)
 
 
 @bp.route("/<int:batch_id>/preview")

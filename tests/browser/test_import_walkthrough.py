@@ -192,6 +192,11 @@ def test_admin_imports_an_unseen_hr_export_and_reimporting_changes_nothing(chrom
         # new department is to be created; the admin maps one title and leaves one.
         assert selected(page, "Data & Insight") == "DT-DAT"
         assert selected(page, "Harbour Data Lab") == "__create__"
+        # The new unit goes under the top of the tree unless the admin chooses: here, under
+        # the department that holds the data people.
+        goes_under = "New unit “Harbour Data Lab” goes under"
+        assert selected(page, goes_under) == "HG"
+        page.get_by_label(goes_under, exact=True).select_option("DT-DAT")
         assert selected(page, "PMO Analyst") == "R03"
         assert selected(page, "Lab Lead") == ""
         page.get_by_label("Insight Wrangler", exact=True).select_option(
@@ -216,8 +221,15 @@ def test_admin_imports_an_unseen_hr_export_and_reimporting_changes_nothing(chrom
         assert count_of(page, "count-update") == 0
         assert count_of(page, "count-error-rows") == 0
         assert page.get_by_test_id("count-deactivate").count() == 0  # not a full sync
-        assert page.get_by_test_id("new-units").text_content().strip() == "Harbour Data Lab"
+        assert " ".join(page.get_by_test_id("new-units").text_content().split()) == (
+            "Harbour Data Lab — under Data & Insight"
+        )
         assert page.get_by_test_id("issues-table").count() == 0
+        details = page.get_by_test_id("changes-table").locator("tbody tr")
+        zeller = " ".join(details.filter(has_text="Mara Zeller").text_content().split())
+        assert "Org unit: Harbour Data Lab (new)" in zeller
+        assert "Role: Portfolio Analyst" in zeller
+        assert "Starts: inactive (a leaver)" in zeller
         browsing.screenshot("import-preview")
         browsing.watch.assert_clean()
 
@@ -259,6 +271,7 @@ def test_admin_imports_an_unseen_hr_export_and_reimporting_changes_nothing(chrom
             assert found["SR-2002"].line_manager_id == found["SR-2001"].id
             assert found["SR-2001"].line_manager.email == admin.email
             assert found["SR-2001"].org_unit.name == "Harbour Data Lab"
+            assert found["SR-2001"].org_unit.parent.code == "DT-DAT"
             assert found["SR-2003"].org_unit.code == "DT-DAT" and found["SR-2003"].active
             assert not found["SR-2004"].active
             roles = {

@@ -404,3 +404,73 @@ def current_roles(session) -> set[tuple[str, AssignmentSource]]:
         (a.role.code, a.source)
         for a in session.scalars(select(RoleAssignment).where(RoleAssignment.end_date.is_(None)))
     }
+
+
+def leaving_dates(session) -> dict[str, date | None]:
+    return dict(
+        session.execute(
+            select(Person.employee_number, Person.leaving_date).where(
+                Person.employee_number != "ADMIN1"
+            )
+        ).all()
+    )
+
+
+def test_leaving_dates_are_stored_and_a_second_import_changes_nothing(session, admin):
+    batch, _ = start(session, admin, hr_csv(HR_EXPORT))
+    apply(session, batch, admin)
+    stored_dates = leaving_dates(session)
+    assert {n: d for n, d in stored_dates.items() if d} == {
+        "10003": date(2024, 4, 15),
+        "10004": date(2024, 11, 3),  # month-first, as the column settles
+        "10007": date(2025, 1, 20),
+    }
+    assert stored_dates["10008"] is None  # "not known": a warning, nothing stored
+
+    again, _ = start(session, admin, hr_csv(HR_EXPORT))
+    assert preview(session, again, admin).counts()["unchanged"] == 9
+    apply(session, again, admin)
+    assert leaving_dates(session) == stored_dates
+
+
+def test_a_future_end_date_is_stored_and_the_person_stays_active(session, admin):
+    head = ["EmpID", "First Name", "Last Name", "Leaving Date"]
+    rows = [
+        ["F1", "Fay", "Future", "2025-09-30"],  # after TODAY: still employed
+        ["F2", "Ola", "Oddyear", "0202-03-01"],  # a typing slip: not stored
+        ["F3", "Pam", "Past", "2025-05-01"],
+    ]
+    batch, _ = start(session, admin, hr_csv(rows, head))
+    plan = preview(session, batch, admin)
+    assert [(i.row, i.message) for i in plan.warnings] == [
+        (3, "'0202-03-01' is not a date between 1900 and 2100; the end date is ignored")
+    ]
+    assert [(c.employee_number, c.active) for c in plan.candidates] == [
+        ("F1", True),
+        ("F2", True),
+        ("F3", False),
+    ]
+    apply(session, batch, admin)
+    assert leaving_dates(session) == {
+        "F1": date(2025, 9, 30),
+        "F2": None,
+        "F3": date(2025, 5, 1),
+    }
+    assert {n: s[2] for n, s in stored(session).items()} == {"F1": True, "F2": True, "F3": False}
+
+    again, _ = start(session, admin, hr_csv(rows, head))
+    assert preview(session, again, admin).counts()["unchanged"] == 3
+
+    rows[0][3] = "2025-10-31"  # HR moves the last day
+    rows[2][3] = ""  # and takes back a leaving date: cleared, the person is active again
+    later, _ = start(session, admin, hr_csv(rows, head))
+    changes = {c.employee_number: c for c in preview(session, later, admin).changes_sample()}
+    assert [(d.label, d.old, d.new) for d in changes["F1"].details] == [
+        ("Leaving date", "2025-09-30", "2025-10-31")
+    ]
+    assert [(d.label, d.old, d.new) for d in changes["F3"].details] == [
+        ("Active", "no", "yes"),
+        ("Leaving date", "2025-05-01", "—"),
+    ]
+    apply(session, later, admin)
+    assert leaving_dates(session) == {"F1": date(2025, 10, 31), "F2": None, "F3": None}

@@ -746,7 +746,10 @@ def test_failure_mid_apply_leaves_the_database_as_it_was(session, admin, base, m
         admin,
         hr_csv(rows),
         full_sync=True,
-        value_maps={"org_unit": {"brand new unit": CREATE}},
+        value_maps={
+            "org_unit": {"brand new unit": CREATE},
+            "org_unit_parent": {"brand new unit": "DEL"},
+        },
     )
     snapshot = (
         people_state(session),

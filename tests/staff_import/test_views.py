@@ -528,3 +528,39 @@ def test_the_mapping_page_lists_status_values_with_counts_and_warns_about_manage
     for value, meaning in (("0", "active"), ("1", "not_started"), ("2", "leaver")):
         field = re.search(rf'<select[^>]*id="status-{value}"[^>]*>(.*?)</select>', html, re.S)
         assert field and f'<option selected value="{meaning}">' in field.group(1), value
+
+
+def test_a_new_unit_asks_where_it_goes_and_the_preview_shows_old_and_new_values(client, world):
+    make_unit("Second Top", code="ST")  # two units at the top: the admin must choose
+    db.session.commit()
+    upload(client, GOOD_FILE)
+    batch = latest_batch()
+    url = f"/admin/imports/{batch.id}/mapping"
+    first = client.post(url, data=mapping_post(client, batch.id))
+    assert first.headers["Location"].endswith("/mapping")  # departments to map next
+    page = client.get(url)
+    assert 'id="parent-0"' in page.text  # Finance Ops is to be created: where?
+    assert 'id="parent-1"' not in page.text  # Harbour Works exists
+    refused = client.post(url, data=mapping_post(client, batch.id))
+    assert refused.status_code == 200
+    assert field_feedback(refused.text, "parent-0") == [
+        "Choose where the new org unit 'finance ops' goes in the tree."
+    ]
+    chosen = client.post(url, data=mapping_post(client, batch.id, **{"parent-0": "ST"}))
+    assert chosen.headers["Location"].endswith("/preview")
+    text = unescape(re.sub(r"<[^>]+>", "", client.get(f"/admin/imports/{batch.id}/preview").text))
+    assert "Finance Ops — under Second Top" in text
+    assert "Org unit: Finance Ops (new)" in text and "Starts: active" in text
+    apply(client, batch.id)
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "Finance Ops"))
+    assert unit.parent.code == "ST"
+
+    moved = GOOD_FILE.replace(
+        b"Patra,Project Analyst,Harbour Works", b"Patra,Project Analyst,Finance Ops"
+    )
+    upload(client, moved)
+    again = latest_batch()
+    client.post(f"/admin/imports/{again.id}/mapping", data=mapping_post(
+        client, again.id, **{"dept-0": unit.code, "dept-1": "HW"}))  # fmt: skip
+    text = unescape(re.sub(r"<[^>]+>", "", client.get(f"/admin/imports/{again.id}/preview").text))
+    assert "Org unit: Harbour Works → Finance Ops" in text
