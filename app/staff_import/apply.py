@@ -22,7 +22,8 @@ from app.org.models import (
     Role,
     RoleAssignment,
 )
-from app.staff_import.plan import CREATE, Candidate, Plan
+from app.staff_import.plan import Plan
+from app.staff_import.rows import CREATE, Candidate
 
 CHUNK = 2000
 

@@ -12,8 +12,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, SubmitField
 
 from app.staff_import.mapping import DATE_ORDERS, DAY_FIRST, FIELDS, STATUS_CHOICES, STATUS_IGNORE
-from app.staff_import.plan import CREATE, IGNORE, TOP
 from app.staff_import.reading import MAX_IMPORT_BYTES
+from app.staff_import.rows import CREATE, IGNORE, TOP
 from app.staff_import.services import MappingProposal
 
 NOT_IN_FILE = "— not in this file —"

@@ -34,8 +34,9 @@ from app.staff_import.mapping import (
     suggest_status,
 )
 from app.staff_import.models import BatchStatus, ImportBatch, ImportMapping
-from app.staff_import.plan import CREATE, IGNORE, TOP, Options, Plan, build_plan, single_root
+from app.staff_import.plan import Options, Plan, build_plan, single_root
 from app.staff_import.reading import BadFile, Table, read_table
+from app.staff_import.rows import CREATE, IGNORE, TOP
 
 
 def upload(

@@ -33,8 +33,8 @@ from app.staff_import.forms import (
 )
 from app.staff_import.mapping import FIELD_KEYS, FIELDS
 from app.staff_import.models import BatchStatus, ImportBatch
-from app.staff_import.plan import CREATE, IGNORE
 from app.staff_import.reading import BadFile
+from app.staff_import.rows import CREATE, IGNORE
 from app.viewutil import apply_domain_error, run
 
 bp = Blueprint("staff_import", __name__, url_prefix="/admin/imports", template_folder="templates")

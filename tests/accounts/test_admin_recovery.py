@@ -151,7 +151,8 @@ def test_the_last_admin_cannot_leave_as_a_person(client, sole_admin):
     page = client.get("/admin/people")
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
     client.post(
-        f"/admin/people/{sole_admin.person_id}/active", data={"active": "0", "confirmed": "1", "csrf_token": token}
+        f"/admin/people/{sole_admin.person_id}/active",
+        data={"active": "0", "confirmed": "1", "csrf_token": token},
     )
     db.session.refresh(sole_admin)
     assert sole_admin.active and sole_admin.person.active

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.org.models import OrgUnit, Person, RoleAssignment
 from app.staff_import import services
 from app.staff_import.models import BatchStatus, ImportBatch, ImportMapping
-from app.staff_import.plan import IGNORE
+from app.staff_import.rows import IGNORE
 from tests.factories import make_person, make_role, make_unit, make_user
 
 HEADER = "Employee Number,First Name,Last Name,Email,Department,Job Title,Manager ID\n"

@@ -21,8 +21,8 @@ from app.org.models import OrgUnit, Person, Role, RoleAssignment
 from app.staff_import import apply as apply_module
 from app.staff_import import services
 from app.staff_import.models import BatchStatus, ImportBatch, ImportMapping
-from app.staff_import.plan import CREATE, IGNORE
 from app.staff_import.reading import BadFile
+from app.staff_import.rows import CREATE, IGNORE
 from tests.factories import make_person, make_unit, make_user
 
 ROLES_FILE = Path(__file__).resolve().parents[2] / "curricula" / "roles.yaml"

@@ -24,7 +24,7 @@ from app.accounts.models import Permission
 from app.errors import DomainError
 from app.org.models import OrgUnit, OrgUnitPath, Person
 from app.staff_import import services
-from app.staff_import.plan import TOP
+from app.staff_import.rows import TOP
 from tests.factories import make_person, make_role, make_unit, make_user
 
 TODAY = date(2025, 6, 1)

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.org.models import AssignmentKind, OrgUnit, Person, RoleAssignment
 from app.staff_import import reading, services
 from app.staff_import.models import BatchStatus, ImportBatch, ImportMapping
-from app.staff_import.plan import CREATE, IGNORE
+from app.staff_import.rows import CREATE, IGNORE
 from tests.factories import make_person, make_role, make_unit, make_user
 
 TODAY = date(2025, 6, 1)
