@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from app.accounts.models import User
 from app.errors import DomainError
 from app.extensions import db
 
@@ -65,7 +66,6 @@ def import_people(
 
     from app.staff_import import services
     from app.staff_import.queries import admin_account
-    from app.staff_import.reading import BadFile
 
     admin = admin_account(_session(), as_email)
     if admin is None:
@@ -75,6 +75,44 @@ def import_people(
             else "No active admin account to record the import under; create one first.",
             EXIT_BAD_INPUT,
         )
+    batch, plan, source = _prepare(file, mapping_file, full_sync, admin)
+    _print_plan(file.name, source, batch.mapping, plan)
+    if plan.errors and not skip_errors:
+        _stop(
+            f"{plan.error_rows} row(s) have errors; nothing was written. Fix the file, or run "
+            "again with --skip-errors to apply the valid rows.",
+            EXIT_ROW_ERRORS,
+        )
+    if plan.errors and not plan.candidates:
+        _stop("Every row has errors; nothing was applied or recorded.", EXIT_ROW_ERRORS)
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was written.")
+        return
+    try:
+        # Same transaction as the preview printed above, so its plan is still true.
+        services.apply(
+            _session(),
+            batch,
+            skip_errors=skip_errors,
+            actor_person_id=admin.person_id,
+            today=date.today(),
+            plan=plan,
+        )
+    except DomainError as exc:
+        _stop(f"{file.name}: {exc.message} Nothing was written.", EXIT_ROW_ERRORS)
+    db.session.commit()
+    click.echo(f"Applied as import #{batch.id} with {source}, recorded under {admin.email}.")
+
+
+def _prepare(file: Path, mapping_file: Path | None, full_sync: bool, admin: User):
+    """Upload the file, save the mapping to use and build the plan; return the batch, the
+    plan and, in words, which mapping was used. Stops with exit code 2 on a bad file."""
+    from datetime import date
+
+    from app.staff_import import services
+    from app.staff_import.reading import BadFile
+
     try:
         given = services.read_mapping_file(mapping_file.read_bytes()) if mapping_file else None
         batch = services.upload(
@@ -108,33 +146,7 @@ def import_people(
         source = "the mapping saved for these columns"
     else:
         source = "the suggested mapping"
-    _print_plan(file.name, source, batch.mapping, plan)
-    if plan.errors and not skip_errors:
-        _stop(
-            f"{plan.error_rows} row(s) have errors; nothing was written. Fix the file, or run "
-            "again with --skip-errors to apply the valid rows.",
-            EXIT_ROW_ERRORS,
-        )
-    if plan.errors and not plan.candidates:
-        _stop("Every row has errors; nothing was applied or recorded.", EXIT_ROW_ERRORS)
-    if dry_run:
-        db.session.rollback()
-        click.echo("Dry run: nothing was written.")
-        return
-    try:
-        # Same transaction as the preview printed above, so its plan is still true.
-        services.apply(
-            _session(),
-            batch,
-            skip_errors=skip_errors,
-            actor_person_id=admin.person_id,
-            today=date.today(),
-            plan=plan,
-        )
-    except DomainError as exc:
-        _stop(f"{file.name}: {exc.message} Nothing was written.", EXIT_ROW_ERRORS)
-    db.session.commit()
-    click.echo(f"Applied as import #{batch.id} with {source}, recorded under {admin.email}.")
+    return batch, plan, source
 
 
 def _session() -> Session:
