@@ -21,7 +21,8 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app.demo.organisation import DEMO_PASSWORD, DEMO_USERS, DOMAIN
+from app.demo.organisation import DEMO_PASSWORD, DOMAIN
+from app.demo.structure import DEMO_USERS
 from app.extensions import db
 from app.org.models import Person
 from tests.conftest import make_app
