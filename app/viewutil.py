@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, render_template, request
 from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 
 from app.errors import DomainError
 from app.extensions import db
@@ -71,12 +71,22 @@ def per_page() -> int:
     return int(current_app.config["PEOPLE_PER_PAGE"])
 
 
-def paginate(stmt: Select, total: int | None = None) -> Pagination:
-    """One page of ``stmt`` (the page number from the query string). When the caller
-    already knows the total (a summary counted it), no second count is run."""
-    page = db.paginate(stmt, per_page=per_page(), error_out=False, count=total is None)
+def paginate(
+    stmt: Select, total: int | None = None, size: int | None = None, number: int | None = None
+) -> Pagination:
+    """One page of ``stmt`` (page ``number``, else the one in the query string). The total
+    is counted only when nobody knows it yet: a caller's summary may already have counted
+    it, and a short first page is the whole list, so most lists cost one query, not two."""
+    size = size or per_page()
+    page = db.paginate(stmt, page=number, per_page=size, error_out=False, count=False)
     if total is not None:
         page.total = total
+    elif page.page == 1 and len(page.items) < size:
+        page.total = len(page.items)
+    else:
+        page.total = db.session.scalar(
+            select(func.count()).select_from(stmt.order_by(None).subquery())
+        )
     return page
 
 
@@ -105,4 +115,3 @@ def confirmation_page(confirmation: Confirmation) -> str:
     """The page that asks before the action; it posts the same form with ``confirmed=1``.
     Works without script (the Content-Security-Policy forbids inline script)."""
     return render_template("confirm.html", confirmation=confirmation)
-

@@ -86,6 +86,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "framework.competency_remove": frozenset({TRAINER}),
     "framework.scale": frozenset({TRAINER}),
     "framework.profile": frozenset({TRAINER}),
+    "framework.certificate_new": frozenset({TRAINER}),
+    "framework.certificate_edit": frozenset({TRAINER}),
+    "framework.certificate_remove": frozenset({TRAINER}),
     # administrators
     "org.people": ADMIN_ONLY,
     "org.person_new": ADMIN_ONLY,

@@ -1,7 +1,9 @@
 """Geometry for the capability chart, drawn as inline SVG by the template.
 
 Readable without colour: the requirement is an outlined box, the validated level a solid
-bar inside it, the self-rating a diamond marker, and each row ends with the numbers.
+bar inside it (lighter while it is short of the requirement), the self-rating a diamond
+marker, the target role's requirement a dashed line, and each row ends with the numbers.
+Each row is named by the competency's code and name, on a line above its bar.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from dataclasses import dataclass
 
 from app.framework.scale import LEVELS, MAX_LEVEL
 
-LABEL_W = 64
+LABEL_W = 8  # the bars start here; the row's name is written above its bar
 UNIT = 44  # pixels per level
-ROW_H = 26
-TOP = 28
+ROW_H = 40
+TOP = 20
+NAME_H = 14  # the line the row's name is written on
+NAME_CHARS = 54  # longer names are shortened (the full name is in the row's tooltip)
 
 
 @dataclass(frozen=True)
@@ -26,12 +30,18 @@ class ChartBar:
     required: int
     current: int
     self_level: int | None
+    #: the highest level the target roles require (None when there is no target role)
+    target: int | None = None
 
 
 @dataclass(frozen=True)
 class ChartRow:
     code: str
     name: str
+    label: str  # code and name, shortened to fit above the bar
+    label_y: int
+    target_x: int | None
+    target_gap: int
     y: int
     text_y: int
     required_w: int
@@ -54,19 +64,30 @@ class Chart:
     value_x: int
     inner_h: int
     axis_end: int
+    has_target: bool = False
 
 
 def bar_chart(bars: list[ChartBar]) -> Chart:
     rows = []
     for i, bar in enumerate(bars):
-        y = TOP + i * ROW_H
+        top = TOP + i * ROW_H
+        y = top + NAME_H
         summary = f"{bar.current} of {bar.required}"
+        if bar.target is not None:
+            summary += f" · target {bar.target}"
         if bar.self_level is not None:
             summary += f" · self {bar.self_level}"
+        label = f"{bar.code} {bar.name}"
+        if len(label) > NAME_CHARS:
+            label = label[: NAME_CHARS - 1].rstrip() + "…"
         rows.append(
             ChartRow(
                 code=bar.code,
                 name=bar.name,
+                label=label,
+                label_y=top + 10,
+                target_x=LABEL_W + bar.target * UNIT if bar.target is not None else None,
+                target_gap=max((bar.target or 0) - bar.current, 0),
                 y=y,
                 text_y=y + 14,
                 required_w=bar.required * UNIT,
@@ -79,13 +100,14 @@ def bar_chart(bars: list[ChartBar]) -> Chart:
             )
         )
     return Chart(
-        width=LABEL_W + MAX_LEVEL * UNIT + 120,
-        height=TOP + len(bars) * ROW_H + 8,
+        width=LABEL_W + MAX_LEVEL * UNIT + 170,
+        height=TOP + len(bars) * ROW_H + 4,
         rows=rows,
         ticks=[(LABEL_W + n * UNIT, n) for n in LEVELS],
         label_w=LABEL_W,
-        bar_h=ROW_H - 8,
+        bar_h=ROW_H - NAME_H - 8,
         value_x=LABEL_W + MAX_LEVEL * UNIT + 10,
-        inner_h=ROW_H - 16,
-        axis_end=TOP + len(bars) * ROW_H + 2,
+        inner_h=ROW_H - NAME_H - 16,
+        axis_end=TOP + len(bars) * ROW_H,
+        has_target=any(bar.target is not None for bar in bars),
     )

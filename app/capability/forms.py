@@ -30,9 +30,23 @@ class SelfRatingForm(FlaskForm):
     submit = SubmitField("Send to my manager")
 
 
+def optional_level(value: object) -> int | None:
+    """A level from a select whose first option is "choose": empty is None, not 0."""
+    if value is None or value == "":
+        return None
+    return int(value)  # type: ignore[call-overload]
+
+
 class DecisionForm(FlaskForm):
     decision = HiddenField(validators=[DataRequired()])
-    level = SelectField("Your rating", coerce=int, choices=LEVEL_CHOICES, validators=[Optional()])
+    #: no default: adjusting without choosing a level is refused by the use-case (never 0)
+    level = SelectField(
+        "Your rating",
+        coerce=optional_level,
+        choices=LEVEL_CHOICES,
+        validators=[Optional()],
+        validate_choice=False,
+    )
     comment = TextAreaField("Comment", validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Record decision")
 

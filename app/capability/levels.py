@@ -22,6 +22,12 @@ For one person and one competency, on a given date:
    the catalogue's level (still within the source cap), whatever level the record claims,
    and nothing in any other competency. A code missing from the catalogue proves nothing.
    It lapses on the record's expiry date only when the catalogue says it expires.
+   The catalogue is the one of the framework version the certificate was recorded against
+   (``Fact.catalogue``), in both directions: a certificate whose exam a later version
+   rates higher or lower keeps proving what it proved when it was recorded, because the
+   holder passed the exam the old catalogue described; a new record against the new
+   version is how it comes to prove the new level. A version without a catalogue of its
+   own (recorded before catalogues existed) is read against the current one.
    Certificate evidence recorded without a code keeps the flat source cap.
 5. Ratings are kept in layers — self, manager, other evidence — and the validated level is
    the best of the validated layers, never simply "the latest rating wins". So adding
@@ -33,6 +39,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+
+from app.framework.diff import requirement as framework_requirement
 
 SELF_RATING = "self_rating"
 MANAGER_RATING = "manager_rating"
@@ -51,6 +59,8 @@ class Fact:
     validated: bool = True
     ref: int | None = None  # the evidence id, to show what a level rests on
     certificate: str | None = None  # external certificates: the catalogue code
+    #: external certificates: the framework version whose catalogue says what it proves
+    catalogue: int | None = None
 
 
 @dataclass(frozen=True)
@@ -110,14 +120,21 @@ def layers_for(facts: Iterable[Fact], caps: Mapping[str, int], on: date) -> Laye
     )
 
 
-def proven(facts: Iterable[Fact], certificates: Mapping[str, CertificateRule]) -> Iterator[Fact]:
+def proven(
+    facts: Iterable[Fact],
+    certificates: Mapping[str, CertificateRule],
+    catalogues: Mapping[int, Mapping[str, CertificateRule]] | None = None,
+) -> Iterator[Fact]:
     """The facts with each catalogued certificate replaced by what the catalogue says it
-    proves (rule 4): one fact per competency it lists, at the catalogue's level."""
+    proves (rule 4): one fact per competency it lists, at the catalogue's level. A fact
+    whose ``catalogue`` (its version) is in ``catalogues`` is read against that catalogue,
+    any other against ``certificates``."""
     for fact in facts:
         if fact.source != EXTERNAL_CERTIFICATE or fact.certificate is None:
             yield fact
             continue
-        rule = certificates.get(fact.certificate)
+        own = catalogues.get(fact.catalogue) if catalogues and fact.catalogue else None
+        rule = (certificates if own is None else own).get(fact.certificate)
         if rule is None:
             continue
         expires_on = fact.expires_on if rule.expires else None
@@ -130,22 +147,20 @@ def current_levels(
     caps: Mapping[str, int],
     on: date,
     certificates: Mapping[str, CertificateRule] | None = None,
+    catalogues: Mapping[int, Mapping[str, CertificateRule]] | None = None,
 ) -> dict[str, Layers]:
     """The layers of every competency that has any evidence, keyed by competency code;
-    ``certificates`` is the certificate catalogue by code (rule 4)."""
+    ``certificates`` is the certificate catalogue by code (rule 4), ``catalogues`` the
+    catalogues of older versions by version, for certificates recorded against them."""
     by_code: dict[str, list[Fact]] = {}
-    for fact in proven(facts, certificates or {}):
+    for fact in proven(facts, certificates or {}, catalogues):
         by_code.setdefault(fact.competency, []).append(fact)
     return {code: layers_for(group, caps, on) for code, group in by_code.items()}
 
 
-def requirement(levels_by_role: Iterable[Mapping[str, int]]) -> dict[str, int]:
-    """A person's requirement per competency: the highest level any of their roles asks for."""
-    out: dict[str, int] = {}
-    for levels in levels_by_role:
-        for code, level in levels.items():
-            out[code] = max(out.get(code, 0), level)
-    return out
+#: A person's requirement per competency: the highest level any of their roles asks for.
+#: Stated once, in the framework (which also shows what publishing a draft does to it).
+requirement = framework_requirement
 
 
 def gap(required: int, current: int) -> int:

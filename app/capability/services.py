@@ -4,14 +4,15 @@ DomainError for a broken rule, flush, and never commit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, String, func, literal, select, type_coerce, union, union_all
+from sqlalchemy.orm import Session, aliased, joinedload
 
+from app.accounts.models import User
 from app.capability.chart import ChartBar
 from app.capability.levels import (
     CertificateRule,
@@ -32,13 +33,14 @@ from app.capability.models import (
 from app.errors import DomainError
 from app.framework.models import (
     SOURCE_LABELS,
+    Certificate,
     Competency,
     RoleRequirement,
     Source,
 )
 from app.framework.scale import MAX_LEVEL, on_scale
-from app.framework.versions import require_published
-from app.org.models import Person, Role, RoleAssignment
+from app.framework.versions import published_version, require_published
+from app.org.models import AssignmentKind, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
 from app.signals import draft_discarding
 
 #: Self and manager this far apart open a calibration instead of validating.
@@ -46,6 +48,39 @@ CALIBRATION_GAP = 2
 
 
 # --- the capability profile -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionNote:
+    """What became of one of a person's self-ratings: the manager's decision, or the level
+    agreed in a calibration, with the reason given. Plain data for the pages."""
+
+    evidence_id: int
+    competency_code: str
+    competency_name: str
+    self_level: int
+    #: accepted | adjusted | rejected | calibration (opened) | calibrated (resolved)
+    outcome: str
+    level: int | None  # the level the manager gave or agreed; None for a rejection
+    reason: str
+    at: datetime
+    by: str
+
+    @property
+    def words(self) -> str:
+        """The decision in words, for the learner."""
+        if self.outcome == "accepted":
+            return f"accepted at level {self.level}"
+        if self.outcome == "adjusted":
+            return f"adjusted from {self.self_level} to level {self.level}"
+        if self.outcome == "rejected":
+            return f"rejected (your rating: level {self.self_level})"
+        if self.outcome == "calibration":
+            return (
+                f"your manager rates level {self.level} against your {self.self_level}; "
+                "a calibration is open"
+            )
+        return f"agreed in calibration at level {self.level} (your rating: {self.self_level})"
 
 
 @dataclass(frozen=True)
@@ -65,6 +100,8 @@ class CompetencyRow:
     #: what the competency looks like at each level, and where it meets a neighbour
     indicators: dict[int, str] = field(default_factory=dict)
     boundary: str = ""
+    #: the manager's rejection, when their latest self-rating here was rejected
+    rejected: DecisionNote | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +137,24 @@ class Capability:
     layers: dict[str, Layers]
     role_choices: list[tuple[int, str]]
     scale_notes: dict[int, str] = field(default_factory=dict)  # level -> its note, if any
+    decisions: list[DecisionNote] = field(default_factory=list)  # newest first
+
+    @property
+    def decided(self) -> dict[int, DecisionNote]:
+        """The latest decision on each self-rating, by the rating's id."""
+        out: dict[int, DecisionNote] = {}
+        for note in self.decisions:
+            out.setdefault(note.evidence_id, note)
+        return out
 
 
-def _facts(evidence: Iterable[Evidence]) -> list[Fact]:
+#: Self-ratings that no longer stand for the person's own view.
+SET_ASIDE = (RatingStatus.REJECTED, RatingStatus.WITHDRAWN)
+
+
+def _facts(evidence: Iterable[Evidence], versions: dict[int, int] | None = None) -> list[Fact]:
+    """The rule's facts; ``versions`` (competency id -> its version) tells a certificate
+    which version's catalogue it is read against."""
     return [
         Fact(
             e.competency_code,
@@ -113,9 +165,38 @@ def _facts(evidence: Iterable[Evidence]) -> list[Fact]:
             e.validated,
             e.id,
             e.certificate_code,
+            (versions or {}).get(e.competency_id),
         )
         for e in evidence
     ]
+
+
+def certificate_catalogues(
+    session: Session, evidence: Iterable[Evidence]
+) -> tuple[dict[int, int], dict[int, dict[str, CertificateRule]]]:
+    """For the external certificates among ``evidence``, in one query: the version of the
+    competency each was recorded against (competency id -> version id) and the catalogue of
+    each of those versions that has one (version id -> code -> rule), so that a certificate
+    proves what its own version's catalogue says (levels.py, rule 4)."""
+    ids = {
+        e.competency_id
+        for e in evidence
+        if e.source == Source.EXTERNAL_CERTIFICATE and e.certificate_code
+    }
+    versions: dict[int, int] = {}
+    catalogues: dict[int, dict[str, CertificateRule]] = {}
+    if not ids:
+        return versions, catalogues
+    for comp_id, version_id, cert in session.execute(
+        select(Competency.id, Competency.version_id, Certificate)
+        .outerjoin(Certificate, Certificate.version_id == Competency.version_id)
+        .where(Competency.id.in_(ids))
+    ):
+        versions[comp_id] = version_id
+        if cert is not None:
+            rules = catalogues.setdefault(version_id, {})
+            rules[cert.code] = CertificateRule(cert.evidences, cert.expires)
+    return versions, catalogues
 
 
 def _basis_text(layer: Layers) -> str | None:
@@ -169,7 +250,22 @@ def capability(
 
     caps = {c.source.value: c.max_level for c in version.caps}
     certificates = {c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates}
-    layers = current_levels(_facts(evidence), caps, on, certificates)
+    standing = [
+        e for e in evidence if not (e.source == Source.SELF_RATING and e.status in SET_ASIDE)
+    ]
+    versions, catalogues = certificate_catalogues(session, standing)
+    layers = current_levels(_facts(standing, versions), caps, on, certificates, catalogues)
+    decisions = recent_decisions(session, person.id, limit=20)
+    latest_self: dict[str, Evidence] = {}
+    for e in sorted(evidence, key=lambda e: (e.recorded_at, e.id)):
+        if e.source == Source.SELF_RATING and e.status != RatingStatus.WITHDRAWN:
+            latest_self[e.competency_code] = e
+    decided = {n.evidence_id: n for n in reversed(decisions)}
+    rejected = {
+        code: decided.get(e.id) or _bare_rejection(e)
+        for code, e in latest_self.items()
+        if e.status == RatingStatus.REJECTED
+    }
     pending = {
         e.competency_code: e.level
         for e in sorted(evidence, key=lambda e: e.id)
@@ -195,6 +291,7 @@ def capability(
             pending.get(comp.code),
             {int(k): v for k, v in sorted(comp.indicators.items(), key=lambda kv: int(kv[0]))},
             comp.boundary,
+            rejected.get(comp.code),
         )
 
     role_caps = []
@@ -207,16 +304,19 @@ def capability(
     highest = requirement(
         {r.code: r.required for r in rc.rows} for rc in role_caps if rc.kind == "current"
     )
+    targets = [rc for rc in role_caps if rc.kind == "target"]
+    target = requirement({r.code: r.required for r in rc.rows} for rc in targets)
     chart = [
         ChartBar(
             c.code,
             c.name,
-            highest[c.code],
+            highest.get(c.code, 0),
             layers.get(c.code, none).validated,
             layers.get(c.code, none).self_level,
+            target.get(c.code) if targets else None,
         )
         for c in comps
-        if c.code in highest
+        if c.code in highest or c.code in target
     ]
     return Capability(
         person=person,
@@ -228,7 +328,98 @@ def capability(
         layers=layers,
         role_choices=[(r.id, r.name) for r in roles],
         scale_notes={lv.level: lv.note for lv in version.levels if lv.note},
+        decisions=decisions,
     )
+
+
+def _bare_rejection(rating: Evidence) -> DecisionNote:
+    """A rejected rating whose decision record is older than the recent ones shown."""
+    return DecisionNote(
+        rating.id,
+        rating.competency_code,
+        "",
+        rating.level,
+        "rejected",
+        None,
+        "",
+        rating.recorded_at,
+        "",
+    )
+
+
+def recent_decisions(
+    session: Session, person_id: int, since: datetime | None = None, limit: int = 10
+) -> list[DecisionNote]:
+    """What managers decided on a person's self-ratings, and the levels agreed in their
+    calibrations, newest first: ``since`` a moment (e.g. their last visit), at most ``limit``.
+    For the capability page and the notice on the person's home page."""
+    rating = aliased(Evidence)
+    decider, decider_user = aliased(Person), aliased(User)
+    decisions = (
+        select(
+            rating.id,
+            rating.competency_code,
+            Competency.name,
+            rating.level,
+            type_coerce(ValidationDecision.decision, String),
+            ValidationDecision.level,
+            ValidationDecision.comment,
+            ValidationDecision.decided_at,
+            decider.first_name,
+            decider.last_name,
+        )
+        .join(rating, rating.id == ValidationDecision.evidence_id)
+        .join(Competency, Competency.id == rating.competency_id)
+        .outerjoin(decider_user, decider_user.id == ValidationDecision.decided_by_id)
+        .outerjoin(decider, decider.id == decider_user.person_id)
+        .where(rating.person_id == person_id)
+    )
+    resolved = (
+        select(
+            rating.id,
+            rating.competency_code,
+            Competency.name,
+            Calibration.self_level,
+            literal("calibrated"),
+            Calibration.resolved_level,
+            Calibration.rationale,
+            Calibration.resolved_at,
+            decider.first_name,
+            decider.last_name,
+        )
+        .join(rating, rating.id == Calibration.self_rating_id)
+        .join(Competency, Competency.id == rating.competency_id)
+        .outerjoin(decider_user, decider_user.id == Calibration.resolved_by_id)
+        .outerjoin(decider, decider.id == decider_user.person_id)
+        .where(
+            Calibration.person_id == person_id,
+            Calibration.status == CalibrationStatus.RESOLVED,
+        )
+    )
+    if since is not None:
+        decisions = decisions.where(ValidationDecision.decided_at >= since)
+        resolved = resolved.where(Calibration.resolved_at >= since)
+    both = union_all(decisions, resolved).subquery()
+    rows = session.execute(select(both).order_by(both.c[7].desc(), both.c[0].desc()).limit(limit))
+    notes = []
+    for ev_id, code, name, self_level, what, level, reason, at, first, last in rows:
+        outcome = _OUTCOMES.get(str(what), str(what))
+        if outcome in ("accepted", "adjusted") and abs((level or 0) - self_level) >= (
+            CALIBRATION_GAP
+        ):
+            outcome = "calibration"
+        by = f"{first} {last}" if first else "an administrator"
+        notes.append(
+            DecisionNote(ev_id, code, name, self_level, outcome, level, reason or "", at, by)
+        )
+    return notes
+
+
+_OUTCOMES = {
+    Decision.ACCEPT.value: "accepted",
+    Decision.ADJUST.value: "adjusted",
+    Decision.REJECT.value: "rejected",
+}
 
 
 # --- self-assessment ----------------------------------------------------------------------------
@@ -301,7 +492,10 @@ def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Selec
     """Self-ratings waiting for a decision, for the people in ``scope`` (None: everyone)."""
     stmt = (
         select(Evidence)
-        .options(joinedload(Evidence.person), joinedload(Evidence.competency))
+        .options(
+            joinedload(Evidence.person).load_only(Person.first_name, Person.last_name),
+            joinedload(Evidence.competency).load_only(Competency.code, Competency.name),
+        )
         .where(
             Evidence.source == Source.SELF_RATING,
             Evidence.status == RatingStatus.PENDING,
@@ -310,6 +504,119 @@ def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Selec
         .order_by(Evidence.recorded_at, Evidence.id)
     )
     return stmt if scope is None else stmt.where(Evidence.person_id.in_(scope))
+
+
+def waiting_people() -> Select:
+    """Ids of the people with a self-rating or a calibration waiting for a manager."""
+    return select(
+        union(
+            select(Evidence.person_id).where(
+                Evidence.source == Source.SELF_RATING, Evidence.status == RatingStatus.PENDING
+            ),
+            select(Calibration.person_id).where(Calibration.status == CalibrationStatus.OPEN),
+        ).subquery()
+    )
+
+
+def reach_among(manager_id: int, candidates: Select) -> Select:
+    """Those of ``candidates`` (a SELECT of person ids) that the manager reaches: people in
+    the subtrees of the units they head and their direct and indirect reports, as
+    ``app.org.queries.managed_people_ids`` — but found upwards from the candidates (each
+    one's unit ancestors and line managers), so the cost follows the few people with
+    something waiting, not the size of the manager's organisation."""
+    chain = (
+        select(Person.id.label("person_id"), Person.line_manager_id.label("manager_id"))
+        .where(Person.id.in_(candidates))
+        .cte("chain_up", recursive=True)
+    )
+    up = aliased(Person)
+    chain = chain.union(
+        select(chain.c.person_id, up.line_manager_id).join(up, up.id == chain.c.manager_id)
+    )
+    in_units = (
+        select(Person.id)
+        .join(OrgUnitPath, OrgUnitPath.descendant_id == Person.org_unit_id)
+        .join(OrgUnit, OrgUnit.id == OrgUnitPath.ancestor_id)
+        .where(OrgUnit.head_id == manager_id, Person.id.in_(candidates))
+    )
+    in_line = select(chain.c.person_id).where(chain.c.manager_id == manager_id)
+    return select(union(in_units, in_line, select(literal(manager_id))).subquery())
+
+
+@dataclass(frozen=True)
+class RatingContext:
+    """What a manager needs beside a self-rating: the person's validated level in the
+    competency and the highest level their current roles require (None: none requires it)."""
+
+    validated: int
+    required: int | None
+    roles: list[str]
+
+
+def rating_context(
+    session: Session, ratings: Sequence[Evidence], on: date
+) -> dict[int, RatingContext]:
+    """The context of each rating on a page of the queue, by the rating's id, in three
+    queries whatever the number of ratings."""
+    if not ratings:
+        return {}
+    version = published_version(session)
+    if version is None:
+        return {}
+    people = {r.person_id for r in ratings}
+    codes = {r.competency_code for r in ratings}
+    rows = session.execute(
+        select(
+            Evidence.person_id,
+            Evidence.competency_code,
+            Evidence.source,
+            Evidence.level,
+            Evidence.achieved_on,
+            Evidence.expires_on,
+            Evidence.id,
+            Evidence.certificate_code,
+        ).where(Evidence.person_id.in_(people), Evidence.validated.is_(True))
+    ).all()
+    facts: dict[int, list[Fact]] = {}
+    for pid, code, source, level, achieved, expires, ev_id, cert in rows:
+        facts.setdefault(pid, []).append(
+            Fact(code, Source(source).value, level, achieved, expires, True, ev_id, cert)
+        )
+    caps = {c.source.value: c.max_level for c in version.caps}
+    certificates = {c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates}
+    levels = {pid: current_levels(fs, caps, on, certificates) for pid, fs in facts.items()}
+    required: dict[tuple[int, str], list[tuple[int, str]]] = {}
+    for pid, role, code, level, start, end in session.execute(
+        select(
+            RoleAssignment.person_id,
+            Role.name,
+            Competency.code,
+            RoleRequirement.level,
+            RoleAssignment.start_date,
+            RoleAssignment.end_date,
+        )
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .join(RoleRequirement, RoleRequirement.role_id == Role.id)
+        .join(Competency, Competency.id == RoleRequirement.competency_id)
+        .where(
+            RoleAssignment.person_id.in_(people),
+            RoleAssignment.kind == AssignmentKind.CURRENT,
+            RoleRequirement.version_id == version.id,
+            Competency.code.in_(codes),
+        )
+    ):
+        if start <= on and (end is None or end >= on):
+            required.setdefault((pid, code), []).append((level, role))
+    out = {}
+    for r in ratings:
+        layer = levels.get(r.person_id, {}).get(r.competency_code)
+        asks = sorted(required.get((r.person_id, r.competency_code), []), reverse=True)
+        out[r.id] = RatingContext(
+            layer.validated if layer else 0,
+            asks[0][0] if asks else None,
+            [role for level, role in asks if level == asks[0][0]],
+        )
+    return out
 
 
 def waiting_counts(
@@ -482,7 +789,7 @@ def ratings_of(session: Session, person_id: int) -> list[Evidence]:
             select(Evidence)
             .options(joinedload(Evidence.competency))
             .where(Evidence.person_id == person_id, Evidence.source == Source.SELF_RATING)
-            .order_by(Evidence.recorded_at.desc(), Evidence.id.desc())
+            .order_by(Evidence.achieved_on.desc(), Evidence.recorded_at.desc(), Evidence.id.desc())
             .limit(20)
         )
     )

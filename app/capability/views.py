@@ -24,7 +24,7 @@ from app.capability.models import Calibration, Decision, Evidence
 from app.errors import DomainError
 from app.extensions import db
 from app.framework.versions import published_version
-from app.viewutil import per_page, run
+from app.viewutil import Confirmation, confirmation_page, confirmed, paginate, run
 
 bp = Blueprint("capability", __name__, template_folder="templates")
 
@@ -113,23 +113,31 @@ def person(person_id: int):
 # --- validation -----------------------------------------------------------------------------
 
 
+def _queue_scope():
+    """The people whose ratings the user decides on (``validation_scope``), for a manager
+    narrowed first to the people with something waiting: the same people, found without
+    walking the manager's whole organisation on every view of the queue."""
+    if ADMIN in current_user.permissions or MANAGER not in current_user.permissions:
+        return validation_scope(current_user)
+    return services.reach_among(current_user.person_id, services.waiting_people())
+
+
 @bp.route("/validations")
 @allow(MANAGER, ADMIN)
 def queue():
-    stmt = services.pending_ratings_query(validation_scope(current_user), current_user.person_id)
-    page = db.paginate(stmt, per_page=per_page(), error_out=False)
-    calibrations = db.paginate(
-        services.open_calibrations_query(validation_scope(current_user), current_user.person_id),
-        per_page=10,
-        page=1,
-        error_out=False,
+    scope = _queue_scope()
+    page = paginate(services.pending_ratings_query(scope, current_user.person_id))
+    calibrations = paginate(
+        services.open_calibrations_query(scope, current_user.person_id), size=10, number=1
     )
     return render_template(
         "capability/queue.html",
         page=page,
+        context=services.rating_context(db.session(), page.items, date.today()),
         calibrations=calibrations,
         form=DecisionForm(),
         calibration_form=CalibrationForm(),
+        everyone=MANAGER not in current_user.permissions,
     )
 
 
@@ -147,6 +155,12 @@ def decide(evidence_id: int):
     form = DecisionForm()
     if not form.validate_on_submit() or form.decision.data not in {d.value for d in Decision}:
         abort(400)
+    if (
+        form.decision.data == Decision.REJECT
+        and (form.comment.data or "").strip()
+        and not confirmed()
+    ):
+        return _confirm_rejection(rating, form.comment.data.strip())
     who = f"{rating.person.full_name}, {rating.competency_code}: "
     done, outcome = run(
         lambda: services.decide(
@@ -176,6 +190,25 @@ def decide(evidence_id: int):
     else:
         flash(f"{who}: rating rejected.", "info")
     return redirect(url_for("capability.queue"))
+
+
+def _confirm_rejection(rating: Evidence, comment: str):
+    name = rating.person.full_name
+    return confirmation_page(
+        Confirmation(
+            title=f"Reject {name}'s self-rating?",
+            message=(
+                f"{name} rated themselves level {rating.level} in {rating.competency_code} "
+                f"{rating.competency.name}. Rejecting it records no level: their validated "
+                "level stays as it is, and they see your reason on their capability page."
+            ),
+            details=[f"Your reason: “{comment}”"],
+            action=url_for("capability.decide", evidence_id=rating.id),
+            fields=[("decision", Decision.REJECT.value), ("comment", comment)],
+            button="Reject the rating",
+            back=url_for("capability.queue"),
+        )
+    )
 
 
 @bp.route("/calibrations/<int:calibration_id>", methods=["POST"])

@@ -14,8 +14,12 @@ from typing import cast
 
 from sqlalchemy import String
 
-from app.content.files import ContentError, ContentFile, ContentInvalid, schema_errors
-from app.framework.content import FrameworkContent, certificates_from_data
+from app.content.files import ContentFile, ContentInvalid, schema_errors
+from app.framework.content import (
+    FrameworkContent,
+    certificate_problems,
+    certificates_from_data,
+)
 from app.framework.models import Certificate, Source
 from app.framework.scale import CODE_MAX_LENGTH, CODE_PATTERN, MAX_LEVEL
 
@@ -76,46 +80,11 @@ def check_certificates(content: ContentFile, framework: FrameworkContent | None)
     assert isinstance(data, dict)
     known = set(framework.competency_codes()) if framework else None
     cap = framework.caps.get(Source.EXTERNAL_CERTIFICATE.value) if framework else None
-    codes: dict[str, int] = {}
-    names: dict[str, int] = {}
-    for i, cert in enumerate(data["certificates"]):
-        here = f"certificates[{i}]"
-        for key, seen in (("code", codes), ("name", names)):
-            value = " ".join(cert[key].split()).casefold()
-            if value in seen:
-                errors.append(
-                    content.error(
-                        f"{here}.{key}",
-                        f"duplicate {key} {cert[key]!r} (also certificates[{seen[value]}])",
-                    )
-                )
-            seen.setdefault(value, i)
-        if cap is not None and cert["max_level"] > cap:
-            errors.append(
-                content.error(
-                    f"{here}.max_level",
-                    f"max_level {cert['max_level']} is above the framework's cap for "
-                    f"external certificates ({cap})",
-                )
-            )
-        errors += _evidence_errors(content, here, cert, known)
+    certs = data["certificates"]
+    for i, cert in enumerate(certs):
+        for problem in certificate_problems(cert, others=certs[:i], known=known, cap=cap):
+            also = f" (also certificates[{problem.also}])" if problem.also is not None else ""
+            errors.append(content.error(f"certificates[{i}].{problem.key}", problem.message + also))
     if errors:
         raise ContentInvalid(errors)
     return certificates_from_data(data)
-
-
-def _evidence_errors(
-    content: ContentFile, here: str, cert: dict, known: set[str] | None
-) -> list[ContentError]:
-    errors = []
-    for code, level in cert["evidences"].items():
-        where = f"{here}.evidences.{code}"
-        if known is not None and code not in known:
-            errors.append(content.error(where, f"unknown competency code {code!r}"))
-        if level > cert["max_level"]:
-            errors.append(
-                content.error(
-                    where, f"level {level} is above the certificate's max_level {cert['max_level']}"
-                )
-            )
-    return errors

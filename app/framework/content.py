@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 #: competency code -> (level, essential)
@@ -143,3 +144,67 @@ def framework_from_data(data: dict) -> FrameworkContent:
             for g in data["groups"]
         ],
     )
+
+
+@dataclass(frozen=True)
+class CertificateProblem:
+    """One broken rule of a catalogue entry. ``key`` is the path inside the certificate
+    (``code``, ``name``, ``max_level``, ``evidences`` or ``evidences.<competency code>``);
+    ``also`` is, for a duplicate, the index of the other certificate in ``others``."""
+
+    key: str
+    message: str
+    also: int | None = None
+
+
+def _same(value: object) -> str:
+    return _text(value).casefold()
+
+
+def certificate_problems(
+    cert: dict,
+    *,
+    others: Sequence[dict] = (),
+    known: set[str] | None = None,
+    cap: int | None = None,
+) -> list[CertificateProblem]:
+    """The catalogue's rules for one certificate, the one place they are stated (the
+    ``content check`` of the file and the trainer's draft screens both apply them):
+
+    - its code and its name are each used once in the catalogue (``others``, compared
+      without regard to case or spacing);
+    - its ``max_level`` is not above the framework's cap for external certificates
+      (``cap``, when known);
+    - it evidences at least one competency, each one of the framework's (``known``, when
+      given) at a level not above its ``max_level``.
+    """
+    problems = []
+    for key in ("code", "name"):
+        value = _same(cert.get(key))
+        for j, other in enumerate(others):
+            if value and _same(other.get(key)) == value:
+                problems.append(CertificateProblem(key, f"duplicate {key} {cert[key]!r}", also=j))
+                break
+    max_level = int(cert["max_level"])
+    if cap is not None and max_level > cap:
+        problems.append(
+            CertificateProblem(
+                "max_level",
+                f"max_level {max_level} is above the framework's cap for external "
+                f"certificates ({cap})",
+            )
+        )
+    evidences = cert.get("evidences") or {}
+    if not evidences:
+        problems.append(CertificateProblem("evidences", "it evidences no competency"))
+    for code, level in evidences.items():
+        where = f"evidences.{code}"
+        if known is not None and code not in known:
+            problems.append(CertificateProblem(where, f"unknown competency code {code!r}"))
+        if level > max_level:
+            problems.append(
+                CertificateProblem(
+                    where, f"level {level} is above the certificate's max_level {max_level}"
+                )
+            )
+    return problems

@@ -10,6 +10,8 @@ database.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -227,3 +229,86 @@ def diff(a: FrameworkContent, b: FrameworkContent) -> FrameworkDiff:
         profiles=_profile_changes(a, b, order_b + [c for c in order_a if c not in new]),
         certificates=tuple(_certificate_changes(a, b)),
     )
+
+
+# --- what publishing does to people's requirements --------------------------------------------
+
+
+def requirement(levels_by_role: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """A person's requirement per competency: the highest level any of their roles asks for."""
+    out: dict[str, int] = {}
+    for levels in levels_by_role:
+        for code, level in levels.items():
+            out[code] = max(out.get(code, 0), level)
+    return out
+
+
+@dataclass(frozen=True)
+class RequirementImpact:
+    """How people's requirements move from one version's role profiles to another's: one
+    "line" is one person's requirement in one competency."""
+
+    people: int  # people considered (with a live current role)
+    people_rising: int
+    rises: dict[int, int]  # by how many levels -> how many lines
+    people_falling: int
+    falls: dict[int, int]
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.rises and not self.falls
+
+    def sentences(self) -> list[str]:
+        """The impact in words, e.g. "312 people: requirements rise in 540 competency lines
+        (by 1 level in 500, 2 in 40)"."""
+        out = []
+        for people, moves, verb in (
+            (self.people_rising, self.rises, "rise"),
+            (self.people_falling, self.falls, "fall"),
+        ):
+            if not moves:
+                continue
+            lines = sum(moves.values())
+            steps = ", ".join(
+                f"{size} level{'s' if size > 1 else ''} in {count}"
+                if i == 0
+                else f"{size} in {count}"
+                for i, (size, count) in enumerate(sorted(moves.items()))
+            )
+            out.append(
+                f"{people} {_people(people)}: requirements {verb} in {lines} competency "
+                f"line{'s' if lines != 1 else ''} (by {steps})"
+            )
+        return out
+
+
+def _people(n: int) -> str:
+    return "person" if n == 1 else "people"
+
+
+def requirement_impact(
+    old: Mapping[str, Mapping[str, int]],
+    new: Mapping[str, Mapping[str, int]],
+    role_sets: Mapping[frozenset[str], int],
+) -> RequirementImpact:
+    """Compare, for people holding each set of current roles (``role_sets``: role codes ->
+    how many people hold exactly that set), their requirement per competency under the
+    ``old`` role profiles and the ``new`` ones (role code -> competency code -> level). A
+    competency required in one and not the other moves from or to 0."""
+    rises: Counter[int] = Counter()
+    falls: Counter[int] = Counter()
+    people = rising = falling = 0
+    for roles, count in role_sets.items():
+        people += count
+        before = requirement(old.get(r, {}) for r in roles)
+        after = requirement(new.get(r, {}) for r in roles)
+        moves = [after.get(c, 0) - before.get(c, 0) for c in before.keys() | after.keys()]
+        up = Counter(m for m in moves if m > 0)
+        down = Counter(-m for m in moves if m < 0)
+        for size, lines in up.items():
+            rises[size] += lines * count
+        for size, lines in down.items():
+            falls[size] += lines * count
+        rising += count if up else 0
+        falling += count if down else 0
+    return RequirementImpact(people, rising, dict(rises), falling, dict(falls))

@@ -186,9 +186,66 @@ def profile_requirements(form: FlaskForm, codes: list[str]) -> dict[str, tuple[i
     }
 
 
+def certificate_form(
+    *,
+    competencies: list[tuple[str, str]],
+    level_names: dict[int, str],
+    new: bool,
+    data: dict | None = None,
+) -> FlaskForm:
+    """A certificate of the catalogue: code (new ones only), name, issuer, whether it
+    expires, its max level, and a level (0 = not evidenced) per competency of the draft."""
+
+    class CertificateForm(FlaskForm):
+        pass
+
+    if new:
+        CertificateForm.code = StringField(
+            "Code",
+            validators=[DataRequired(), Length(max=16)],
+            description="Capitals and digits in parts joined by dashes, e.g. PRINCE2-F. "
+            "Learners' records name the certificate by its code, so it never changes.",
+        )
+    CertificateForm.name = StringField(
+        "Name",
+        validators=[DataRequired(), Length(max=160)],
+        description="As the issuer names it.",
+    )
+    CertificateForm.issuer = StringField("Issuer", validators=[DataRequired(), Length(max=120)])
+    CertificateForm.expires = BooleanField(
+        "Expires",
+        description="Tick when the issuer sets a renewal date; the date then comes from "
+        "the learner's own record.",
+    )
+    CertificateForm.max_level = SelectField(
+        "Max level",
+        choices=level_choices(level_names)[1:],
+        coerce=int,
+        description="The highest level it may prove in any competency.",
+    )
+    for code, name in competencies:
+        setattr(
+            CertificateForm,
+            f"level_{code}",
+            SelectField(
+                f"{code} {name}",
+                choices=level_choices(level_names, zero="not evidenced"),
+                coerce=int,
+            ),
+        )
+    CertificateForm.submit = SubmitField("Add to the catalogue" if new else "Save")
+    return CertificateForm(data=data or {})
+
+
+def certificate_evidences(form: FlaskForm, codes: list[str]) -> dict[str, int]:
+    return {code: form[f"level_{code}"].data or 0 for code in codes}
+
+
 __all__ = [
     "PublishForm",
     "RemoveCompetencyForm",
+    "certificate_evidences",
+    "certificate_form",
     "competency_form",
     "indicator_changes",
     "profile_form",

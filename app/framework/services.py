@@ -1,8 +1,9 @@
 """Use-cases for authoring the competency framework: a draft copy, its edits, publishing.
 
 A published version never changes. A trainer opens a DRAFT, a full copy of the current
-published version, edits its competencies, scale, evidence caps and role profiles, and
-publishes it: the draft becomes the current version and the one before is retired.
+published version, edits its competencies, scale, evidence caps, role profiles and
+certificate catalogue, and publishes it: the draft becomes the current version and the
+one before is retired.
 Evidence keeps pointing at the competency rows of the version it was recorded against,
 so publishing rewrites nothing that old evidence meant.
 
@@ -18,8 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError
+from app.framework.content import certificate, certificate_problems
 from app.framework.models import (
     CAPPABLE,
+    Certificate,
     Competency,
     CompetencyGroup,
     EvidenceCap,
@@ -234,7 +237,9 @@ def remove_competency(
 
     When role profiles in the draft require the competency, removal is refused unless
     ``with_requirements`` is set, in which case those profile lines go too. The last
-    competency of a group cannot be removed (a group is never empty).
+    competency of a group cannot be removed (a group is never empty). Certificates of the
+    draft's catalogue stop evidencing it (the catalogue names only competencies of its
+    framework); removal is refused when that would leave a certificate proving nothing.
     """
     _require_draft(draft)
     comp = _competency(session, draft, code)
@@ -253,6 +258,30 @@ def remove_competency(
             "“also remove it from those profiles”, or change the profiles first.",
             field="with_requirements",
         )
+    remaining = set(
+        session.scalars(
+            select(Competency.code).where(
+                Competency.version_id == draft.id, Competency.id != comp.id
+            )
+        )
+    )
+    evidencing = [
+        c
+        for c in session.scalars(select(Certificate).where(Certificate.version_id == draft.id))
+        if any(
+            p.key == f"evidences.{code}"
+            for p in certificate_problems(
+                {"max_level": c.max_level, "evidences": c.evidences}, known=remaining
+            )
+        )
+    ]
+    emptied = [c.code for c in evidencing if set(c.evidences) == {code}]
+    if emptied:
+        raise DomainError(
+            f"Certificates {', '.join(emptied)} evidence only {code}; change or remove them "
+            "first, so every certificate proves something.",
+            field="code",
+        )
     siblings = session.scalar(
         select(func.count(Competency.id)).where(Competency.group_id == comp.group_id)
     )
@@ -262,6 +291,8 @@ def remove_competency(
         )
     for line in lines:
         session.delete(line)
+    for cert in evidencing:
+        cert.evidences = {k: v for k, v in cert.evidences.items() if k != code}
     session.delete(comp)
     session.flush()
     return roles
@@ -308,6 +339,23 @@ def update_evidence_cap(
         )
     if not isinstance(max_level, int) or not 0 <= max_level <= MAX_LEVEL:
         raise DomainError(f"Choose a level from 0 to {MAX_LEVEL}.", field=field)
+    if source == Source.EXTERNAL_CERTIFICATE:
+        above = [
+            c.code
+            for c in session.scalars(select(Certificate).where(Certificate.version_id == draft.id))
+            if any(
+                p.key == "max_level"
+                for p in certificate_problems(
+                    {"max_level": c.max_level, "evidences": c.evidences}, cap=max_level
+                )
+            )
+        ]
+        if above:
+            raise DomainError(
+                f"Certificates {', '.join(above)} prove more than level {max_level}; lower "
+                "their max level first.",
+                field=field,
+            )
     cap = session.get(EvidenceCap, (draft.id, Source(source)))
     if cap is None:
         cap = EvidenceCap(version=draft, source=Source(source), max_level=max_level)
@@ -373,6 +421,171 @@ def set_profile(
         else:
             line.level, line.essential = level, bool(essential)
     session.flush()
+
+
+# --- the certificate catalogue ----------------------------------------------------------------
+
+
+def _certificate(session: Session, draft: FrameworkVersion, code: str) -> Certificate:
+    cert = session.scalar(
+        select(Certificate).where(Certificate.version_id == draft.id, Certificate.code == code)
+    )
+    if cert is None:
+        raise DomainError(
+            f"There is no certificate {code} in version {draft.number}.", field="code"
+        )
+    return cert
+
+
+def _external_cap(session: Session, draft: FrameworkVersion) -> int | None:
+    return session.scalar(
+        select(EvidenceCap.max_level).where(
+            EvidenceCap.version_id == draft.id, EvidenceCap.source == Source.EXTERNAL_CERTIFICATE
+        )
+    )
+
+
+def _problem_field(key: str) -> str:
+    """The form field of a rule's key: ``evidences.GOV-01`` is the field ``level_GOV-01``."""
+    if key.startswith("evidences."):
+        return "level_" + key.removeprefix("evidences.")
+    return {"evidences": "code"}.get(key, key)
+
+
+def _checked_certificate(
+    session: Session,
+    draft: FrameworkVersion,
+    *,
+    code: str,
+    name: str,
+    issuer: str,
+    expires: bool,
+    max_level: int,
+    evidences: dict[str, int],
+    replacing: Certificate | None = None,
+) -> dict:
+    """The canonical certificate, or a DomainError at the field of the first rule it breaks
+    (the rules themselves are :func:`app.framework.content.certificate_problems`)."""
+    name = _required(name, "name", "certificate's name", 160)
+    issuer = _required(issuer, "issuer", "issuer", 120)
+    if not isinstance(max_level, int) or not 1 <= max_level <= MAX_LEVEL:
+        raise DomainError(f"Choose a level from 1 to {MAX_LEVEL}.", field="max_level")
+    for comp_code, level in evidences.items():
+        if not isinstance(level, int) or not 0 <= level <= MAX_LEVEL:
+            raise DomainError(f"Choose a level from 0 to {MAX_LEVEL}.", field=f"level_{comp_code}")
+    cert = certificate(
+        code=code,
+        name=name,
+        issuer=issuer,
+        expires=expires,
+        max_level=max_level,
+        evidences={c: level for c, level in evidences.items() if level},
+    )
+    others = [
+        {"code": c.code, "name": c.name}
+        for c in session.scalars(select(Certificate).where(Certificate.version_id == draft.id))
+        if replacing is None or c.id != replacing.id
+    ]
+    known = set(session.scalars(select(Competency.code).where(Competency.version_id == draft.id)))
+    problems = certificate_problems(
+        cert, others=others, known=known, cap=_external_cap(session, draft)
+    )
+    if problems:
+        problem = problems[0]
+        message = problem.message[0].upper() + problem.message[1:]
+        if problem.also is not None:
+            message += f" in the catalogue ({others[problem.also]['code']})"
+        if problem.key == "evidences":
+            message = "Choose at least one competency the certificate evidences, with its level."
+        raise DomainError(
+            message + ("" if message.endswith(".") else "."), field=_problem_field(problem.key)
+        )
+    return cert
+
+
+def add_certificate(
+    session: Session,
+    draft: FrameworkVersion,
+    *,
+    code: str,
+    name: str,
+    issuer: str,
+    expires: bool,
+    max_level: int,
+    evidences: dict[str, int],
+) -> Certificate:
+    """Add a certificate to the draft's catalogue. ``evidences`` maps a competency code to
+    the level the certificate proves there (0 leaves it out). ``code`` is in the
+    framework's format (e.g. PRINCE2-F) and new in the catalogue; the catalogue's rules
+    apply as in ``content check`` (see :func:`certificate_problems`)."""
+    _require_draft(draft)
+    code = _one_line(code).upper()
+    if not code:
+        raise DomainError("Give the certificate a code, e.g. PRINCE2-F.", field="code")
+    if not valid_code(code):
+        raise DomainError(
+            "Use capitals and digits in parts joined by dashes, starting with a "
+            f"letter and at most {CODE_MAX_LENGTH} characters, e.g. PRINCE2-F.",
+            field="code",
+        )
+    values = _checked_certificate(
+        session,
+        draft,
+        code=code,
+        name=name,
+        issuer=issuer,
+        expires=expires,
+        max_level=max_level,
+        evidences=evidences,
+    )
+    cert = Certificate(version=draft, **values)
+    session.add(cert)
+    session.flush()
+    return cert
+
+
+def update_certificate(
+    session: Session,
+    draft: FrameworkVersion,
+    code: str,
+    *,
+    name: str,
+    issuer: str,
+    expires: bool,
+    max_level: int,
+    evidences: dict[str, int],
+) -> Certificate:
+    """Change a draft certificate: name, issuer, whether it expires, its max level and what
+    it evidences (``evidences`` replaces the list; a level of 0 leaves a competency out).
+    The code never changes: learners' records name the certificate by it."""
+    _require_draft(draft)
+    cert = _certificate(session, draft, code)
+    values = _checked_certificate(
+        session,
+        draft,
+        code=cert.code,
+        name=name,
+        issuer=issuer,
+        expires=expires,
+        max_level=max_level,
+        evidences=evidences,
+        replacing=cert,
+    )
+    for key, value in values.items():
+        setattr(cert, key, value)
+    session.flush()
+    return cert
+
+
+def remove_certificate(session: Session, draft: FrameworkVersion, code: str) -> str:
+    """Remove a certificate from the draft's catalogue; return its name. Records held
+    against earlier versions keep the meaning their version's catalogue gave them."""
+    _require_draft(draft)
+    cert = _certificate(session, draft, code)
+    name = cert.name
+    session.delete(cert)
+    session.flush()
+    return name
 
 
 def publish(

@@ -4,6 +4,8 @@ version and compare any two versions."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -22,7 +24,7 @@ from app.framework.versions import (
     version_by_number,
 )
 from app.org.models import Role
-from app.viewutil import require_confirmation, run
+from app.viewutil import Confirmation, confirmation_page, confirmed, require_confirmation, run
 
 bp = Blueprint("framework", __name__, url_prefix="/framework", template_folder="templates")
 
@@ -153,6 +155,26 @@ def draft_publish():
     form = forms.PublishForm()
     if not form.validate_on_submit():
         return _draft_page(draft, form)
+    if not confirmed():
+        impact = framework_queries.publish_impact(db.session(), draft, date.today())
+        details = impact.sentences() or [
+            f"Nobody's requirements change: the role profiles ask the same of the "
+            f"{impact.people} people with a current role."
+        ]
+        return confirmation_page(
+            Confirmation(
+                title=f"Publish draft version {draft.number}?",
+                message="It becomes the framework everyone sees and is measured against, "
+                "and the version published now is retired. Compared with it, for the "
+                f"{impact.people} people with a current role:",
+                details=details,
+                action=url_for("framework.draft_publish"),
+                fields=[("note", form.note.data)],
+                button=f"Publish version {draft.number}",
+                back=url_for("framework.draft"),
+                danger=False,
+            )
+        )
     done, version = run(
         lambda: authoring.publish(
             db.session(), draft, actor_id=current_user.id, note=form.note.data
@@ -270,10 +292,26 @@ def competency_edit(code: str):
 @allow(TRAINER)
 def competency_remove(code: str):
     draft = _draft()
-    framework_queries.find_competency(db.session(), draft, code) or abort(404)
+    comp = framework_queries.find_competency(db.session(), draft, code) or abort(404)
     form = forms.RemoveCompetencyForm()
     if not form.validate_on_submit():
         abort(400)
+    used_by = framework_queries.roles_requiring(db.session(), comp)
+    if not confirmed() and (form.with_requirements.data or not used_by):
+        return confirmation_page(
+            Confirmation(
+                title=f"Remove {code} {comp.name} from the draft?",
+                message="It leaves the draft; published versions and the evidence recorded "
+                "against them keep it.",
+                details=[f"The profiles of {', '.join(used_by)} lose their line for {code}."]
+                if used_by
+                else [],
+                action=url_for("framework.competency_remove", code=code),
+                fields=[("with_requirements", "y")] if form.with_requirements.data else [],
+                button=f"Remove {code}",
+                back=url_for("framework.competency_edit", code=code),
+            )
+        )
     done, roles = run(
         lambda: authoring.remove_competency(
             db.session(), draft, code, with_requirements=form.with_requirements.data
@@ -371,3 +409,113 @@ def profile(role_id: int):
         flash(f"Profile of {role.name} saved in the draft.", "success")
         return redirect(url_for("framework.draft", _anchor="profiles"))
     return render()
+
+
+# --- the certificate catalogue ----------------------------------------------------------------
+
+
+def _certificate_form(draft: FrameworkVersion, *, new: bool, data: dict | None = None):
+    content = content_of(db.session(), draft)
+    competencies = [(c["code"], c["name"]) for g in content.groups for c in g["competencies"]]
+    level_names = {s["level"]: s["name"] for s in content.scale}
+    form = forms.certificate_form(
+        competencies=competencies, level_names=level_names, new=new, data=data
+    )
+    return form, content, [code for code, _ in competencies]
+
+
+def _render_certificate_form(form, draft, content, cert):
+    return render_template(
+        "framework/certificate_form.html",
+        form=form,
+        draft=draft,
+        certificate=cert,
+        groups=content.groups,
+        cap=content.caps.get("external_certificate"),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/draft/certificates/new", methods=["GET", "POST"])
+@allow(TRAINER)
+def certificate_new():
+    draft = _draft()
+    form, content, codes = _certificate_form(draft, new=True, data={"max_level": 2})
+    if form.validate_on_submit():
+        done, cert = run(
+            lambda: authoring.add_certificate(
+                db.session(),
+                draft,
+                code=form.code.data,
+                name=form.name.data,
+                issuer=form.issuer.data,
+                expires=form.expires.data,
+                max_level=form.max_level.data,
+                evidences=forms.certificate_evidences(form, codes),
+            ),
+            form,
+        )
+        if done and cert is not None:
+            flash(f"{cert.code} {cert.name} added to the draft's catalogue.", "success")
+            return redirect(url_for("framework.draft", _anchor="certificates"))
+    return _render_certificate_form(form, draft, content, None)
+
+
+@bp.route("/draft/certificates/<code>", methods=["GET", "POST"])
+@allow(TRAINER)
+def certificate_edit(code: str):
+    draft = _draft()
+    cert = framework_queries.find_certificate(db.session(), draft, code) or abort(404)
+    form, content, codes = _certificate_form(
+        draft,
+        new=False,
+        data={
+            "name": cert.name,
+            "issuer": cert.issuer,
+            "expires": cert.expires,
+            "max_level": cert.max_level,
+            **{f"level_{c}": level for c, level in cert.evidences.items()},
+        },
+    )
+    if form.validate_on_submit():
+        done, _ = run(
+            lambda: authoring.update_certificate(
+                db.session(),
+                draft,
+                code,
+                name=form.name.data,
+                issuer=form.issuer.data,
+                expires=form.expires.data,
+                max_level=form.max_level.data,
+                evidences=forms.certificate_evidences(form, codes),
+            ),
+            form,
+        )
+        if done:
+            flash(f"{code} saved in the draft's catalogue.", "success")
+            return redirect(url_for("framework.draft", _anchor="certificates"))
+    return _render_certificate_form(form, draft, content, cert)
+
+
+@bp.route("/draft/certificates/<code>/remove", methods=["POST"])
+@allow(TRAINER)
+def certificate_remove(code: str):
+    draft = _draft()
+    cert = framework_queries.find_certificate(db.session(), draft, code) or abort(404)
+    require_confirmation()
+    if not confirmed():
+        return confirmation_page(
+            Confirmation(
+                title=f"Remove {cert.code} {cert.name} from the draft's catalogue?",
+                message="Once the draft is published, recording this certificate proves "
+                "nothing. Certificates already recorded keep what their version's "
+                "catalogue said.",
+                action=url_for("framework.certificate_remove", code=code),
+                button=f"Remove {code}",
+                back=url_for("framework.certificate_edit", code=code),
+            )
+        )
+    done, name = run(lambda: authoring.remove_certificate(db.session(), draft, code))
+    if done:
+        flash(f"{code} {name} removed from the draft's catalogue.", "success")
+    return redirect(url_for("framework.draft", _anchor="certificates"))

@@ -3,7 +3,7 @@ and the administrator's pages for people, role assignments, org units, offices a
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,6 +19,7 @@ from app.access import (
     visible_people,
 )
 from app.accounts.services import account_of
+from app.capability.services import recent_decisions
 from app.capability.summary import gap_summary, waiting_for
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -39,6 +40,9 @@ from app.viewutil import (
 )
 
 bp = Blueprint("org", __name__, template_folder="templates")
+
+#: Managers' decisions on a learner's self-ratings stay on their home page this long.
+DECISIONS_SHOWN_DAYS = 30
 
 NONE_CHOICE: list[tuple[int | None, str]] = [(None, "— none —")]
 
@@ -69,6 +73,9 @@ def home():
         "org/home.html",
         profile=queries.person_profile(session, me, today),
         gaps=gap_summary(session, me.id, today),
+        decisions=recent_decisions(
+            session, me.id, since=datetime.now(UTC) - timedelta(days=DECISIONS_SHOWN_DAYS), limit=5
+        ),
         team=queries.team_summary(session, me.id, scope) if MANAGER in perms else None,
         waiting=(
             waiting_for(session, validation_scope(current_user), me.id, datetime.now(UTC))

@@ -255,7 +255,9 @@ def test_requirement_is_the_highest_of_the_current_roles(session, version, team)
     assert tables == {"R04": r04, "R10": r10}
 
 
-def test_target_and_compare_roles_are_separate_tables_outside_the_chart(session, version, team):
+def test_target_and_compare_roles_are_separate_tables_the_chart_shows_the_target(
+    session, version, team
+):
     assign(team.learner, role(session, "R02"), kind=AssignmentKind.TARGET)
     # an ended current role counts for nothing
     assign(team.learner, role(session, "R05"), start=date(2020, 1, 1), end=date(2023, 12, 31))
@@ -271,8 +273,15 @@ def test_target_and_compare_roles_are_separate_tables_outside_the_chart(session,
     ]
     for rc in cap.roles:
         assert {r.code: r.required for r in rc.rows} == profile(session, version, rc.code)
-    # the chart measures the current role only
-    assert {b.code: b.required for b in cap.chart} == profile(session, version, "R04")
+    # the chart's requirement is the current role's; the target role's is a second mark
+    # (and a competency only the target role asks for has a row with no current requirement);
+    # the comparison role is not on the chart
+    assert {b.code: b.required for b in cap.chart if b.required} == profile(session, version, "R04")
+    target = profile(session, version, "R02")
+    assert {b.code: b.target for b in cap.chart if b.target} == {
+        code: level for code, level in target.items() if level
+    }
+    assert {b.code for b in cap.chart} == set(profile(session, version, "R04")) | set(target)
 
     # comparing with a role the person already holds adds no extra table
     again = services.capability(

@@ -361,9 +361,21 @@ def test_adjust_and_reject_through_the_queue(client, login, scene):
         ).status_code
         == 302
     )
+    # rejecting asks first: the confirmation page names the rating and the reason
+    asked = post_decision(client, rejected.id, decision="reject", comment="No example given.")
+    assert asked.status_code == 200
+    assert 'data-testid="confirmation"' in asked.text
+    assert "No example given." in asked.text
+    assert db.session.get(Evidence, rejected.id).status == RatingStatus.PENDING
     assert (
-        post_decision(
-            client, rejected.id, decision="reject", comment="No example given."
+        client.post(
+            f"/validations/{rejected.id}",
+            data={
+                "csrf_token": csrf_from(asked.text),
+                "confirmed": "1",
+                "decision": "reject",
+                "comment": "No example given.",
+            },
         ).status_code
         == 302
     )

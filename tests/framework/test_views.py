@@ -209,7 +209,7 @@ def test_trainer_drafts_edits_a_competency_and_a_profile_then_publishes(
     response = form_post(
         client,
         "/framework/draft/publish",
-        {"note": "GOV-01 reworded; R07 needs capacity planning."},
+        {"note": "GOV-01 reworded; R07 needs capacity planning.", "confirmed": "1"},
         page_url="/framework/draft",
     )
     assert response.status_code == 302 and response.headers["Location"] == "/framework"
@@ -254,7 +254,7 @@ def test_trainer_adds_and_removes_competencies_edits_the_scale_and_discards(
     removed = form_post(
         client,
         "/framework/draft/competencies/GOV-02/remove",
-        {"with_requirements": "y"},
+        {"with_requirements": "y", "confirmed": "1"},
         page_url=edit_page,
     )
     assert removed.status_code == 302
@@ -312,6 +312,8 @@ def trainer_routes(app) -> list[tuple[str, str, str]]:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             args = {k: values[k] or role_id("R01") for k in rule.arguments}
+            if rule.endpoint.startswith("framework.certificate_"):
+                args["code"] = "P3O-F"
             out.append((method, rule.build(args, append_unknown=False)[1], rule.endpoint))
     return out
 
@@ -426,7 +428,7 @@ def test_scale_and_publish_errors_save_nothing(client, login, draft, trainer):
     page = form_post(
         client,
         "/framework/draft/publish",
-        {"note": "No change really."},
+        {"note": "No change really.", "confirmed": "1"},
         page_url="/framework/draft",
     )
     assert page.status_code == 200
