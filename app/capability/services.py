@@ -4,6 +4,7 @@ DomainError for a broken rule, flush, and never commit."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -35,6 +36,7 @@ from app.framework.models import (
     SOURCE_LABELS,
     Certificate,
     Competency,
+    FrameworkVersion,
     RoleRequirement,
     Source,
 )
@@ -199,6 +201,30 @@ def certificate_catalogues(
     return versions, catalogues
 
 
+def evidence_layers(
+    session: Session, evidence: Iterable[Evidence], version: FrameworkVersion, on: date
+) -> defaultdict[int, dict[str, Layers]]:
+    """The one place a person's evidence becomes their levels, for any number of people:
+    person id -> competency code -> layers (levels.py states the rule). Self-ratings set
+    aside (rejected, in calibration, withdrawn) are left out; each certificate is read
+    against its own version's catalogue. One query, for the certificates' catalogues."""
+    caps = {c.source.value: c.max_level for c in version.caps}
+    certificates = {c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates}
+    standing = [
+        e for e in evidence if not (e.source == Source.SELF_RATING and e.status in SET_ASIDE)
+    ]
+    versions, catalogues = certificate_catalogues(session, standing)
+    by_person: dict[int, list[Evidence]] = {}
+    for e in standing:
+        by_person.setdefault(e.person_id, []).append(e)
+    out: defaultdict[int, dict[str, Layers]] = defaultdict(dict)
+    for person_id, theirs in by_person.items():
+        out[person_id] = current_levels(
+            _facts(theirs, versions), caps, on, certificates, catalogues
+        )
+    return out
+
+
 def _basis_text(layer: Layers) -> str | None:
     if layer.basis is None:
         return None
@@ -248,13 +274,7 @@ def capability(
     ).all()
     evidence = session.scalars(select(Evidence).where(Evidence.person_id == person.id)).all()
 
-    caps = {c.source.value: c.max_level for c in version.caps}
-    certificates = {c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates}
-    standing = [
-        e for e in evidence if not (e.source == Source.SELF_RATING and e.status in SET_ASIDE)
-    ]
-    versions, catalogues = certificate_catalogues(session, standing)
-    layers = current_levels(_facts(standing, versions), caps, on, certificates, catalogues)
+    layers = evidence_layers(session, evidence, version, on)[person.id]
     decisions = recent_decisions(session, person.id, limit=20)
     latest_self: dict[str, Evidence] = {}
     for e in sorted(evidence, key=lambda e: (e.recorded_at, e.id)):
@@ -565,26 +585,14 @@ def rating_context(
         return {}
     people = {r.person_id for r in ratings}
     codes = {r.competency_code for r in ratings}
-    rows = session.execute(
-        select(
-            Evidence.person_id,
-            Evidence.competency_code,
-            Evidence.source,
-            Evidence.level,
-            Evidence.achieved_on,
-            Evidence.expires_on,
-            Evidence.id,
-            Evidence.certificate_code,
-        ).where(Evidence.person_id.in_(people), Evidence.validated.is_(True))
-    ).all()
-    facts: dict[int, list[Fact]] = {}
-    for pid, code, source, level, achieved, expires, ev_id, cert in rows:
-        facts.setdefault(pid, []).append(
-            Fact(code, Source(source).value, level, achieved, expires, True, ev_id, cert)
+    evidence = session.scalars(
+        select(Evidence).where(
+            Evidence.person_id.in_(people),
+            Evidence.validated.is_(True),
+            Evidence.competency_code.in_(codes),
         )
-    caps = {c.source.value: c.max_level for c in version.caps}
-    certificates = {c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates}
-    levels = {pid: current_levels(fs, caps, on, certificates) for pid, fs in facts.items()}
+    ).all()
+    levels = evidence_layers(session, evidence, version, on)
     required: dict[tuple[int, str], list[tuple[int, str]]] = {}
     for pid, role, code, level, start, end in session.execute(
         select(

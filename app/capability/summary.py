@@ -10,12 +10,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from app.capability.levels import CertificateRule, Fact, current_levels, gap
+from app.capability.levels import gap
 from app.capability.models import Calibration, CalibrationStatus, Evidence, RatingStatus
+from app.capability.services import evidence_layers
 from app.framework.models import (
-    Certificate,
     Competency,
-    EvidenceCap,
     Framework,
     FrameworkVersion,
     RoleRequirement,
@@ -107,40 +106,13 @@ def gap_summary(session: Session, person_id: int, on: date) -> GapSummary | None
 def _validated_levels(
     session: Session, person_id: int, version_id: int, on: date
 ) -> dict[str, int]:
-    """Validated level per competency code, by the one current-level rule (levels.py)."""
-    rows = session.execute(
-        select(
-            Evidence.competency_code,
-            Evidence.source,
-            Evidence.level,
-            Evidence.achieved_on,
-            Evidence.expires_on,
-            Evidence.validated,
-            Evidence.id,
-            Evidence.certificate_code,
-        ).where(Evidence.person_id == person_id)
-    ).all()
-    facts = [Fact(r[0], r[1].value, r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
-    caps = {
-        source.value: level
-        for source, level in session.execute(
-            select(EvidenceCap.source, EvidenceCap.max_level).where(
-                EvidenceCap.version_id == version_id
-            )
-        )
-    }
-    certificates: dict[str, CertificateRule] = {}
-    if any(f.certificate for f in facts):
-        certificates = {
-            c.code: CertificateRule(c.evidences, c.expires)
-            for c in session.scalars(
-                select(Certificate).where(Certificate.version_id == version_id)
-            )
-        }
-    return {
-        code: layer.validated
-        for code, layer in current_levels(facts, caps, on, certificates).items()
-    }
+    """Validated level per competency code, by the one place levels are derived
+    (services.evidence_layers, which applies levels.py)."""
+    version = session.get(FrameworkVersion, version_id)
+    assert version is not None
+    evidence = session.scalars(select(Evidence).where(Evidence.person_id == person_id)).all()
+    layers = evidence_layers(session, evidence, version, on)[person_id]
+    return {code: layer.validated for code, layer in layers.items()}
 
 
 #: A self-rating waiting longer than this is overdue on the manager's home page.
