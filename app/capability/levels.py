@@ -166,3 +166,18 @@ requirement = framework_requirement
 def gap(required: int, current: int) -> int:
     """How many levels short of the requirement; 0 when met or exceeded."""
     return max(required - current, 0)
+
+
+#: Self and manager this far apart open a calibration instead of validating.
+CALIBRATION_GAP = 2
+#: A single manager's rating at this level stands only once a calibration confirms it:
+#: level 5 means shaping the organisation's practice, which one line manager rarely sees
+#: whole (framework.yaml, the scale's note on level 5).
+CALIBRATED_LEVEL = 5
+
+
+def needs_calibration(self_level: int, manager_level: int) -> bool:
+    """Whether a manager's decision on a self-rating opens a calibration instead of
+    validating: the two are CALIBRATION_GAP or more levels apart, or the manager rates at
+    CALIBRATED_LEVEL."""
+    return abs(manager_level - self_level) >= CALIBRATION_GAP or manager_level >= CALIBRATED_LEVEL

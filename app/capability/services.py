@@ -21,6 +21,7 @@ from app.capability.levels import (
     Layers,
     current_levels,
     gap,
+    needs_calibration,
     requirement,
 )
 from app.capability.models import (
@@ -44,10 +45,6 @@ from app.framework.scale import MAX_LEVEL, on_scale
 from app.framework.versions import published_version, require_published
 from app.org.models import AssignmentKind, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
 from app.signals import draft_discarding
-
-#: Self and manager this far apart open a calibration instead of validating.
-CALIBRATION_GAP = 2
-
 
 # --- the capability profile -------------------------------------------------------------------
 
@@ -424,9 +421,7 @@ def recent_decisions(
     notes = []
     for ev_id, code, name, self_level, what, level, reason, at, first, last in rows:
         outcome = _OUTCOMES.get(str(what), str(what))
-        if outcome in ("accepted", "adjusted") and abs((level or 0) - self_level) >= (
-            CALIBRATION_GAP
-        ):
+        if outcome in ("accepted", "adjusted") and needs_calibration(self_level, level or 0):
             outcome = "calibration"
         by = f"{first} {last}" if first else "an administrator"
         notes.append(
@@ -660,8 +655,9 @@ def decide(
     """Accept, adjust or reject a self-rating.
 
     Accept and adjust record a manager rating (validated evidence) — unless self and
-    manager are CALIBRATION_GAP levels or more apart: then a calibration opens and the
-    validated level stays as it was until it is resolved.
+    manager are CALIBRATION_GAP levels or more apart, or the manager rates at level 5
+    (levels.needs_calibration): then a calibration opens and the validated level stays as
+    it was until it is resolved.
     """
     if rating.source != Source.SELF_RATING or rating.status != RatingStatus.PENDING:
         raise DomainError("This rating has already been decided.")
@@ -682,7 +678,7 @@ def decide(
         session.flush()
         return DecisionOutcome(record, None, None)
     assert level is not None  # _decided_level gives a level for accept and adjust
-    if abs(level - rating.level) >= CALIBRATION_GAP:
+    if needs_calibration(rating.level, level):
         rating.status = RatingStatus.IN_CALIBRATION
         calibration = Calibration(
             person_id=rating.person_id,

@@ -20,6 +20,7 @@ from app.access import (
 from app.capability import services
 from app.capability.chart import bar_chart
 from app.capability.forms import CalibrationForm, DecisionForm, SelfRatingForm
+from app.capability.levels import CALIBRATION_GAP
 from app.capability.models import Calibration, Decision, Evidence
 from app.errors import DomainError
 from app.extensions import db
@@ -179,9 +180,14 @@ def decide(evidence_id: int):
         return redirect(url_for("capability.queue"))
     who = f"{rating.person.full_name} — {rating.competency.name}"
     if outcome.calibration:
+        apart = abs(outcome.calibration.manager_level - rating.level)
+        why = (
+            f"you and they are {apart} levels apart"
+            if apart >= CALIBRATION_GAP
+            else "level 5 stands only once a calibration confirms it"
+        )
         flash(
-            f"{who}: you and they are {abs(outcome.calibration.manager_level - rating.level)} "
-            "levels apart, so a calibration is open. Their validated level stays as it was "
+            f"{who}: {why}, so a calibration is open. Their validated level stays as it was "
             "until it is resolved.",
             "warning",
         )

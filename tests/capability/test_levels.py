@@ -192,3 +192,11 @@ def test_expiry_applies_only_when_the_catalogue_says_the_certificate_expires():
         [certificate("L", competency="CTL-04", expires=lapsed)], CAPS, TODAY, {"L": LIFETIME}
     )
     assert lifetime["CTL-04"].validated == 2
+
+
+def test_a_calibration_is_needed_two_levels_apart_or_at_level_5():
+    from app.capability.levels import needs_calibration
+
+    assert not needs_calibration(3, 4) and not needs_calibration(4, 4)
+    assert needs_calibration(5, 3) and needs_calibration(1, 3)
+    assert needs_calibration(5, 5) and needs_calibration(4, 5)

@@ -714,3 +714,33 @@ def test_pending_queue_covers_the_managers_scope_only(session, version, team):
     assert session.scalars(scoped).all() == [mine]
     everyone = services.pending_ratings_query(None, team.boss.id)
     assert set(session.scalars(everyone).all()) == {mine, theirs}
+
+
+def test_a_single_managers_level_5_waits_for_a_calibration(session, version, team):
+    """Level 5 means shaping the organisation's practice: accepting a self-rating of 5 opens
+    a calibration, and only its resolution validates level 5; a 4 is validated at once."""
+    code = "CTL-04"
+    four = self_rate(session, team, code, 4)
+    session.commit()
+    assert decide(session, team, four, Decision.ACCEPT).evidence.level == 4
+    five = self_rate(session, team, "CTL-05", 5)
+    session.commit()
+
+    outcome = decide(session, team, five, Decision.ACCEPT)
+    session.commit()
+    assert outcome.evidence is None
+    assert (outcome.calibration.self_level, outcome.calibration.manager_level) == (5, 5)
+    assert rows_by_code(services.capability(session, team.learner, TODAY))["CTL-05"].current < 5
+
+    evidence = services.resolve_calibration(
+        session,
+        calibration=outcome.calibration,
+        level=5,
+        rationale="The CoE lead confirms they set the office's escalation standard.",
+        actor_id=team.boss_user.id,
+        actor_person_id=team.boss.id,
+        on=TODAY,
+    )
+    session.commit()
+    assert evidence.level == 5
+    assert rows_by_code(services.capability(session, team.learner, TODAY))["CTL-05"].current == 5
