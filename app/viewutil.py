@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, render_template, request
@@ -71,6 +71,27 @@ def per_page() -> int:
     return int(current_app.config["PEOPLE_PER_PAGE"])
 
 
+class RowPagination(Pagination):
+    """A page of a SELECT of columns (rows, not records): Flask-SQLAlchemy's own pagination
+    returns only each row's first column."""
+
+    def _query_items(self) -> list[Any]:
+        select_ = self._query_args["select"]
+        session = self._query_args["session"]
+        return list(session.execute(select_.limit(self.per_page).offset(self._query_offset)))
+
+    def _query_count(self) -> int:
+        select_ = self._query_args["select"]
+        session = self._query_args["session"]
+        stmt = select(func.count()).select_from(select_.order_by(None).subquery())
+        return int(session.execute(stmt).scalar() or 0)
+
+
+def _selects_rows(stmt: Select) -> bool:
+    """Whether ``stmt`` selects several columns (rows) rather than one mapped class."""
+    return len(stmt.column_descriptions) > 1
+
+
 def paginate(
     stmt: Select, total: int | None = None, size: int | None = None, number: int | None = None
 ) -> Pagination:
@@ -78,7 +99,17 @@ def paginate(
     is counted only when nobody knows it yet: a caller's summary may already have counted
     it, and a short first page is the whole list, so most lists cost one query, not two."""
     size = size or per_page()
-    page = db.paginate(stmt, page=number, per_page=size, error_out=False, count=False)
+    if _selects_rows(stmt):
+        page: Pagination = RowPagination(
+            select=stmt,
+            session=db.session(),
+            page=number,
+            per_page=size,
+            error_out=False,
+            count=False,
+        )
+    else:
+        page = db.paginate(stmt, page=number, per_page=size, error_out=False, count=False)
     if total is not None:
         page.total = total
     elif page.page == 1 and len(page.items) < size:

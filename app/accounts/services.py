@@ -9,8 +9,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
@@ -79,6 +80,16 @@ def open_login_session(session: Session, user: User) -> str:
     return token
 
 
+@cache
+def _login_session_statement() -> Select:
+    """Built once: every request runs it, and building it costs more than running it."""
+    return (
+        select(LoginSession)
+        .options(joinedload(LoginSession.user).joinedload(User.person))
+        .where(LoginSession.token_hash == bindparam("token_hash"))
+    )
+
+
 def load_login_session(
     session: Session, token: str, *, idle: timedelta, absolute: timedelta
 ) -> User | None:
@@ -86,11 +97,7 @@ def load_login_session(
 
     Touches ``last_seen_at`` at most once a minute to keep writes rare.
     """
-    row = session.scalar(
-        select(LoginSession)
-        .options(joinedload(LoginSession.user).joinedload(User.person))
-        .where(LoginSession.token_hash == token_digest(token))
-    )
+    row = session.scalar(_login_session_statement(), {"token_hash": token_digest(token)})
     if row is None:
         return None
     now = _now()

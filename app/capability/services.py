@@ -8,9 +8,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, String, func, literal, select, type_coerce, union, union_all
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    select,
+    type_coerce,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.accounts.models import User
@@ -364,12 +376,12 @@ def _bare_rejection(rating: Evidence) -> DecisionNote:
     )
 
 
-def recent_decisions(
-    session: Session, person_id: int, since: datetime | None = None, limit: int = 10
-) -> list[DecisionNote]:
-    """What managers decided on a person's self-ratings, and the levels agreed in their
-    calibrations, newest first: ``since`` a moment (e.g. their last visit), at most ``limit``.
-    For the capability page and the notice on the person's home page."""
+@cache
+def _recent_decisions_statement(with_since: bool) -> Select:
+    """The statement behind ``recent_decisions``, built once (its parameters are bound at
+    each call): building a union of this size costs more than running it."""
+    person_id: BindParameter[int] = bindparam("person_id")
+    since: BindParameter[datetime] = bindparam("since")
     rating = aliased(Evidence)
     decider, decider_user = aliased(Person), aliased(User)
     decisions = (
@@ -413,11 +425,23 @@ def recent_decisions(
             Calibration.status == CalibrationStatus.RESOLVED,
         )
     )
-    if since is not None:
+    if with_since:
         decisions = decisions.where(ValidationDecision.decided_at >= since)
         resolved = resolved.where(Calibration.resolved_at >= since)
     both = union_all(decisions, resolved).subquery()
-    rows = session.execute(select(both).order_by(both.c[7].desc(), both.c[0].desc()).limit(limit))
+    return select(both).order_by(both.c[7].desc(), both.c[0].desc())
+
+
+def recent_decisions(
+    session: Session, person_id: int, since: datetime | None = None, limit: int = 10
+) -> list[DecisionNote]:
+    """What managers decided on a person's self-ratings, and the levels agreed in their
+    calibrations, newest first: ``since`` a moment (e.g. their last visit), at most ``limit``.
+    For the capability page and the notice on the person's home page."""
+    params: dict[str, object] = {"person_id": person_id}
+    if since is not None:
+        params["since"] = since
+    rows = session.execute(_recent_decisions_statement(since is not None), params).fetchmany(limit)
     notes = []
     for ev_id, code, name, self_level, what, level, reason, at, first, last in rows:
         outcome = _OUTCOMES.get(str(what), str(what))

@@ -196,6 +196,14 @@ def team_summary(session: Session, manager_id: int, scope: Select | None) -> Tea
     return TeamSummary(people or 0, units or 0, direct or 0, without or 0)
 
 
+def team_size(session: Session, manager_id: int, scope: Select | None) -> int:
+    """How many active people a manager's team has (``team_summary``'s first figure, alone)."""
+    stmt = select(func.count()).where(Person.active.is_(True), Person.id != manager_id)
+    if scope is not None:
+        stmt = stmt.where(Person.id.in_(scope))
+    return session.scalar(stmt) or 0
+
+
 @dataclass(frozen=True)
 class OrgSummary:
     people: int
@@ -442,8 +450,23 @@ def _holds_a_current_role() -> Select:
 
 
 def people_query(flt: PeopleFilter) -> Select:
-    """The people list, filtered, sorted by name, with unit and manager loaded in one go."""
-    stmt = select(Person).options(joinedload(Person.org_unit), joinedload(Person.line_manager))
+    """The people list, filtered and sorted by name: only the columns the list shows (name,
+    number, job title, unit, line manager, status), as rows, not whole records."""
+    manager = aliased(Person)
+    stmt = (
+        select(
+            Person.id,
+            Person.first_name,
+            Person.last_name,
+            Person.employee_number,
+            Person.job_title,
+            Person.active,
+            OrgUnit.name.label("unit_name"),
+            (manager.first_name + " " + manager.last_name).label("manager_name"),
+        )
+        .outerjoin(OrgUnit, OrgUnit.id == Person.org_unit_id)
+        .outerjoin(manager, manager.id == Person.line_manager_id)
+    )
     stmt = _with_status(stmt, Person.active, flt.status)
     if flt.q.strip():
         stmt = stmt.where(

@@ -117,11 +117,11 @@ def team():
         reports_to=current_user.person_id if request.args.get("direct") == "1" else None,
     )
     scope = visible_people(current_user)
-    summary = queries.team_summary(db.session(), current_user.person_id, scope)
+    size = queries.team_size(db.session(), current_user.person_id, scope)
     stmt = queries.team_query(flt, current_user.person_id, scope)
-    # Unnarrowed, the list is the team the summary has just counted: no second count.
-    page = paginate(stmt, total=None if flt.narrowed else summary.people)
-    return render_template("org/team.html", page=page, flt=flt, summary=summary)
+    # Unnarrowed, the list is the team just counted: no second count.
+    page = paginate(stmt, total=None if flt.narrowed else size)
+    return render_template("org/team.html", page=page, flt=flt, team_size=size)
 
 
 @bp.route("/roles")
@@ -143,7 +143,7 @@ def people():
         status=queries.status_or_active(request.args.get("status")),
         without_role=request.args.get("norole") == "1",
     )
-    page = db.paginate(queries.people_query(flt), per_page=per_page(), error_out=False)
+    page = paginate(queries.people_query(flt))
     return render_template(
         "org/people.html",
         page=page,

@@ -427,7 +427,7 @@ def staff(session, tree):
 
 
 def names(session, **kw) -> list[str]:
-    return [p.first_name for p in session.scalars(queries.people_query(PeopleFilter(**kw)))]
+    return [p.first_name for p in session.execute(queries.people_query(PeopleFilter(**kw)))]
 
 
 def test_people_query_status(session, staff):
