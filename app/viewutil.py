@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, render_template, request
 from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func
 
 from app.errors import DomainError
 from app.extensions import db
@@ -71,6 +71,12 @@ def per_page() -> int:
     return int(current_app.config["PEOPLE_PER_PAGE"])
 
 
+def count_of(stmt: Select) -> Select:
+    """How many rows ``stmt`` gives (a list's statement: no GROUP BY, no DISTINCT). Only the
+    count is selected, so the database may drop outer joins that add no rows."""
+    return stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+
+
 class RowPagination(Pagination):
     """A page of a SELECT of columns (rows, not records): Flask-SQLAlchemy's own pagination
     returns only each row's first column."""
@@ -83,8 +89,7 @@ class RowPagination(Pagination):
     def _query_count(self) -> int:
         select_ = self._query_args["select"]
         session = self._query_args["session"]
-        stmt = select(func.count()).select_from(select_.order_by(None).subquery())
-        return int(session.execute(stmt).scalar() or 0)
+        return int(session.execute(count_of(select_)).scalar() or 0)
 
 
 def _selects_rows(stmt: Select) -> bool:
@@ -93,11 +98,16 @@ def _selects_rows(stmt: Select) -> bool:
 
 
 def paginate(
-    stmt: Select, total: int | None = None, size: int | None = None, number: int | None = None
+    stmt: Select,
+    total: int | None = None,
+    size: int | None = None,
+    number: int | None = None,
+    counter: Select | None = None,
 ) -> Pagination:
     """One page of ``stmt`` (page ``number``, else the one in the query string). The total
     is counted only when nobody knows it yet: a caller's summary may already have counted
-    it, and a short first page is the whole list, so most lists cost one query, not two."""
+    it, and a short first page is the whole list, so most lists cost one query, not two.
+    ``counter``, when given, is a cheaper statement that counts the same rows."""
     size = size or per_page()
     if _selects_rows(stmt):
         page: Pagination = RowPagination(
@@ -115,9 +125,7 @@ def paginate(
     elif page.page == 1 and len(page.items) < size:
         page.total = len(page.items)
     else:
-        page.total = db.session.scalar(
-            select(func.count()).select_from(stmt.order_by(None).subquery())
-        )
+        page.total = db.session.scalar(counter if counter is not None else count_of(stmt)) or 0
     return page
 
 

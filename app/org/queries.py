@@ -449,24 +449,8 @@ def _holds_a_current_role() -> Select:
     )
 
 
-def people_query(flt: PeopleFilter) -> Select:
-    """The people list, filtered and sorted by name: only the columns the list shows (name,
-    number, job title, unit, line manager, status), as rows, not whole records."""
-    manager = aliased(Person)
-    stmt = (
-        select(
-            Person.id,
-            Person.first_name,
-            Person.last_name,
-            Person.employee_number,
-            Person.job_title,
-            Person.active,
-            OrgUnit.name.label("unit_name"),
-            (manager.first_name + " " + manager.last_name).label("manager_name"),
-        )
-        .outerjoin(OrgUnit, OrgUnit.id == Person.org_unit_id)
-        .outerjoin(manager, manager.id == Person.line_manager_id)
-    )
+def _filtered(stmt: Select, flt: PeopleFilter) -> Select:
+    """``stmt`` over Person, narrowed by the filter."""
     stmt = _with_status(stmt, Person.active, flt.status)
     if flt.q.strip():
         stmt = stmt.where(
@@ -490,7 +474,33 @@ def people_query(flt: PeopleFilter) -> Select:
         stmt = stmt.where(Person.id.not_in(_holds_a_current_role()))
     if flt.reports_to:
         stmt = stmt.where(Person.line_manager_id == flt.reports_to)
-    return stmt.order_by(Person.last_name, Person.first_name, Person.id)
+    return stmt
+
+
+def people_query(flt: PeopleFilter) -> Select:
+    """The people list, filtered and sorted by name: only the columns the list shows (name,
+    number, job title, unit, line manager, status), as rows, not whole records."""
+    manager = aliased(Person)
+    stmt = (
+        select(
+            Person.id,
+            Person.first_name,
+            Person.last_name,
+            Person.employee_number,
+            Person.job_title,
+            Person.active,
+            OrgUnit.name.label("unit_name"),
+            (manager.first_name + " " + manager.last_name).label("manager_name"),
+        )
+        .outerjoin(OrgUnit, OrgUnit.id == Person.org_unit_id)
+        .outerjoin(manager, manager.id == Person.line_manager_id)
+    )
+    return _filtered(stmt, flt).order_by(Person.last_name, Person.first_name, Person.id)
+
+
+def people_count(flt: PeopleFilter) -> Select:
+    """How many people the list has, counted on the people table alone (no joins)."""
+    return _filtered(select(func.count()).select_from(Person), flt)
 
 
 def team_query(flt: PeopleFilter, manager_id: int, scope: Select | None) -> Select:

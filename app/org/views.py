@@ -143,7 +143,7 @@ def people():
         status=queries.status_or_active(request.args.get("status")),
         without_role=request.args.get("norole") == "1",
     )
-    page = paginate(queries.people_query(flt))
+    page = paginate(queries.people_query(flt), counter=queries.people_count(flt))
     return render_template(
         "org/people.html",
         page=page,
