@@ -6,7 +6,9 @@ retired versions stay readable so that old evidence keeps its meaning.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import DomainError
@@ -27,15 +29,28 @@ def _of_framework(code: str):
     return select(FrameworkVersion).join(Framework).where(Framework.code == code)
 
 
-def published_version(session: Session, code: str = FRAMEWORK_CODE) -> FrameworkVersion | None:
-    """The current (published) version with its scale and caps loaded, or None."""
-    return session.scalar(
-        _of_framework(code)
-        .options(selectinload(FrameworkVersion.levels), selectinload(FrameworkVersion.caps))
+@cache
+def _published_statement() -> Select:
+    """Built once: nearly every page asks for the published version."""
+    return (
+        select(FrameworkVersion)
+        .join(Framework)
+        .where(Framework.code == bindparam("code"))
+        .options(
+            selectinload(FrameworkVersion.levels),
+            selectinload(FrameworkVersion.caps),
+            selectinload(FrameworkVersion.certificates),
+        )
         .where(FrameworkVersion.status == VersionStatus.PUBLISHED)
         .order_by(FrameworkVersion.number.desc())
         .limit(1)
     )
+
+
+def published_version(session: Session, code: str = FRAMEWORK_CODE) -> FrameworkVersion | None:
+    """The current (published) version with its scale, caps and certificate catalogue
+    loaded, or None."""
+    return session.scalar(_published_statement(), {"code": code})
 
 
 def require_published(session: Session, code: str = FRAMEWORK_CODE) -> FrameworkVersion:
