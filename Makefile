@@ -46,8 +46,10 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(PY) scripts/check_imports.py
 
+## Benchmarks, each against a floor measured in the same run (see bench/*.py docstrings).
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/pages_bench.py
 
 clean-db:
 	rm -f instance/pmo_pathways.sqlite3*
