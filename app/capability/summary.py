@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.capability.levels import gap
 from app.capability.models import Calibration, CalibrationStatus, Evidence, RatingStatus
-from app.capability.services import evidence_layers
+from app.capability.profile import evidence_layers
 from app.framework.models import (
     Competency,
     Framework,
@@ -107,7 +107,7 @@ def _validated_levels(
     session: Session, person_id: int, version_id: int, on: date
 ) -> dict[str, int]:
     """Validated level per competency code, by the one place levels are derived
-    (services.evidence_layers, which applies levels.py)."""
+    (profile.evidence_layers, which applies levels.py)."""
     version = session.get(FrameworkVersion, version_id)
     assert version is not None
     evidence = session.scalars(select(Evidence).where(Evidence.person_id == person_id)).all()

@@ -17,7 +17,7 @@ from app.access import (
     get_person_or_refuse,
     validation_scope,
 )
-from app.capability import services
+from app.capability import profile, queries, services
 from app.capability.chart import bar_chart
 from app.capability.forms import CalibrationForm, DecisionForm, SelfRatingForm
 from app.capability.levels import CALIBRATION_GAP
@@ -30,7 +30,7 @@ from app.viewutil import Confirmation, confirmation_page, confirmed, paginate, r
 bp = Blueprint("capability", __name__, template_folder="templates")
 
 
-def _self_rating_form(cap: services.Capability) -> SelfRatingForm:
+def _self_rating_form(cap: profile.Capability) -> SelfRatingForm:
     form = SelfRatingForm()
     form.competency.choices = [("", "— choose —")] + [
         (code, f"{code} {name}") for code, name, _group in cap.competencies
@@ -43,7 +43,7 @@ def _self_rating_form(cap: services.Capability) -> SelfRatingForm:
 
 def _render_capability(person, own: bool, form=None):
     try:
-        cap = services.capability(
+        cap = profile.capability(
             db.session(),
             person,
             date.today(),
@@ -57,7 +57,7 @@ def _render_capability(person, own: bool, form=None):
         fresh = _self_rating_form(cap)
         form.competency.choices = fresh.competency.choices
         form.level.choices = fresh.level.choices  # keep the level names after an error
-    ratings = services.ratings_of(db.session(), person.id) if own else []
+    ratings = queries.ratings_of(db.session(), person.id) if own else []
     return render_template(
         "capability/profile.html",
         cap=cap,
@@ -120,21 +120,21 @@ def _queue_scope():
     walking the manager's whole organisation on every view of the queue."""
     if ADMIN in current_user.permissions or MANAGER not in current_user.permissions:
         return validation_scope(current_user)
-    return services.reach_among(current_user.person_id, services.waiting_people())
+    return queries.reach_among(current_user.person_id, queries.waiting_people())
 
 
 @bp.route("/validations")
 @allow(MANAGER, ADMIN)
 def queue():
     scope = _queue_scope()
-    page = paginate(services.pending_ratings_query(scope, current_user.person_id))
+    page = paginate(queries.pending_ratings_query(scope, current_user.person_id))
     calibrations = paginate(
-        services.open_calibrations_query(scope, current_user.person_id), size=10, number=1
+        queries.open_calibrations_query(scope, current_user.person_id), size=10, number=1
     )
     return render_template(
         "capability/queue.html",
         page=page,
-        context=services.rating_context(db.session(), page.items, date.today()),
+        context=queries.rating_context(db.session(), page.items, date.today()),
         calibrations=calibrations,
         form=DecisionForm(),
         calibration_form=CalibrationForm(),

@@ -19,7 +19,7 @@ from app.access import (
     visible_people,
 )
 from app.accounts.services import account_of
-from app.capability.services import recent_decisions
+from app.capability.profile import recent_decisions
 from app.capability.summary import gap_summary, waiting_for
 from app.extensions import db
 from app.forms import ConfirmForm

@@ -15,7 +15,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.capability import services
+from app.capability import profile
 from app.extensions import db
 from app.org.models import Person
 from tests.browser.conftest import USERS, LiveSite, open_browsing, serve_demo
@@ -36,7 +36,7 @@ def a_gap_to_close(site: LiveSite, email: str) -> tuple[str, str, int, int]:
     the gap closes."""
     with site.app.app_context():
         person = db.session.scalar(select(Person).where(Person.email == email))
-        cap = services.capability(db.session, person, date.today())
+        cap = profile.capability(db.session, person, date.today())
         current = [rc for rc in cap.roles if rc.kind == "current"]
         assert current, "the demo learner has no current role"
         rows = [(rc.code, r) for rc in current for r in rc.rows if r.gap and r.pending_self is None]

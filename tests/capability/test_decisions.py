@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask import render_template
 from sqlalchemy import select
 
-from app.capability import services
+from app.capability import profile, queries, services
 from app.capability.chart import ChartBar, bar_chart
 from app.capability.models import Calibration, Evidence, RatingStatus
 from app.extensions import db
@@ -55,9 +55,9 @@ def test_a_rejection_reaches_the_learner_and_is_no_longer_their_self_view(client
     assert "was rejected by Dana Boss: “No example given yet.”" in page
     # the chart shows no diamond for a rejected rating
     person = db.session.get(Person, scene.learner_id)
-    cap = services.capability(db.session, person, date.today())
+    cap = profile.capability(db.session, person, date.today())
     assert next(b for b in cap.chart if b.code == "INF-01").self_level is None
-    notes = services.recent_decisions(db.session, scene.learner_id)
+    notes = profile.recent_decisions(db.session, scene.learner_id)
     assert [(n.competency_code, n.outcome, n.level, n.reason, n.by) for n in notes] == [
         ("INF-01", "rejected", None, "No example given yet.", "Dana Boss")
     ]
@@ -96,11 +96,11 @@ def test_adjustments_and_calibration_outcomes_reach_the_learner(client, login, s
     page = client.get("/capability").text
     assert "agreed in calibration at level 2 (your rating: 4)" in page
     assert "Agreed after a review of the plan." in page
-    notes = services.recent_decisions(db.session, scene.learner_id)
+    notes = profile.recent_decisions(db.session, scene.learner_id)
     assert notes[0].outcome == "calibrated"
     # ``since`` leaves out what the learner has seen
     later = datetime.now(UTC) + timedelta(minutes=1)
-    assert services.recent_decisions(db.session, scene.learner_id, since=later) == []
+    assert profile.recent_decisions(db.session, scene.learner_id, since=later) == []
 
 
 def test_the_home_page_notice_partial(app, client, login, scene):
@@ -109,7 +109,7 @@ def test_the_home_page_notice_partial(app, client, login, scene):
     rating = pending_rating(scene.learner_id, "INF-01")
     login(scene.manager)
     reject(client, rating.id, "Show me the plan.")
-    notes = services.recent_decisions(db.session, scene.learner_id, since=None)
+    notes = profile.recent_decisions(db.session, scene.learner_id, since=None)
     html = render_template("capability/_decisions_notice.html", decisions=notes)
     assert 'data-testid="decisions-notice"' in html
     assert "rejected (your rating: level 3) by Dana Boss — “Show me the plan.”" in html
@@ -184,7 +184,7 @@ def test_reach_among_is_the_managers_scope(session, scene):
     everyone = select(Person.id)
     for manager_id in (scene.manager_id, scene.outsider_id, scene.learner_id):
         expected = set(session.scalars(managed_people_ids(manager_id)))
-        found = set(session.scalars(services.reach_among(manager_id, everyone)))
+        found = set(session.scalars(queries.reach_among(manager_id, everyone)))
         assert found == expected
 
 

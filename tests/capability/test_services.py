@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Permission
-from app.capability import services
+from app.capability import profile as capability_page
+from app.capability import queries, services
 from app.capability.models import (
     CalibrationStatus,
     Decision,
@@ -95,7 +96,7 @@ def add_evidence(
     return evidence
 
 
-def rows_by_code(cap: services.Capability, kind: str = "current", index: int = 0) -> dict:
+def rows_by_code(cap: capability_page.Capability, kind: str = "current", index: int = 0) -> dict:
     tables = [rc for rc in cap.roles if rc.kind == kind]
     return {r.code: r for r in tables[index].rows}
 
@@ -183,7 +184,7 @@ def test_a_p3o_foundation_certificate_raises_its_competencies_to_2_and_no_higher
     stray.certificate_code = "P3O-F"
     session.commit()
 
-    cap = services.capability(session, team.learner, TODAY)
+    cap = capability_page.capability(session, team.learner, TODAY)
 
     proven = {code: layer.validated for code, layer in cap.layers.items() if layer.validated}
     assert proven == {"GOV-01": 2, "GOV-05": 2}
@@ -191,7 +192,7 @@ def test_a_p3o_foundation_certificate_raises_its_competencies_to_2_and_no_higher
     assert rows["GOV-01"].current == 2 and "(P3O-F)" in rows["GOV-01"].basis
     assert rows["CTL-04"].current == 0
     # It lapses on the holder's expiry date, as the catalogue says it expires.
-    later = services.capability(session, team.learner, TODAY + timedelta(days=401))
+    later = capability_page.capability(session, team.learner, TODAY + timedelta(days=401))
     assert all(layer.validated == 0 for layer in later.layers.values())
 
 
@@ -209,7 +210,7 @@ def test_profile_lists_every_competency_of_the_role_with_levels_and_gaps_first(
     add_evidence(session, version, team.learner, part_code, Source.ASSESSMENT, 2)
     session.commit()
 
-    cap = services.capability(session, team.learner, TODAY)
+    cap = capability_page.capability(session, team.learner, TODAY)
 
     assert [(rc.code, rc.kind) for rc in cap.roles] == [("R04", "current")]
     rows = cap.roles[0].rows
@@ -239,7 +240,7 @@ def test_requirement_is_the_highest_of_the_current_roles(session, version, team)
     assign(team.learner, role(session, "R10"))
     session.commit()
 
-    cap = services.capability(session, team.learner, TODAY)
+    cap = capability_page.capability(session, team.learner, TODAY)
 
     assert sorted(rc.code for rc in cap.roles) == ["R04", "R10"]
     assert {rc.kind for rc in cap.roles} == {"current"}
@@ -264,7 +265,7 @@ def test_target_and_compare_roles_are_separate_tables_the_chart_shows_the_target
     session.commit()
     compare = role(session, "R06")
 
-    cap = services.capability(session, team.learner, TODAY, compare_role_id=compare.id)
+    cap = capability_page.capability(session, team.learner, TODAY, compare_role_id=compare.id)
 
     assert [(rc.code, rc.kind) for rc in cap.roles] == [
         ("R04", "current"),
@@ -284,7 +285,7 @@ def test_target_and_compare_roles_are_separate_tables_the_chart_shows_the_target
     assert {b.code for b in cap.chart} == set(profile(session, version, "R04")) | set(target)
 
     # comparing with a role the person already holds adds no extra table
-    again = services.capability(
+    again = capability_page.capability(
         session, team.learner, TODAY, compare_role_id=role(session, "R04").id
     )
     assert [(rc.code, rc.kind) for rc in again.roles] == [("R04", "current"), ("R02", "target")]
@@ -294,7 +295,7 @@ def test_no_published_framework_is_a_domain_error(session):
     person = make_person()
     session.commit()
     with pytest.raises(DomainError, match="No competency framework is published"):
-        services.capability(session, person, TODAY)
+        capability_page.capability(session, person, TODAY)
 
 
 # --- self-assessment -------------------------------------------------------------------------
@@ -310,7 +311,7 @@ def test_self_rating_shows_as_self_level_and_pending_never_as_validated(session,
     assert rating.status == RatingStatus.PENDING
     assert rating.validated is False
     assert rating.link == "https://intranet.example/change-log"
-    row = rows_by_code(services.capability(session, team.learner, TODAY))[code]
+    row = rows_by_code(capability_page.capability(session, team.learner, TODAY))[code]
     assert (row.self_level, row.pending_self) == (4, 4)
     assert row.current == 1
     assert row.gap == 3 - 1
@@ -324,7 +325,7 @@ def test_a_new_self_rating_withdraws_the_one_still_waiting(session, version, tea
 
     assert first.status == RatingStatus.WITHDRAWN
     assert second.status == RatingStatus.PENDING
-    row = rows_by_code(services.capability(session, team.learner, TODAY))["CTL-06"]
+    row = rows_by_code(capability_page.capability(session, team.learner, TODAY))["CTL-06"]
     assert (row.self_level, row.pending_self, row.current) == (3, 3, 0)
 
 
@@ -370,7 +371,7 @@ def test_accept_records_a_validated_manager_rating_and_closes_the_gap(session, v
     assert manager.recorded_by_id == team.boss_user.id
     assert rating.status == RatingStatus.ACCEPTED
     assert rating.validated is False  # the self-rating itself still proves nothing
-    row = rows_by_code(services.capability(session, team.learner, TODAY))[code]
+    row = rows_by_code(capability_page.capability(session, team.learner, TODAY))[code]
     assert (row.current, row.gap, row.manager, row.pending_self) == (3, 0, 3, None)
     assert row.basis.startswith("Manager rating")
 
@@ -424,7 +425,7 @@ def test_adjust_needs_a_comment_and_a_different_level(session, version, team):
     assert outcome.evidence.note == "Not yet on a full programme."
     assert rating.status == RatingStatus.ADJUSTED
     assert outcome.decision.level == 2
-    row = rows_by_code(services.capability(session, team.learner, TODAY))[code]
+    row = rows_by_code(capability_page.capability(session, team.learner, TODAY))[code]
     assert (row.current, row.gap, row.self_level, row.pending_self) == (2, 1, 3, None)
 
 
@@ -453,7 +454,7 @@ def test_reject_needs_a_comment_and_records_no_evidence(session, version, team):
         None,
         "No example given.",
     )
-    row = rows_by_code(services.capability(session, team.learner, TODAY))[code]
+    row = rows_by_code(capability_page.capability(session, team.learner, TODAY))[code]
     assert (row.current, row.gap, row.pending_self) == (1, 2, None)
 
 
@@ -476,13 +477,13 @@ def test_two_levels_apart_opens_a_calibration_until_it_is_resolved(session, vers
     assert calibration.opened_by_id == team.boss_user.id
     assert rating.status == RatingStatus.IN_CALIBRATION
     assert session.scalar(select(Evidence).where(Evidence.source == Source.MANAGER_RATING)) is None
-    row = rows_by_code(services.capability(session, team.learner, TODAY))[code]
+    row = rows_by_code(capability_page.capability(session, team.learner, TODAY))[code]
     assert (row.current, row.gap) == (1, 2)  # unchanged while the calibration is open
     scope = None
-    assert session.scalars(services.open_calibrations_query(scope, team.boss.id)).all() == [
+    assert session.scalars(queries.open_calibrations_query(scope, team.boss.id)).all() == [
         calibration
     ]
-    assert session.scalars(services.pending_ratings_query(scope, team.boss.id)).all() == []
+    assert session.scalars(queries.pending_ratings_query(scope, team.boss.id)).all() == []
 
     with pytest.raises(DomainError) as no_rationale:
         services.resolve_calibration(
@@ -518,7 +519,7 @@ def test_two_levels_apart_opens_a_calibration_until_it_is_resolved(session, vers
         )
     session.rollback()
     assert calibration.status == CalibrationStatus.OPEN
-    assert rows_by_code(services.capability(session, team.learner, TODAY))[code].current == 1
+    assert rows_by_code(capability_page.capability(session, team.learner, TODAY))[code].current == 1
 
     evidence = services.resolve_calibration(
         session,
@@ -538,9 +539,9 @@ def test_two_levels_apart_opens_a_calibration_until_it_is_resolved(session, vers
     assert calibration.resolved_by_id == team.boss_user.id
     assert calibration.resolved_at is not None
     assert rating.status == RatingStatus.ADJUSTED
-    row = rows_by_code(services.capability(session, team.learner, TODAY))[code]
+    row = rows_by_code(capability_page.capability(session, team.learner, TODAY))[code]
     assert (row.current, row.gap, row.manager) == (4, 0, 4)
-    assert session.scalars(services.open_calibrations_query(None, team.boss.id)).all() == []
+    assert session.scalars(queries.open_calibrations_query(None, team.boss.id)).all() == []
 
     with pytest.raises(DomainError, match="already resolved"):
         services.resolve_calibration(
@@ -569,7 +570,10 @@ def test_a_calibration_resolved_at_the_self_level_accepts_the_rating(session, ve
     )
     session.commit()
     assert rating.status == RatingStatus.ACCEPTED
-    assert rows_by_code(services.capability(session, team.learner, TODAY))["CTL-05"].current == 1
+    assert (
+        rows_by_code(capability_page.capability(session, team.learner, TODAY))["CTL-05"].current
+        == 1
+    )
 
 
 def test_deciding_twice_fails(session, version, team):
@@ -634,7 +638,7 @@ def test_a_manager_cannot_validate_their_own_rating(session, version, team):
     assert own.status == RatingStatus.PENDING
     assert session.scalar(select(func.count()).select_from(ValidationDecision)) == 0
     # nor does it wait in their own queue
-    assert session.scalars(services.pending_ratings_query(None, team.boss.id)).all() == []
+    assert session.scalars(queries.pending_ratings_query(None, team.boss.id)).all() == []
 
 
 def test_a_non_self_rating_cannot_be_decided(session, version, team):
@@ -673,7 +677,7 @@ def test_expired_certificate_evidence_is_a_gap(session, version, team):
     )
     session.commit()
 
-    rows = rows_by_code(services.capability(session, team.learner, TODAY))
+    rows = rows_by_code(capability_page.capability(session, team.learner, TODAY))
     assert (rows[expired].current, rows[expired].gap, rows[expired].basis) == (0, 3, None)
     # valid up to and including its expiry date
     assert (rows[live].current, rows[live].gap) == (3, 0)
@@ -686,7 +690,7 @@ def test_evidence_above_its_sources_cap_is_capped(session, version, team):
     add_evidence(session, version, team.learner, "CTL-05", Source.MANAGER_RATING, 5)
     session.commit()
 
-    rows = rows_by_code(services.capability(session, team.learner, TODAY))
+    rows = rows_by_code(capability_page.capability(session, team.learner, TODAY))
     assert (rows["CTL-06"].current, rows["CTL-06"].other, rows["CTL-06"].gap) == (2, 2, 1)
     assert rows["CTL-04"].current == 3
     assert rows["CTL-05"].current == 5
@@ -710,9 +714,9 @@ def test_pending_queue_covers_the_managers_scope_only(session, version, team):
     )
     session.commit()
 
-    scoped = services.pending_ratings_query(validation_scope(team.boss_user), team.boss.id)
+    scoped = queries.pending_ratings_query(validation_scope(team.boss_user), team.boss.id)
     assert session.scalars(scoped).all() == [mine]
-    everyone = services.pending_ratings_query(None, team.boss.id)
+    everyone = queries.pending_ratings_query(None, team.boss.id)
     assert set(session.scalars(everyone).all()) == {mine, theirs}
 
 
@@ -730,7 +734,9 @@ def test_a_single_managers_level_5_waits_for_a_calibration(session, version, tea
     session.commit()
     assert outcome.evidence is None
     assert (outcome.calibration.self_level, outcome.calibration.manager_level) == (5, 5)
-    assert rows_by_code(services.capability(session, team.learner, TODAY))["CTL-05"].current < 5
+    assert (
+        rows_by_code(capability_page.capability(session, team.learner, TODAY))["CTL-05"].current < 5
+    )
 
     evidence = services.resolve_calibration(
         session,
@@ -743,4 +749,7 @@ def test_a_single_managers_level_5_waits_for_a_calibration(session, version, tea
     )
     session.commit()
     assert evidence.level == 5
-    assert rows_by_code(services.capability(session, team.learner, TODAY))["CTL-05"].current == 5
+    assert (
+        rows_by_code(capability_page.capability(session, team.learner, TODAY))["CTL-05"].current
+        == 5
+    )

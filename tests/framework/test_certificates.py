@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.capability import services as capability
+from app.capability import profile as capability
 from app.capability.models import Evidence
 from app.errors import DomainError
 from app.framework import queries as framework_queries

@@ -10,7 +10,7 @@ import pytest
 
 from app.accounts.models import Permission
 from app.capability.models import RatingStatus
-from app.capability.services import capability
+from app.capability.profile import capability
 from app.capability.summary import gap_summary
 from app.demo.organisation import build_demo
 from app.extensions import db

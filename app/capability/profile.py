@@ -1,0 +1,456 @@
+"""A person's capability against their roles, as the capability page shows it: required
+and validated level per competency for each role, what each level rests on, the chart, and
+the managers' decisions on their self-ratings. Reads only; the use-cases are in services.py.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    String,
+    bindparam,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from app.accounts.models import User
+from app.capability.chart import ChartBar
+from app.capability.levels import (
+    CertificateRule,
+    Fact,
+    Layers,
+    current_levels,
+    gap,
+    needs_calibration,
+    requirement,
+)
+from app.capability.models import (
+    Calibration,
+    CalibrationStatus,
+    Decision,
+    Evidence,
+    RatingStatus,
+    ValidationDecision,
+)
+from app.framework.models import (
+    SOURCE_LABELS,
+    Certificate,
+    Competency,
+    FrameworkVersion,
+    RoleRequirement,
+    Source,
+)
+from app.framework.versions import require_published
+from app.org.models import Person, Role, RoleAssignment
+
+# --- the capability profile -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionNote:
+    """What became of one of a person's self-ratings: the manager's decision, or the level
+    agreed in a calibration, with the reason given. Plain data for the pages."""
+
+    evidence_id: int
+    competency_code: str
+    competency_name: str
+    self_level: int
+    #: accepted | adjusted | rejected | calibration (opened) | calibrated (resolved)
+    outcome: str
+    level: int | None  # the level the manager gave or agreed; None for a rejection
+    reason: str
+    at: datetime
+    by: str
+
+    @property
+    def words(self) -> str:
+        """The decision in words, for the learner."""
+        if self.outcome == "accepted":
+            return f"accepted at level {self.level}"
+        if self.outcome == "adjusted":
+            return f"adjusted from {self.self_level} to level {self.level}"
+        if self.outcome == "rejected":
+            return f"rejected (your rating: level {self.self_level})"
+        if self.outcome == "calibration":
+            return (
+                f"your manager rates level {self.level} against your {self.self_level}; "
+                "a calibration is open"
+            )
+        return f"agreed in calibration at level {self.level} (your rating: {self.self_level})"
+
+
+@dataclass(frozen=True)
+class CompetencyRow:
+    code: str
+    name: str
+    group: str
+    required: int
+    essential: bool
+    current: int
+    self_level: int | None
+    manager: int | None
+    other: int | None
+    gap: int
+    basis: str | None  # what the current level rests on, in words
+    pending_self: int | None  # a self-rating awaiting the manager
+    #: what the competency looks like at each level, and where it meets a neighbour
+    indicators: dict[int, str] = field(default_factory=dict)
+    boundary: str = ""
+    #: the manager's rejection, when their latest self-rating here was rejected
+    rejected: DecisionNote | None = None
+
+
+@dataclass(frozen=True)
+class RoleCapability:
+    role_id: int
+    code: str
+    name: str
+    kind: str  # current | target | compare
+    rows: list[CompetencyRow]
+
+    @property
+    def met(self) -> int:
+        return sum(1 for r in self.rows if r.gap == 0)
+
+    @property
+    def essential_gaps(self) -> int:
+        return sum(1 for r in self.rows if r.gap and r.essential)
+
+    @property
+    def readiness(self) -> int:
+        """Share of the profile's competencies met, in per cent."""
+        return round(100 * self.met / len(self.rows)) if self.rows else 100
+
+
+@dataclass(frozen=True)
+class Capability:
+    person: Person
+    version_label: str
+    scale: list[tuple[int, str, str]]
+    roles: list[RoleCapability]  # current roles, then targets, then the comparison
+    chart: list[ChartBar]  # the highest requirement of the current roles, per competency
+    competencies: list[tuple[str, str, str]]  # (code, name, group) for the self-assessment form
+    layers: dict[str, Layers]
+    role_choices: list[tuple[int, str]]
+    scale_notes: dict[int, str] = field(default_factory=dict)  # level -> its note, if any
+    decisions: list[DecisionNote] = field(default_factory=list)  # newest first
+
+    @property
+    def decided(self) -> dict[int, DecisionNote]:
+        """The latest decision on each self-rating, by the rating's id."""
+        out: dict[int, DecisionNote] = {}
+        for note in self.decisions:
+            out.setdefault(note.evidence_id, note)
+        return out
+
+
+#: Self-ratings that no longer stand for the person's own view.
+SET_ASIDE = (RatingStatus.REJECTED, RatingStatus.WITHDRAWN)
+
+
+def _facts(evidence: Iterable[Evidence], versions: dict[int, int] | None = None) -> list[Fact]:
+    """The rule's facts; ``versions`` (competency id -> its version) tells a certificate
+    which version's catalogue it is read against."""
+    return [
+        Fact(
+            e.competency_code,
+            e.source.value,
+            e.level,
+            e.achieved_on,
+            e.expires_on,
+            e.validated,
+            e.id,
+            e.certificate_code,
+            (versions or {}).get(e.competency_id),
+        )
+        for e in evidence
+    ]
+
+
+def certificate_catalogues(
+    session: Session, evidence: Iterable[Evidence]
+) -> tuple[dict[int, int], dict[int, dict[str, CertificateRule]]]:
+    """For the external certificates among ``evidence``, in one query: the version of the
+    competency each was recorded against (competency id -> version id) and the catalogue of
+    each of those versions that has one (version id -> code -> rule), so that a certificate
+    proves what its own version's catalogue says (levels.py, rule 4)."""
+    ids = {
+        e.competency_id
+        for e in evidence
+        if e.source == Source.EXTERNAL_CERTIFICATE and e.certificate_code
+    }
+    versions: dict[int, int] = {}
+    catalogues: dict[int, dict[str, CertificateRule]] = {}
+    if not ids:
+        return versions, catalogues
+    for comp_id, version_id, cert in session.execute(
+        select(Competency.id, Competency.version_id, Certificate)
+        .outerjoin(Certificate, Certificate.version_id == Competency.version_id)
+        .where(Competency.id.in_(ids))
+    ):
+        versions[comp_id] = version_id
+        if cert is not None:
+            rules = catalogues.setdefault(version_id, {})
+            rules[cert.code] = CertificateRule(cert.evidences, cert.expires)
+    return versions, catalogues
+
+
+def evidence_layers(
+    session: Session, evidence: Iterable[Evidence], version: FrameworkVersion, on: date
+) -> defaultdict[int, dict[str, Layers]]:
+    """The one place a person's evidence becomes their levels, for any number of people:
+    person id -> competency code -> layers (levels.py states the rule). Self-ratings set
+    aside (rejected, in calibration, withdrawn) are left out; each certificate is read
+    against its own version's catalogue. One query, for the certificates' catalogues."""
+    caps = {c.source.value: c.max_level for c in version.caps}
+    certificates = {c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates}
+    standing = [
+        e for e in evidence if not (e.source == Source.SELF_RATING and e.status in SET_ASIDE)
+    ]
+    versions, catalogues = certificate_catalogues(session, standing)
+    by_person: dict[int, list[Evidence]] = {}
+    for e in standing:
+        by_person.setdefault(e.person_id, []).append(e)
+    out: defaultdict[int, dict[str, Layers]] = defaultdict(dict)
+    for person_id, theirs in by_person.items():
+        out[person_id] = current_levels(
+            _facts(theirs, versions), caps, on, certificates, catalogues
+        )
+    return out
+
+
+def _basis_text(layer: Layers) -> str | None:
+    if layer.basis is None:
+        return None
+    text = f"{SOURCE_LABELS[Source(layer.basis.source)]}, {layer.basis.achieved_on:%d %b %Y}"
+    if layer.basis.certificate:
+        text += f" ({layer.basis.certificate})"
+    if layer.basis.expires_on:
+        text += f" (valid to {layer.basis.expires_on:%d %b %Y})"
+    return text
+
+
+def capability(
+    session: Session, person: Person, on: date, compare_role_id: int | None = None
+) -> Capability:
+    """A person's capability against each of their roles, in a fixed number of queries."""
+    version = require_published(session)
+    comps = session.scalars(
+        select(Competency)
+        .options(joinedload(Competency.group))
+        .where(Competency.version_id == version.id)
+        .order_by(Competency.position)
+    ).all()
+    comps = sorted(comps, key=lambda c: (c.group.position, c.position))
+    assignments = [
+        a
+        for a in session.scalars(
+            select(RoleAssignment)
+            .options(joinedload(RoleAssignment.role))
+            .where(RoleAssignment.person_id == person.id)
+        ).all()
+        if a.is_live(on)
+    ]
+    wanted = [
+        (a.role, a.kind.value)
+        for a in sorted(assignments, key=lambda a: (a.kind.value, a.role.name, a.id))
+    ]
+    roles = session.scalars(select(Role).where(Role.active.is_(True)).order_by(Role.name)).all()
+    if compare_role_id and all(r.id != compare_role_id for r, _ in wanted):
+        role = next((r for r in roles if r.id == compare_role_id), None)
+        if role is not None:
+            wanted.append((role, "compare"))
+    reqs = session.scalars(
+        select(RoleRequirement).where(
+            RoleRequirement.version_id == version.id,
+            RoleRequirement.role_id.in_([r.id for r, _ in wanted] or [0]),
+        )
+    ).all()
+    evidence = session.scalars(select(Evidence).where(Evidence.person_id == person.id)).all()
+
+    layers = evidence_layers(session, evidence, version, on)[person.id]
+    decisions = recent_decisions(session, person.id, limit=20)
+    latest_self: dict[str, Evidence] = {}
+    for e in sorted(evidence, key=lambda e: (e.recorded_at, e.id)):
+        if e.source == Source.SELF_RATING and e.status != RatingStatus.WITHDRAWN:
+            latest_self[e.competency_code] = e
+    decided = {n.evidence_id: n for n in reversed(decisions)}
+    rejected = {
+        code: decided.get(e.id) or _bare_rejection(e)
+        for code, e in latest_self.items()
+        if e.status == RatingStatus.REJECTED
+    }
+    pending = {
+        e.competency_code: e.level
+        for e in sorted(evidence, key=lambda e: e.id)
+        if e.source == Source.SELF_RATING and e.status == RatingStatus.PENDING
+    }
+    by_id = {c.id: c for c in comps}
+    none = Layers(0, None, None, None, None)
+
+    def row(comp: Competency, level: int, essential: bool) -> CompetencyRow:
+        layer = layers.get(comp.code, none)
+        return CompetencyRow(
+            comp.code,
+            comp.name,
+            comp.group.name,
+            level,
+            essential,
+            layer.validated,
+            layer.self_level,
+            layer.manager,
+            layer.other,
+            gap(level, layer.validated),
+            _basis_text(layer),
+            pending.get(comp.code),
+            {int(k): v for k, v in sorted(comp.indicators.items(), key=lambda kv: int(kv[0]))},
+            comp.boundary,
+            rejected.get(comp.code),
+        )
+
+    role_caps = []
+    for role, kind in wanted:
+        lines = [
+            row(by_id[r.competency_id], r.level, r.essential) for r in reqs if r.role_id == role.id
+        ]
+        lines.sort(key=lambda r: (-r.gap, not r.essential, r.code))
+        role_caps.append(RoleCapability(role.id, role.code, role.name, kind, lines))
+    highest = requirement(
+        {r.code: r.required for r in rc.rows} for rc in role_caps if rc.kind == "current"
+    )
+    targets = [rc for rc in role_caps if rc.kind == "target"]
+    target = requirement({r.code: r.required for r in rc.rows} for rc in targets)
+    chart = [
+        ChartBar(
+            c.code,
+            c.name,
+            highest.get(c.code, 0),
+            layers.get(c.code, none).validated,
+            layers.get(c.code, none).self_level,
+            target.get(c.code) if targets else None,
+        )
+        for c in comps
+        if c.code in highest or c.code in target
+    ]
+    return Capability(
+        person=person,
+        version_label=f"{version.name}, version {version.number}",
+        scale=[(lv.level, lv.name, lv.descriptor) for lv in version.levels],
+        roles=role_caps,
+        chart=chart,
+        competencies=[(c.code, c.name, c.group.name) for c in comps],
+        layers=layers,
+        role_choices=[(r.id, r.name) for r in roles],
+        scale_notes={lv.level: lv.note for lv in version.levels if lv.note},
+        decisions=decisions,
+    )
+
+
+def _bare_rejection(rating: Evidence) -> DecisionNote:
+    """A rejected rating whose decision record is older than the recent ones shown."""
+    return DecisionNote(
+        rating.id,
+        rating.competency_code,
+        "",
+        rating.level,
+        "rejected",
+        None,
+        "",
+        rating.recorded_at,
+        "",
+    )
+
+
+@cache
+def _recent_decisions_statement(with_since: bool) -> Select:
+    """The statement behind ``recent_decisions``, built once (its parameters are bound at
+    each call): building a union of this size costs more than running it."""
+    person_id: BindParameter[int] = bindparam("person_id")
+    since: BindParameter[datetime] = bindparam("since")
+    rating = aliased(Evidence)
+    decider, decider_user = aliased(Person), aliased(User)
+    decisions = (
+        select(
+            rating.id,
+            rating.competency_code,
+            Competency.name,
+            rating.level,
+            type_coerce(ValidationDecision.decision, String),
+            ValidationDecision.level,
+            ValidationDecision.comment,
+            ValidationDecision.decided_at,
+            decider.first_name,
+            decider.last_name,
+        )
+        .join(rating, rating.id == ValidationDecision.evidence_id)
+        .join(Competency, Competency.id == rating.competency_id)
+        .outerjoin(decider_user, decider_user.id == ValidationDecision.decided_by_id)
+        .outerjoin(decider, decider.id == decider_user.person_id)
+        .where(rating.person_id == person_id)
+    )
+    resolved = (
+        select(
+            rating.id,
+            rating.competency_code,
+            Competency.name,
+            Calibration.self_level,
+            literal("calibrated"),
+            Calibration.resolved_level,
+            Calibration.rationale,
+            Calibration.resolved_at,
+            decider.first_name,
+            decider.last_name,
+        )
+        .join(rating, rating.id == Calibration.self_rating_id)
+        .join(Competency, Competency.id == rating.competency_id)
+        .outerjoin(decider_user, decider_user.id == Calibration.resolved_by_id)
+        .outerjoin(decider, decider.id == decider_user.person_id)
+        .where(
+            Calibration.person_id == person_id,
+            Calibration.status == CalibrationStatus.RESOLVED,
+        )
+    )
+    if with_since:
+        decisions = decisions.where(ValidationDecision.decided_at >= since)
+        resolved = resolved.where(Calibration.resolved_at >= since)
+    both = union_all(decisions, resolved).subquery()
+    return select(both).order_by(both.c[7].desc(), both.c[0].desc())
+
+
+def recent_decisions(
+    session: Session, person_id: int, since: datetime | None = None, limit: int = 10
+) -> list[DecisionNote]:
+    """What managers decided on a person's self-ratings, and the levels agreed in their
+    calibrations, newest first: ``since`` a moment (e.g. their last visit), at most ``limit``.
+    For the capability page and the notice on the person's home page."""
+    params: dict[str, object] = {"person_id": person_id}
+    if since is not None:
+        params["since"] = since
+    rows = session.execute(_recent_decisions_statement(since is not None), params).fetchmany(limit)
+    notes = []
+    for ev_id, code, name, self_level, what, level, reason, at, first, last in rows:
+        outcome = _OUTCOMES.get(str(what), str(what))
+        if outcome in ("accepted", "adjusted") and needs_calibration(self_level, level or 0):
+            outcome = "calibration"
+        by = f"{first} {last}" if first else "an administrator"
+        notes.append(
+            DecisionNote(ev_id, code, name, self_level, outcome, level, reason or "", at, by)
+        )
+    return notes
+
+
+_OUTCOMES = {
+    Decision.ACCEPT.value: "accepted",
+    Decision.ADJUST.value: "adjusted",
+    Decision.REJECT.value: "rejected",
+}

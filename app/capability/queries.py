@@ -1,0 +1,191 @@
+"""Reads for the validation queue: the self-ratings and calibrations waiting, for the people
+a manager decides on, and what the manager needs beside each rating."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import (
+    Select,
+    func,
+    literal,
+    select,
+    union,
+)
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from app.capability.models import (
+    Calibration,
+    CalibrationStatus,
+    Evidence,
+    RatingStatus,
+)
+from app.capability.profile import evidence_layers
+from app.framework.models import (
+    Competency,
+    RoleRequirement,
+    Source,
+)
+from app.framework.versions import published_version
+from app.org.models import AssignmentKind, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
+
+
+def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Select:
+    """Self-ratings waiting for a decision, for the people in ``scope`` (None: everyone)."""
+    stmt = (
+        select(Evidence)
+        .options(
+            joinedload(Evidence.person).load_only(Person.first_name, Person.last_name),
+            joinedload(Evidence.competency).load_only(Competency.code, Competency.name),
+        )
+        .where(
+            Evidence.source == Source.SELF_RATING,
+            Evidence.status == RatingStatus.PENDING,
+            Evidence.person_id != exclude_person_id,
+        )
+        .order_by(Evidence.recorded_at, Evidence.id)
+    )
+    return stmt if scope is None else stmt.where(Evidence.person_id.in_(scope))
+
+
+def waiting_people() -> Select:
+    """Ids of the people with a self-rating or a calibration waiting for a manager."""
+    return select(
+        union(
+            select(Evidence.person_id).where(
+                Evidence.source == Source.SELF_RATING, Evidence.status == RatingStatus.PENDING
+            ),
+            select(Calibration.person_id).where(Calibration.status == CalibrationStatus.OPEN),
+        ).subquery()
+    )
+
+
+def reach_among(manager_id: int, candidates: Select) -> Select:
+    """Those of ``candidates`` (a SELECT of person ids) that the manager reaches: people in
+    the subtrees of the units they head and their direct and indirect reports, as
+    ``app.org.queries.managed_people_ids`` — but found upwards from the candidates (each
+    one's unit ancestors and line managers), so the cost follows the few people with
+    something waiting, not the size of the manager's organisation."""
+    chain = (
+        select(Person.id.label("person_id"), Person.line_manager_id.label("manager_id"))
+        .where(Person.id.in_(candidates))
+        .cte("chain_up", recursive=True)
+    )
+    up = aliased(Person)
+    chain = chain.union(
+        select(chain.c.person_id, up.line_manager_id).join(up, up.id == chain.c.manager_id)
+    )
+    in_units = (
+        select(Person.id)
+        .join(OrgUnitPath, OrgUnitPath.descendant_id == Person.org_unit_id)
+        .join(OrgUnit, OrgUnit.id == OrgUnitPath.ancestor_id)
+        .where(OrgUnit.head_id == manager_id, Person.id.in_(candidates))
+    )
+    in_line = select(chain.c.person_id).where(chain.c.manager_id == manager_id)
+    return select(union(in_units, in_line, select(literal(manager_id))).subquery())
+
+
+@dataclass(frozen=True)
+class RatingContext:
+    """What a manager needs beside a self-rating: the person's validated level in the
+    competency and the highest level their current roles require (None: none requires it)."""
+
+    validated: int
+    required: int | None
+    roles: list[str]
+
+
+def rating_context(
+    session: Session, ratings: Sequence[Evidence], on: date
+) -> dict[int, RatingContext]:
+    """The context of each rating on a page of the queue, by the rating's id, in three
+    queries whatever the number of ratings."""
+    if not ratings:
+        return {}
+    version = published_version(session)
+    if version is None:
+        return {}
+    people = {r.person_id for r in ratings}
+    codes = {r.competency_code for r in ratings}
+    evidence = session.scalars(
+        select(Evidence).where(
+            Evidence.person_id.in_(people),
+            Evidence.validated.is_(True),
+            Evidence.competency_code.in_(codes),
+        )
+    ).all()
+    levels = evidence_layers(session, evidence, version, on)
+    required: dict[tuple[int, str], list[tuple[int, str]]] = {}
+    for pid, role, code, level, start, end in session.execute(
+        select(
+            RoleAssignment.person_id,
+            Role.name,
+            Competency.code,
+            RoleRequirement.level,
+            RoleAssignment.start_date,
+            RoleAssignment.end_date,
+        )
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .join(RoleRequirement, RoleRequirement.role_id == Role.id)
+        .join(Competency, Competency.id == RoleRequirement.competency_id)
+        .where(
+            RoleAssignment.person_id.in_(people),
+            RoleAssignment.kind == AssignmentKind.CURRENT,
+            RoleRequirement.version_id == version.id,
+            Competency.code.in_(codes),
+        )
+    ):
+        if start <= on and (end is None or end >= on):
+            required.setdefault((pid, code), []).append((level, role))
+    out = {}
+    for r in ratings:
+        layer = levels.get(r.person_id, {}).get(r.competency_code)
+        asks = sorted(required.get((r.person_id, r.competency_code), []), reverse=True)
+        out[r.id] = RatingContext(
+            layer.validated if layer else 0,
+            asks[0][0] if asks else None,
+            [role for level, role in asks if level == asks[0][0]],
+        )
+    return out
+
+
+def waiting_counts(
+    session: Session, scope: Select | None, exclude_person_id: int
+) -> tuple[int, int]:
+    """(self-ratings awaiting a decision, open calibrations) for a manager's home page."""
+    ratings = pending_ratings_query(scope, exclude_person_id).order_by(None).subquery()
+    calibrations = open_calibrations_query(scope, exclude_person_id).order_by(None).subquery()
+    return (
+        session.scalar(select(func.count()).select_from(ratings)) or 0,
+        session.scalar(select(func.count()).select_from(calibrations)) or 0,
+    )
+
+
+def open_calibrations_query(scope: Select | None, exclude_person_id: int) -> Select:
+    stmt = (
+        select(Calibration)
+        .options(
+            joinedload(Calibration.person),
+            joinedload(Calibration.self_rating).joinedload(Evidence.competency),
+        )
+        .where(
+            Calibration.status == CalibrationStatus.OPEN, Calibration.person_id != exclude_person_id
+        )
+        .order_by(Calibration.opened_at, Calibration.id)
+    )
+    return stmt if scope is None else stmt.where(Calibration.person_id.in_(scope))
+
+
+def ratings_of(session: Session, person_id: int) -> list[Evidence]:
+    """A person's own self-ratings with the decisions on them, newest first."""
+    return list(
+        session.scalars(
+            select(Evidence)
+            .options(joinedload(Evidence.competency))
+            .where(Evidence.person_id == person_id, Evidence.source == Source.SELF_RATING)
+            .order_by(Evidence.achieved_on.desc(), Evidence.recorded_at.desc(), Evidence.id.desc())
+            .limit(20)
+        )
+    )
