@@ -6,7 +6,7 @@ the managers' decisions on their self-ratings. Reads only; the use-cases are in 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -245,31 +245,9 @@ def capability(
 ) -> Capability:
     """A person's capability against each of their roles, in a fixed number of queries."""
     version = require_published(session)
-    comps = session.scalars(
-        select(Competency)
-        .options(joinedload(Competency.group))
-        .where(Competency.version_id == version.id)
-        .order_by(Competency.position)
-    ).all()
-    comps = sorted(comps, key=lambda c: (c.group.position, c.position))
-    assignments = [
-        a
-        for a in session.scalars(
-            select(RoleAssignment)
-            .options(joinedload(RoleAssignment.role))
-            .where(RoleAssignment.person_id == person.id)
-        ).all()
-        if a.is_live(on)
-    ]
-    wanted = [
-        (a.role, a.kind.value)
-        for a in sorted(assignments, key=lambda a: (a.kind.value, a.role.name, a.id))
-    ]
+    comps = _competencies(session, version.id)
     roles = session.scalars(select(Role).where(Role.active.is_(True)).order_by(Role.name)).all()
-    if compare_role_id and all(r.id != compare_role_id for r, _ in wanted):
-        role = next((r for r in roles if r.id == compare_role_id), None)
-        if role is not None:
-            wanted.append((role, "compare"))
+    wanted = _roles_measured(session, person.id, on, roles, compare_role_id)
     reqs = session.scalars(
         select(RoleRequirement).where(
             RoleRequirement.version_id == version.id,
@@ -277,9 +255,75 @@ def capability(
         )
     ).all()
     evidence = session.scalars(select(Evidence).where(Evidence.person_id == person.id)).all()
-
     layers = evidence_layers(session, evidence, version, on)[person.id]
     decisions = recent_decisions(session, person.id, limit=20)
+    rows = _RowMaker(layers, _self_view(evidence, decisions))
+    by_id = {c.id: c for c in comps}
+    role_caps = []
+    for role, kind in wanted:
+        lines = [
+            rows(by_id[r.competency_id], r.level, r.essential) for r in reqs if r.role_id == role.id
+        ]
+        lines.sort(key=lambda r: (-r.gap, not r.essential, r.code))
+        role_caps.append(RoleCapability(role.id, role.code, role.name, kind, lines))
+    return Capability(
+        person=person,
+        version_label=f"{version.name}, version {version.number}",
+        scale=[(lv.level, lv.name, lv.descriptor) for lv in version.levels],
+        roles=role_caps,
+        chart=_chart(comps, role_caps, layers),
+        competencies=[(c.code, c.name, c.group.name) for c in comps],
+        layers=layers,
+        role_choices=[(r.id, r.name) for r in roles],
+        scale_notes={lv.level: lv.note for lv in version.levels if lv.note},
+        decisions=decisions,
+    )
+
+
+def _competencies(session: Session, version_id: int) -> list[Competency]:
+    """The version's competencies in framework order (group, then position)."""
+    comps = session.scalars(
+        select(Competency)
+        .options(joinedload(Competency.group))
+        .where(Competency.version_id == version_id)
+        .order_by(Competency.position)
+    ).all()
+    return sorted(comps, key=lambda c: (c.group.position, c.position))
+
+
+def _roles_measured(
+    session: Session, person_id: int, on: date, roles: Sequence[Role], compare_role_id: int | None
+) -> list[tuple[Role, str]]:
+    """(role, kind) for each live current and target role, then the comparison role."""
+    assignments = [
+        a
+        for a in session.scalars(
+            select(RoleAssignment)
+            .options(joinedload(RoleAssignment.role))
+            .where(RoleAssignment.person_id == person_id)
+        ).all()
+        if a.is_live(on)
+    ]
+    wanted = [
+        (a.role, a.kind.value)
+        for a in sorted(assignments, key=lambda a: (a.kind.value, a.role.name, a.id))
+    ]
+    if compare_role_id and all(r.id != compare_role_id for r, _ in wanted):
+        role = next((r for r in roles if r.id == compare_role_id), None)
+        if role is not None:
+            wanted.append((role, "compare"))
+    return wanted
+
+
+@dataclass(frozen=True)
+class _SelfView:
+    #: competency code -> the manager's rejection of the latest self-rating there
+    rejected: dict[str, DecisionNote]
+    #: competency code -> the level of a self-rating waiting for the manager
+    pending: dict[str, int]
+
+
+def _self_view(evidence: Sequence[Evidence], decisions: list[DecisionNote]) -> _SelfView:
     latest_self: dict[str, Evidence] = {}
     for e in sorted(evidence, key=lambda e: (e.recorded_at, e.id)):
         if e.source == Source.SELF_RATING and e.status != RatingStatus.WITHDRAWN:
@@ -295,11 +339,20 @@ def capability(
         for e in sorted(evidence, key=lambda e: e.id)
         if e.source == Source.SELF_RATING and e.status == RatingStatus.PENDING
     }
-    by_id = {c.id: c for c in comps}
-    none = Layers(0, None, None, None, None)
+    return _SelfView(rejected, pending)
 
-    def row(comp: Competency, level: int, essential: bool) -> CompetencyRow:
-        layer = layers.get(comp.code, none)
+
+_NO_EVIDENCE = Layers(0, None, None, None, None)
+
+
+class _RowMaker:
+    """Builds a role table's row for a competency from the person's layers."""
+
+    def __init__(self, layers: dict[str, Layers], self_view: _SelfView):
+        self.layers, self.self_view = layers, self_view
+
+    def __call__(self, comp: Competency, level: int, essential: bool) -> CompetencyRow:
+        layer = self.layers.get(comp.code, _NO_EVIDENCE)
         return CompetencyRow(
             comp.code,
             comp.name,
@@ -312,48 +365,35 @@ def capability(
             layer.other,
             gap(level, layer.validated),
             _basis_text(layer),
-            pending.get(comp.code),
+            self.self_view.pending.get(comp.code),
             {int(k): v for k, v in sorted(comp.indicators.items(), key=lambda kv: int(kv[0]))},
             comp.boundary,
-            rejected.get(comp.code),
+            self.self_view.rejected.get(comp.code),
         )
 
-    role_caps = []
-    for role, kind in wanted:
-        lines = [
-            row(by_id[r.competency_id], r.level, r.essential) for r in reqs if r.role_id == role.id
-        ]
-        lines.sort(key=lambda r: (-r.gap, not r.essential, r.code))
-        role_caps.append(RoleCapability(role.id, role.code, role.name, kind, lines))
+
+def _chart(
+    comps: list[Competency], role_caps: list[RoleCapability], layers: dict[str, Layers]
+) -> list[ChartBar]:
+    """One bar per competency the current (or target) roles require: the highest level any
+    current role asks for, the validated level, the self view and the target's level."""
     highest = requirement(
         {r.code: r.required for r in rc.rows} for rc in role_caps if rc.kind == "current"
     )
     targets = [rc for rc in role_caps if rc.kind == "target"]
     target = requirement({r.code: r.required for r in rc.rows} for rc in targets)
-    chart = [
+    return [
         ChartBar(
             c.code,
             c.name,
             highest.get(c.code, 0),
-            layers.get(c.code, none).validated,
-            layers.get(c.code, none).self_level,
+            layers.get(c.code, _NO_EVIDENCE).validated,
+            layers.get(c.code, _NO_EVIDENCE).self_level,
             target.get(c.code) if targets else None,
         )
         for c in comps
         if c.code in highest or c.code in target
     ]
-    return Capability(
-        person=person,
-        version_label=f"{version.name}, version {version.number}",
-        scale=[(lv.level, lv.name, lv.descriptor) for lv in version.levels],
-        roles=role_caps,
-        chart=chart,
-        competencies=[(c.code, c.name, c.group.name) for c in comps],
-        layers=layers,
-        role_choices=[(r.id, r.name) for r in roles],
-        scale_notes={lv.level: lv.note for lv in version.levels if lv.note},
-        decisions=decisions,
-    )
 
 
 def _bare_rejection(rating: Evidence) -> DecisionNote:
