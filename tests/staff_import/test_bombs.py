@@ -9,7 +9,6 @@ itself, up to 10 MB, is held once); before these checks the dimension bomb grew 
 from __future__ import annotations
 
 import io
-import time
 import tracemalloc
 import zipfile
 
@@ -19,7 +18,6 @@ import pytest
 from app.staff_import.reading import MAX_COLUMNS, MAX_ROWS, BadFile, read_table
 
 MEMORY_BOUND = 64 * 1024 * 1024
-TIME_BOUND = 10.0  # seconds, generous for slow CI; the refusals take well under one
 
 
 def xlsx_with_sheet(sheet_xml: bytes | None = None, write_sheet=None, sheets: int = 1) -> bytes:
@@ -52,9 +50,9 @@ SHEET_HEAD = (
 
 
 def refused(data: bytes) -> str:
-    """The refusal message, checking the memory and time it took to refuse."""
+    """The refusal message, checking the memory it took to refuse (how long it takes is a
+    benchmark's business, not a test's: bench/import_bench.py)."""
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(BadFile) as info:
             read_table(data, "bomb.xlsx")
@@ -62,7 +60,6 @@ def refused(data: bytes) -> str:
     finally:
         tracemalloc.stop()
     assert peak < MEMORY_BOUND, f"peak {peak / 1e6:.0f} MB"
-    assert time.perf_counter() - started < TIME_BOUND
     return str(info.value)
 
 
