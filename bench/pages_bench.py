@@ -76,7 +76,12 @@ def build_database(url: str, people: int) -> None:
         upgrade()
         curricula = ROOT / "curricula"
         load_roles(db.session, curricula / "roles.yaml")
-        load_framework(db.session, curricula / "framework.yaml", curricula / "role-profiles.yaml")
+        load_framework(
+            db.session,
+            curricula / "framework.yaml",
+            curricula / "role-profiles.yaml",
+            certificates_path=curricula / "certificates.yaml",
+        )
         db.session.commit()
         build_demo(db.session, people=people, seed=7)
         db.session.commit()
