@@ -20,6 +20,10 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.framework.models import SOURCE_LABELS, Source
 from app.framework.scale import MAX_LEVEL
 
+#: Length limits of the framework's free text, stated on the forms that take it.
+LONG_TEXT = 2000  # a description, a publishing note
+SHORT_TEXT = 1000  # an indicator, a boundary, a scale note
+
 #: Levels a competency's indicators are written for on the form (0 means "not yet").
 INDICATOR_LEVELS = range(1, MAX_LEVEL + 1)
 
@@ -27,8 +31,9 @@ INDICATOR_LEVELS = range(1, MAX_LEVEL + 1)
 class PublishForm(FlaskForm):
     note = TextAreaField(
         "What changed and why",
-        validators=[DataRequired("Say what changed and why.")],
-        description="Kept with the version; everyone sees it in the list of versions.",
+        validators=[DataRequired("Say what changed and why."), Length(max=LONG_TEXT)],
+        description="Kept with the version; everyone sees it in the list of versions. "
+        f"Up to {LONG_TEXT:,} characters.",
     )
     submit = SubmitField("Publish this draft")
 
@@ -69,7 +74,10 @@ def competency_form(
     )
     CompetencyForm.name = StringField("Name", validators=[DataRequired(), Length(max=160)])
     CompetencyForm.description = TextAreaField(
-        "Description", validators=[DataRequired()], render_kw={"rows": 3}
+        "Description",
+        validators=[DataRequired(), Length(max=LONG_TEXT)],
+        render_kw={"rows": 3},
+        description=f"Up to {LONG_TEXT:,} characters.",
     )
     for level in INDICATOR_LEVELS:
         setattr(
@@ -77,19 +85,20 @@ def competency_form(
             f"indicator_{level}",
             TextAreaField(
                 f"Indicator at level {_level_label(level, level_names)}",
-                validators=[Optional()],
+                validators=[Optional(), Length(max=SHORT_TEXT)],
                 render_kw={"rows": 3},
-                description="What the competency looks like at this level. Leave blank for none."
+                description="What the competency looks like at this level, up to "
+                f"{SHORT_TEXT:,} characters. Leave blank for none."
                 if level == 1
-                else None,
+                else f"Up to {SHORT_TEXT:,} characters.",
             ),
         )
     CompetencyForm.boundary = TextAreaField(
         "Boundary",
-        validators=[Optional()],
+        validators=[Optional(), Length(max=SHORT_TEXT)],
         render_kw={"rows": 2},
         description="Where this competency meets a neighbouring one, and which covers what. "
-        "Leave blank for none.",
+        f"Up to {SHORT_TEXT:,} characters; leave blank for none.",
     )
     CompetencyForm.submit = SubmitField("Add to the draft" if new else "Save")
     return CompetencyForm(data=data or {})
@@ -136,9 +145,10 @@ def scale_form(
             f"note_{n}",
             TextAreaField(
                 f"Level {n} note",
-                validators=[Optional()],
+                validators=[Optional(), Length(max=SHORT_TEXT)],
                 render_kw={"rows": 2},
-                description="Read with the descriptor, e.g. what the level is not. Optional.",
+                description="Read with the descriptor, e.g. what the level is not. Optional; "
+                f"up to {SHORT_TEXT:,} characters.",
             ),
         )
         data[f"name_{n}"], data[f"descriptor_{n}"] = level["name"], level["descriptor"]

@@ -462,3 +462,28 @@ def test_the_diff_page_shows_certificate_changes(client, login, shipped, tmp_pat
     body = text_of(page.text)
     assert "P3O-F P3O Foundation (2026)" in body
     assert "name: P3O Foundation → P3O Foundation (2026)" in body
+
+
+def test_free_text_limits_are_stated_and_enforced(client, login, shipped, trainer):
+    """A competency's description and indicators have limits the form states; text over
+    them is refused at its field and nothing is saved."""
+    login(trainer)
+    form_post(client, "/framework/draft", {}, page_url="/framework")
+    draft = authoring.current_draft(db.session)
+    url = "/framework/draft/competencies/GOV-01"
+    page = client.get(url).text
+    assert "Up to 2,000 characters." in page and "Up to 1,000 characters." in page
+    response = form_post(
+        client,
+        url,
+        {
+            "group": "GOV",
+            "name": "Governance",
+            "description": "x" * 2001,
+            "indicator_4": "y" * 1001,
+        },
+    )
+    assert response.status_code == 200
+    assert "Field cannot be longer than 2000 characters." in response.text
+    assert "Field cannot be longer than 1000 characters." in response.text
+    assert framework_queries.find_competency(db.session, draft, "GOV-01").name != "Governance"
