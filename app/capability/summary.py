@@ -15,13 +15,11 @@ from app.capability.models import Calibration, CalibrationStatus, Evidence, Rati
 from app.capability.profile import evidence_layers
 from app.framework.models import (
     Competency,
-    Framework,
     FrameworkVersion,
     RoleRequirement,
     Source,
-    VersionStatus,
 )
-from app.framework.versions import FRAMEWORK_CODE
+from app.framework.versions import published_version
 from app.org.models import AssignmentKind, RoleAssignment
 
 
@@ -53,14 +51,8 @@ class GapSummary:
 def gap_summary(session: Session, person_id: int, on: date) -> GapSummary | None:
     """The person's gap summary against the published framework, or None when no framework
     is published yet."""
-    version_id = session.scalar(
-        select(FrameworkVersion.id)
-        .join(Framework)
-        .where(Framework.code == FRAMEWORK_CODE, FrameworkVersion.status == VersionStatus.PUBLISHED)
-        .order_by(FrameworkVersion.number.desc())
-        .limit(1)
-    )
-    if version_id is None:
+    version = published_version(session)
+    if version is None:
         return None
     live = (
         select(RoleAssignment.role_id)
@@ -74,7 +66,7 @@ def gap_summary(session: Session, person_id: int, on: date) -> GapSummary | None
     lines = session.execute(
         select(Competency.code, Competency.name, RoleRequirement.level, RoleRequirement.essential)
         .join(Competency, Competency.id == RoleRequirement.competency_id)
-        .where(RoleRequirement.version_id == version_id, RoleRequirement.role_id.in_(live))
+        .where(RoleRequirement.version_id == version.id, RoleRequirement.role_id.in_(live))
     ).all()
     if not lines:
         has_roles = session.scalar(live.limit(1)) is not None
@@ -83,7 +75,7 @@ def gap_summary(session: Session, person_id: int, on: date) -> GapSummary | None
     for code, name, level, essential in lines:
         _, old_level, old_essential = needed.get(code, (name, 0, False))
         needed[code] = (name, max(old_level, level), old_essential or essential)
-    levels = _validated_levels(session, person_id, version_id, on)
+    levels = _validated_levels(session, person_id, version, on)
     short = [
         (gap(level, levels.get(code, 0)), essential, code, name, level)
         for code, (name, level, essential) in needed.items()
@@ -104,12 +96,10 @@ def gap_summary(session: Session, person_id: int, on: date) -> GapSummary | None
 
 
 def _validated_levels(
-    session: Session, person_id: int, version_id: int, on: date
+    session: Session, person_id: int, version: FrameworkVersion, on: date
 ) -> dict[str, int]:
     """Validated level per competency code, by the one place levels are derived
     (profile.evidence_layers, which applies levels.py)."""
-    version = session.get(FrameworkVersion, version_id)
-    assert version is not None
     evidence = session.scalars(select(Evidence).where(Evidence.person_id == person_id)).all()
     layers = evidence_layers(session, evidence, version, on)[person_id]
     return {code: layer.validated for code, layer in layers.items()}

@@ -46,6 +46,16 @@ from app.org.models import Role
 from app.signals import draft_discarding
 
 
+def _check_code_format(code: str, example: str) -> None:
+    """A competency or certificate code in the framework's one format (scale.valid_code)."""
+    if not valid_code(code):
+        raise DomainError(
+            "Use capitals and digits in parts joined by dashes, starting with a "
+            f"letter and at most {CODE_MAX_LENGTH} characters, e.g. {example}.",
+            field="code",
+        )
+
+
 def _one_line(value: str | None) -> str:
     """Text as the content files hold it: whitespace runs folded to one space, so a
     version's content hash matches the hash of the same text loaded from a file."""
@@ -193,12 +203,7 @@ def add_competency(
     code = _one_line(code).upper()
     if not code:
         raise DomainError("Give the competency a code, e.g. GOV-06.", field="code")
-    if not valid_code(code):
-        raise DomainError(
-            "Use capitals and digits in parts joined by dashes, starting with a "
-            f"letter and at most {CODE_MAX_LENGTH} characters, e.g. GOV-06.",
-            field="code",
-        )
+    _check_code_format(code, "GOV-06")
     taken = session.scalar(
         select(Competency.id).where(Competency.version_id == draft.id, Competency.code == code)
     )
@@ -522,12 +527,7 @@ def add_certificate(
     code = _one_line(code).upper()
     if not code:
         raise DomainError("Give the certificate a code, e.g. PRINCE2-F.", field="code")
-    if not valid_code(code):
-        raise DomainError(
-            "Use capitals and digits in parts joined by dashes, starting with a "
-            f"letter and at most {CODE_MAX_LENGTH} characters, e.g. PRINCE2-F.",
-            field="code",
-        )
+    _check_code_format(code, "PRINCE2-F")
     values = _checked_certificate(
         session,
         draft,
