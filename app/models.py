@@ -12,11 +12,45 @@ from app.framework.models import (
     ProficiencyLevel,
     RoleRequirement,
 )
+from app.learning.models import (
+    Booking,
+    ClassSession,
+    CompletionCertificate,
+    CpdRecord,
+    Enrolment,
+    EnrolmentRule,
+    ExternalCertificate,
+    LearningPath,
+    ModuleCompletion,
+    ModuleEvidence,
+    PathChange,
+    PathModule,
+    PathPrerequisite,
+    PathVersion,
+    ReminderLog,
+)
+from app.learning.models.paths import PathAudience
 from app.org import tree  # noqa: F401  (keeps the org-unit closure table in step)
 from app.org.models import Office, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
 from app.staff_import.models import ImportBatch, ImportMapping
 
 __all__ = [
+    "Booking",
+    "ClassSession",
+    "CompletionCertificate",
+    "CpdRecord",
+    "Enrolment",
+    "EnrolmentRule",
+    "ExternalCertificate",
+    "LearningPath",
+    "ModuleCompletion",
+    "ModuleEvidence",
+    "PathAudience",
+    "PathChange",
+    "PathModule",
+    "PathPrerequisite",
+    "PathVersion",
+    "ReminderLog",
     "Calibration",
     "Certificate",
     "Competency",

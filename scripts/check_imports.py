@@ -17,7 +17,7 @@ APP = Path(__file__).resolve().parent.parent / "app"
 #: below, never above. The web layer of a domain (views.py, forms.py) may call any domain's
 #: services and queries, since a page gathers what it shows; it never imports another
 #: domain's views.
-DOMAINS = ["org", "accounts", "framework", "capability", "staff_import", "content", "demo"]
+DOMAINS = ["org", "accounts", "framework", "capability", "learning", "staff_import", "content", "demo"]
 RANK = {name: i for i, name in enumerate(DOMAINS)}
 WEB_MODULES = {"views", "forms"}
 
