@@ -67,10 +67,11 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.capability.views import bp as capability_bp
     from app.framework.views import bp as framework_bp
+    from app.learning.views import bp as learning_bp
     from app.org.views import bp as org_bp
     from app.staff_import.views import bp as staff_import_bp
 
-    for bp in (org_bp, accounts_bp, framework_bp, capability_bp, staff_import_bp):
+    for bp in (org_bp, accounts_bp, framework_bp, capability_bp, learning_bp, staff_import_bp):
         app.register_blueprint(bp)
 
 

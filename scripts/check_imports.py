@@ -17,7 +17,16 @@ APP = Path(__file__).resolve().parent.parent / "app"
 #: below, never above. The web layer of a domain (views.py, forms.py) may call any domain's
 #: services and queries, since a page gathers what it shows; it never imports another
 #: domain's views.
-DOMAINS = ["org", "accounts", "framework", "capability", "learning", "staff_import", "content", "demo"]
+DOMAINS = [
+    "org",
+    "accounts",
+    "framework",
+    "capability",
+    "learning",
+    "staff_import",
+    "content",
+    "demo",
+]
 RANK = {name: i for i, name in enumerate(DOMAINS)}
 WEB_MODULES = {"views", "forms"}
 
@@ -84,12 +93,12 @@ def _problem(importer: str, imported: str) -> str | None:
         return None
     own = parts[1] if parts[1] in RANK else None
     other = target[1]
-    web = own is not None and parts[-1] in WEB_MODULES
+    web = own is not None and any(p in WEB_MODULES for p in parts[2:])
     if other in WEB_SHARED and own is not None and not web and other != "forms":
         return f"domain logic imports app.{other}, which serves pages"
     if other not in RANK or own is None or other == own:
         return None
-    if target[-1] == "views":
+    if "views" in target[2:]:
         return "imports another domain's views"
     if not web and RANK[other] > RANK[own]:
         return f"{own} sits below {other} and may not import it"

@@ -1,0 +1,5 @@
+"""Learning views: sessions (see the package docstring)."""
+
+from __future__ import annotations
+
+from app.learning.views import bp  # noqa: F401
