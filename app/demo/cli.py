@@ -44,6 +44,14 @@ def demo_build(people: int, seed: int, reset: bool, if_empty: bool):
         f"{report.pending} self-ratings awaiting validation, {report.calibrations} open "
         "calibrations."
     )
+    learning = report.learning
+    click.echo(
+        f"Learning: {learning.enrolments} enrolments ({learning.completed} complete, "
+        f"{learning.overdue} overdue), {learning.completions} modules completed, "
+        f"{learning.sessions} sessions with {learning.bookings} bookings, "
+        f"{learning.certificates} certificates of completion, {learning.external} external "
+        "certificates."
+    )
     click.echo(f"Demo logins (password for all: {report.password}):")
     for login in report.logins:
         click.echo(f"  {login.permissions:<18} {login.name:<18} {login.email}")

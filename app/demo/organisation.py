@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import LoginSession, PasswordToken, User, UserPermission
 from app.accounts.passwords import hash_password
+from app.capability.models import Calibration, Evidence, ValidationDecision
 from app.db import refresh_planner_statistics
+from app.demo.learning import DemoLearningReport, seed_learning
 from app.demo.names import FIRST_NAMES, LAST_NAMES
 from app.demo.structure import (
     CAREER_STEP,
@@ -35,6 +37,16 @@ from app.demo.structure import (
     TEAM_AREAS,
 )
 from app.errors import DomainError
+from app.learning.models import (
+    Booking,
+    ClassSession,
+    CompletionCertificate,
+    CpdRecord,
+    Enrolment,
+    ExternalCertificate,
+    ModuleCompletion,
+    ReminderLog,
+)
 from app.org.models import (
     AssignmentKind,
     Office,
@@ -70,6 +82,7 @@ class DemoReport:
     evidence: int = 0
     pending: int = 0
     calibrations: int = 0
+    learning: DemoLearningReport = field(default_factory=DemoLearningReport)
     logins: list[DemoLogin] = field(default_factory=list)
     password: str = DEMO_PASSWORD
 
@@ -79,9 +92,25 @@ def organisation_exists(session: Session) -> bool:
 
 
 def clear_organisation(session: Session) -> None:
-    """Remove every person, unit, office, assignment and account (for --reset)."""
-    for model in (LoginSession, PasswordToken, UserPermission, User, RoleAssignment):
+    """Remove every person, unit, office, assignment and account (for --reset), with the
+    learning records and evidence that hang off them."""
+    for model in (
+        Booking,
+        ClassSession,
+        CompletionCertificate,
+        ModuleCompletion,
+        Enrolment,
+        CpdRecord,
+        ExternalCertificate,
+        ReminderLog,
+        ValidationDecision,
+        Calibration,
+    ):
         session.execute(delete(model))
+    session.execute(update(Evidence).values(responds_to_id=None))
+    session.execute(delete(Evidence))
+    for account_model in (LoginSession, PasswordToken, UserPermission, User, RoleAssignment):
+        session.execute(delete(account_model))
     session.execute(update(Office).values(hub_id=None))
     session.execute(delete(Office))
     session.execute(update(OrgUnit).values(head_id=None, parent_id=None))
@@ -170,6 +199,8 @@ def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoRep
         evidence.pending,
         evidence.calibrations,
     )
+    session.flush()
+    report.learning = _demo_learning(session, seed)
     session.flush()
     refresh_planner_statistics(session)
     return report
@@ -333,6 +364,23 @@ class _Builder:
                     "end_date": None,
                 }
             )
+
+
+def _demo_learning(session: Session, seed: int) -> DemoLearningReport:
+    from app.org.queries import managed_people_ids
+
+    users = {u.person.last_name: u for u in session.scalars(select(User))}
+    manager = users["Okafor"]
+    team = set(session.scalars(managed_people_ids(manager.person_id))) - {manager.person_id}
+    return seed_learning(
+        session,
+        seed=seed,
+        today=date.today(),
+        learner_person_id=users["Shah"].person_id,
+        manager_person_id=manager.person_id,
+        trainer_user_id=users["Lindqvist"].id,
+        team_ids=team,
+    )
 
 
 def _demo_evidence(session: Session, seed: int):
