@@ -6,7 +6,9 @@ SECRET_KEY signs sessions and must be set in production (several nodes must shar
 
 import os
 import secrets
+import tempfile
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 INSTANCE_DIR = Path(
@@ -64,6 +66,21 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     PEOPLE_PER_PAGE = 25
 
+    #: Uploaded copies of external certificates: a folder outside the web root, read only
+    #: through the guarded download view.
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+
+    #: Outgoing mail (the reminders command). No MAIL_SERVER, no mail: the command says so.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    #: STARTTLS after connecting (port 587); the password is never sent without it.
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_FROM = os.environ.get("MAIL_FROM", "PMO Pathways <no-reply@localhost>")
+    #: Where the site is served, for the links in mails and on certificates' QR codes.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
     @classmethod
     def load(cls) -> dict:
         values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
@@ -77,3 +94,17 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production-0123456789"
     SERVER_NAME: str | None = None
+    PUBLIC_BASE_URL = "https://pathways.example.test"
+    MAIL_SERVER = ""
+
+    @classmethod
+    def load(cls) -> dict:
+        values = super().load()
+        values["UPLOAD_FOLDER"] = _test_upload_folder()
+        return values
+
+
+@cache
+def _test_upload_folder() -> str:
+    """One throwaway upload folder per test run, made when the first test app is built."""
+    return tempfile.mkdtemp(prefix="pmo-test-uploads-")

@@ -42,6 +42,9 @@ PURE = {
     "app.framework.content",
     "app.framework.diff",
     "app.framework.scale",
+    "app.learning.content",
+    "app.learning.diff",
+    "app.learning.lessons",
     "app.dates",
 }
 IMPURE_ROOTS = ("flask", "flask_sqlalchemy", "flask_login", "flask_wtf", "sqlalchemy")

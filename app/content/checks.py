@@ -8,14 +8,17 @@ from pathlib import Path
 from app.content.certificates_schema import check_certificates
 from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
 from app.content.framework_schema import check_framework, check_profiles
+from app.content.learning_schema import check_learning_files
 from app.content.roles import check_roles
 from app.framework.content import FrameworkContent
+from app.framework.versions import FRAMEWORK_CODE
 
 KNOWN_KINDS = (
     "role-catalogue",
     "competency-framework",
     "role-profiles",
     "certificate-catalogue",
+    "learning-path",
 )
 
 
@@ -68,12 +71,22 @@ def check_files(paths: list[Path], root: Path) -> list[ContentError]:
             check_profiles(content, named, role_codes)
         except ContentInvalid as exc:
             errors.extend(exc.errors)
+    certificate_codes: set[str] | None = None
     for content in by_kind.get("certificate-catalogue", []):
         named = _framework_of(content, frameworks, by_kind, errors)
         try:
-            check_certificates(content, named)
+            certificate_codes = (certificate_codes or set()) | {
+                c["code"] for c in check_certificates(content, named)
+            }
         except ContentInvalid as exc:
             errors.extend(exc.errors)
+    errors += check_learning_files(
+        by_kind.get("learning-path", []),
+        framework=frameworks.get(FRAMEWORK_CODE) or next(iter(frameworks.values()), None),
+        role_codes=role_codes,
+        certificate_codes=certificate_codes,
+        folder=root / "curricula",
+    )
     return errors
 
 

@@ -74,15 +74,23 @@ def content_check(paths: tuple[Path, ...]):
     type=FILE,
     help="Certificate catalogue (curricula/certificates.yaml).",
 )
+@click.option(
+    "--learning",
+    "learning_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of learning path files (curricula/learning).",
+)
 def content_load(
     roles_file: Path | None,
     framework_file: Path | None,
     profiles_file: Path | None,
     certificates_file: Path | None,
+    learning_dir: Path | None,
 ):
-    """Load the role catalogue, framework, role profiles and certificate catalogue; loading
-    twice changes nothing."""
+    """Load the role catalogue, framework, role profiles, certificate catalogue and learning
+    paths; loading twice changes nothing."""
     from app.content.framework_load import load_framework
+    from app.content.learning_load import load_paths
 
     roles_path = roles_file or curricula_dir() / "roles.yaml"
     framework_path = framework_file or curricula_dir() / "framework.yaml"
@@ -98,6 +106,10 @@ def content_load(
                 profiles_path,
                 certificates_path=certificates_path if certificates_path.exists() else None,
             )
+        learning_files = sorted((learning_dir or curricula_dir() / "learning").glob("*.yaml"))
+        learning = (
+            load_paths(db.session(), learning_files, content_root()) if learning_files else None
+        )
     except ContentInvalid as exc:
         _fail(exc.errors)
     db.session.commit()
@@ -107,6 +119,10 @@ def content_load(
             click.echo(f"  {label}: {', '.join(codes)}")
     if framework:
         click.echo(f"Competency framework ({framework_path.name}): {framework.summary()}.")
+    if learning:
+        click.echo(f"Learning paths: {learning.summary()}.")
+        for path in learning.paths:
+            click.echo(f"  {path.summary()}")
 
 
 @content_cli.command("export")
@@ -115,13 +131,15 @@ def content_load(
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write framework.yaml, role-profiles.yaml and certificates.yaml to.",
+    help="Folder to write framework.yaml, role-profiles.yaml, certificates.yaml and "
+    "learning/*.yaml to.",
 )
 @click.option("--framework", "code", default=FRAMEWORK_CODE, show_default=True)
 def content_export(out_dir: Path, code: str):
-    """Write the published framework, its role profiles and certificate catalogue back to
-    content files."""
+    """Write the published framework, its role profiles and certificate catalogue, and the
+    published version of every learning path, back to content files."""
     from app.content.framework_export import export_certificates, export_documents
+    from app.content.learning_export import export_paths
     from app.framework.versions import content_of, published_version
 
     version = published_version(db.session(), code)
@@ -137,3 +155,9 @@ def content_export(out_dir: Path, code: str):
     if certificates_text is not None:
         (out_dir / "certificates.yaml").write_text(certificates_text, encoding="utf-8")
     click.echo(f"Exported {code} version {version.number} to {out_dir}.")
+    paths = export_paths(db.session())
+    if paths:
+        (out_dir / "learning").mkdir(exist_ok=True)
+        for name, text in paths.items():
+            (out_dir / "learning" / name).write_text(text, encoding="utf-8")
+        click.echo(f"Exported {len(paths)} learning path(s) to {out_dir / 'learning'}.")

@@ -1,0 +1,1 @@
+"""Forms of the learning pages, one module per area."""
