@@ -25,6 +25,7 @@ from app.capability.models import Calibration, Decision, Evidence
 from app.errors import DomainError
 from app.extensions import db
 from app.framework.versions import published_version
+from app.learning.path_queries import gap_closers
 from app.viewutil import Confirmation, confirmation_page, confirmed, paginate, run
 
 bp = Blueprint("capability", __name__, template_folder="templates")
@@ -65,7 +66,19 @@ def _render_capability(person, own: bool, form=None):
         form=form,
         ratings=ratings,
         chart=bar_chart(cap.chart),
+        closers=gap_closers(db.session(), _gaps(cap)),
     )
+
+
+def _gaps(cap: profile.Capability) -> list[tuple[str, int, int]]:
+    """(competency, current level, highest required level) of every gap on the page."""
+    needed: dict[str, tuple[int, int]] = {}
+    for rc in cap.roles:
+        for r in rc.rows:
+            if r.gap:
+                current, required = needed.get(r.code, (r.current, 0))
+                needed[r.code] = (current, max(required, r.required))
+    return [(code, current, required) for code, (current, required) in needed.items()]
 
 
 @bp.route("/capability")
