@@ -14,3 +14,8 @@ person_deactivated = _signals.signal("person-deactivated")
 #: A framework draft is about to be deleted. kwargs: version_id. A receiver refuses by
 #: raising DomainError (capability does, when evidence was recorded against the draft).
 draft_discarding = _signals.signal("draft-discarding")
+
+#: Role assignments were made or changed (by hand, by an import, by a rule); one signal for
+#: a whole batch. kwargs: assignment_ids (list of RoleAssignment ids). The learning package
+#: enrols current holders by its enrolment rules (set-based, once per person and path).
+roles_assigned = _signals.signal("roles-assigned")

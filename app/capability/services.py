@@ -97,6 +97,57 @@ def record_self_rating(
     return evidence
 
 
+# --- validated evidence from other domains ------------------------------------------------------
+
+
+def record_evidence(
+    session: Session,
+    *,
+    person_id: int,
+    competency_code: str,
+    level: int,
+    source: Source,
+    achieved_on: date,
+    note: str = "",
+    link: str | None = None,
+    recorded_by_id: int | None = None,
+) -> Evidence:
+    """Record validated evidence another domain has established (a completed learning
+    module, a passed assessment, an assessor's sign-off), against the competency as the
+    published framework version defines it. It counts at once, within its source's cap.
+
+    Raises DomainError when no framework is published, the published version has no such
+    competency, the level is off the scale, or the source is a self-rating (never validated).
+    """
+    if source == Source.SELF_RATING:
+        raise DomainError("A self-rating is recorded by the person, not as validated evidence.")
+    version = require_published(session)
+    comp = session.scalar(
+        select(Competency).where(
+            Competency.version_id == version.id, Competency.code == competency_code
+        )
+    )
+    if comp is None:
+        raise DomainError(f"The published framework has no competency {competency_code}.")
+    if not on_scale(level):
+        raise DomainError(f"Choose a level from 0 to {MAX_LEVEL}.", field="level")
+    evidence = Evidence(
+        person_id=person_id,
+        competency_id=comp.id,
+        competency_code=comp.code,
+        source=source,
+        level=level,
+        achieved_on=achieved_on,
+        validated=True,
+        note=(note or "").strip(),
+        link=_check_link(link),
+        recorded_by_id=recorded_by_id,
+    )
+    session.add(evidence)
+    session.flush()
+    return evidence
+
+
 # --- manager validation -------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -28,6 +28,7 @@ from app.learning.content import (
     module,
     path_content,
 )
+from app.learning.enrolment import missing_prerequisites, prerequisites_text
 from app.learning.models import (
     Enrolment,
     EnrolmentRule,
@@ -40,7 +41,7 @@ from app.learning.models import (
     PathStatus,
     PathVersion,
 )
-from app.org.models import Person, Role
+from app.org.models import AssignmentKind, Person, Role, RoleAssignment
 
 # --- finding paths and versions ---------------------------------------------------------------
 
@@ -577,3 +578,114 @@ def rule_rows(session: Session, path_id: int) -> list[RuleRow]:
         .order_by(EnrolmentRule.active.desc(), Role.code)
     )
     return [RuleRow(r.id, code, name, r.due_days, r.active) for r, code, name in rows]
+
+
+# --- a path's overview, for anyone signed in ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewModule:
+    code: str
+    title: str
+    type: str
+    minutes: int
+    optional: bool
+    outcomes: tuple[str, ...]
+    #: (competency code, competency name, level)
+    evidences: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True)
+class PathOverview:
+    path_id: int
+    code: str
+    number: int
+    title: str
+    summary: str
+    open_enrolment: bool
+    minutes: int
+    audience: tuple[str, ...]  # role names
+    modules: tuple[OverviewModule, ...]
+    enrolment_id: int | None  # the viewer's enrolment on the path, if any
+    for_my_roles: bool  # one of the viewer's current roles is in the audience
+    prerequisites: str  # every prerequisite in words ("" when none)
+    missing: tuple[str, ...]  # what the viewer lacks to start it
+
+
+def path_overview(session: Session, code: str, person_id: int, today: date) -> PathOverview | None:
+    """The published version of path ``code`` as a catalogue shows it, with the viewer's
+    enrolment (if any); None when the path has no published version."""
+    path = path_by_code(session, code)
+    version = published_version(session, path.id) if path else None
+    if path is None or version is None:
+        return None
+    framework = published_framework(session)
+    names = (
+        dict(
+            session.execute(
+                select(Competency.code, Competency.name).where(
+                    Competency.version_id == framework.id
+                )
+            ).all()
+        )
+        if framework
+        else {}
+    )
+    enrolment_id = session.scalar(
+        select(Enrolment.id).where(Enrolment.person_id == person_id, Enrolment.path_id == path.id)
+    )
+    audience_ids = {r.id for r in version.audience}
+    mine = (
+        bool(audience_ids)
+        and session.scalar(
+            select(RoleAssignment.id)
+            .where(
+                RoleAssignment.person_id == person_id,
+                RoleAssignment.kind == AssignmentKind.CURRENT,
+                RoleAssignment.end_date.is_(None),
+                RoleAssignment.role_id.in_(audience_ids),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+    return PathOverview(
+        path.id,
+        path.code,
+        version.number,
+        version.title,
+        version.summary,
+        version.open_enrolment,
+        version.minutes,
+        tuple(r.name for r in version.audience),
+        tuple(
+            OverviewModule(
+                m.code,
+                m.title,
+                m.type.value,
+                m.minutes,
+                m.optional,
+                tuple(m.outcomes),
+                tuple(
+                    (e.competency_code, names.get(e.competency_code, ""), e.level)
+                    for e in m.evidences
+                ),
+            )
+            for m in version.modules
+        ),
+        enrolment_id,
+        mine,
+        prerequisites_text(session, version),
+        tuple(missing_prerequisites(session, version, person_id, today))
+        if not enrolment_id
+        else (),
+    )
+
+
+def my_enrolled_paths(session: Session, person_id: int) -> dict[int, int]:
+    """path id -> the person's enrolment id, for every path they are enrolled on."""
+    return dict(
+        session.execute(
+            select(Enrolment.path_id, Enrolment.id).where(Enrolment.person_id == person_id)
+        ).all()
+    )

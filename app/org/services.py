@@ -28,7 +28,7 @@ from app.org.models import (
     RoleLevel,
 )
 from app.org.queries import managers_above
-from app.signals import person_deactivated
+from app.signals import person_deactivated, roles_assigned
 
 # --- shared checks --------------------------------------------------------------------------
 
@@ -342,6 +342,8 @@ def save_assignment(
     assignment.start_date, assignment.end_date = data.start_date, data.end_date
     session.add(assignment)
     session.flush()
+    if assignment.kind == AssignmentKind.CURRENT:
+        roles_assigned.send(session, assignment_ids=[assignment.id])
     return assignment
 
 

@@ -22,6 +22,7 @@ from app.org.models import (
     Role,
     RoleAssignment,
 )
+from app.signals import roles_assigned
 from app.staff_import.plan import Plan
 from app.staff_import.rows import CREATE, Candidate
 
@@ -54,9 +55,12 @@ def apply_plan(session: Session, plan: Plan, today: date) -> dict[str, int]:
     _update_people(session, plan.updates, units, created_units, now)
     _link_managers(session, plan, ids)
     _end_roles(session, plan.role_ends, today)
-    _add_roles(session, plan.role_adds, ids, today)
+    added = _add_roles(session, plan.role_adds, ids, today)
     _remove_leavers(session, plan, ids, now)
     session.flush()
+    if added:
+        # One signal for the whole file: enrolment rules apply set-based (app.learning).
+        roles_assigned.send(session, assignment_ids=added)
     return plan.counts()
 
 
@@ -171,8 +175,8 @@ def _link_managers(session: Session, plan: Plan, ids: dict[str, int]) -> None:
 
 def _add_roles(
     session: Session, role_adds: list[tuple[str, str]], ids: dict[str, int], today: date
-) -> None:
-    """Give each person their new current role, starting today."""
+) -> list[int]:
+    """Give each person their new current role, starting today; the new assignments' ids."""
     roles = dict(session.execute(select(Role.code, Role.id)).all())
     assignments = [
         {
@@ -186,8 +190,10 @@ def _add_roles(
         }
         for number, code in role_adds
     ]
+    added: list[int] = []
     for chunk in _chunks(assignments):
-        session.execute(insert(RoleAssignment), chunk)
+        added.extend(session.scalars(insert(RoleAssignment).returning(RoleAssignment.id), chunk))
+    return added
 
 
 def _end_roles(session: Session, assignment_ids: list[int], today: date) -> None:

@@ -12,6 +12,7 @@ bp = Blueprint("learning", __name__, template_folder="../templates")
 
 from app.learning.views import (  # noqa: E402,F401  (each module registers its routes on bp)
     authoring,
+    catalogue,
     certificates,
     learner,
     sessions,
