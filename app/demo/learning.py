@@ -217,13 +217,14 @@ def _progress(
     names: dict[int, str],
     now: datetime,
     trainer_user_id: int,
-) -> tuple[list[dict], list[dict], list[dict], dict[int, list[tuple[int, int]]]]:
+) -> tuple[list[dict], list[dict], list[dict], dict[int, list[tuple[int, frozenset[str]]]]]:
     """Module completions (spread between enrolment and completion), the evidence each
     records, certificates for completed paths, and who is part-way through each path."""
     completions: list[dict] = []
     evidence: list[dict] = []
     certificates: list[dict] = []
-    in_progress_by_path: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    #: path id -> (person id, codes of the modules they have completed) of those part-way
+    in_progress_by_path: dict[int, list[tuple[int, frozenset[str]]]] = defaultdict(list)
     for enrolment_id, row, (path, stage, done) in zip(ids, enrolments, plans, strict=True):
         person_id = row["person_id"]
         started = row["enrolled_at"]
@@ -272,7 +273,8 @@ def _progress(
         if stage == "complete":
             certificates.append(_certificate(enrolment_id, person_id, names, path, comp_names, end))
         elif stage == "in_progress":
-            in_progress_by_path[path.path_id].append((enrolment_id, person_id))
+            done_codes = frozenset(m.code for m in path.modules[:done])
+            in_progress_by_path[path.path_id].append((person_id, done_codes))
     return completions, evidence, certificates, in_progress_by_path
 
 
@@ -312,7 +314,13 @@ def _enrolments(
                 continue
             seen.add((person_id, path_id))
             stage = _stage(rng, person_id, path, learner_person_id)
-            enrolled_days_ago = rng.randint(20, 330)
+            # Finished enrolments may be old; open ones mostly still within their due period,
+            # so about a fifth of them run late, as in a programme people actually follow.
+            enrolled_days_ago = (
+                rng.randint(20, 330)
+                if stage == "complete"
+                else rng.randint(5, int(due_days * 1.25))
+            )
             enrolled_at = now - timedelta(days=enrolled_days_ago)
             due = enrolled_at.date() + timedelta(days=due_days)
             required = [m for m in path.modules if not m.optional]
@@ -387,7 +395,7 @@ def _sessions(
     rng: random.Random,
     report: DemoLearningReport,
     paths: dict[int, _Path],
-    in_progress: dict[int, list[tuple[int, int]]],
+    in_progress: dict[int, list[tuple[int, frozenset[str]]]],
     now: datetime,
     trainer_user_id: int,
     learner_person_id: int,
@@ -398,11 +406,16 @@ def _sessions(
     rows: list[dict] = []
     people_for: list[list[int]] = []
     for path in paths.values():
-        learners = [pid for _, pid in in_progress.get(path.path_id, [])]
+        part_way = in_progress.get(path.path_id, [])
         for module in path.modules:
             if module.type not in (ModuleType.CLASSROOM, ModuleType.WORKSHOP):
                 continue
             hours = max(1, round(module.minutes / 60))
+            taken: set[int] = set()  # one place per person per module, as booking enforces
+            # Those who completed the module sat an earlier sitting; the others book one.
+            sat = [pid for pid, codes in part_way if module.code in codes]
+            waiting = [pid for pid, codes in part_way if module.code not in codes]
+            recorded = rng.random() < 0.9  # a few past sittings still await the register
             for offset in (-rng.randint(3, 20), rng.randint(2, 12), rng.randint(16, 40)):
                 day = (now + timedelta(days=offset)).date()
                 while day.weekday() >= 5:
@@ -423,13 +436,17 @@ def _sessions(
                         "capacity": capacity,
                         "trainer_id": trainer_user_id,
                         "notes": "Bring a current report or log from your own work.",
-                        "attendance_recorded_at": None,
+                        "attendance_recorded_at": start + timedelta(hours=min(hours, 7))
+                        if offset < 0 and recorded
+                        else None,
                         "created_by_id": trainer_user_id,
                     }
                 )
-                people_for.append(
-                    _attendees(rng, learners, capacity, offset > 0, learner_person_id)
-                )
+                pool = sat if offset < 0 and recorded else waiting
+                free = [p for p in pool if p not in taken]
+                picked = _attendees(rng, free, capacity, offset > 0, learner_person_id)
+                taken.update(picked)
+                people_for.append(picked)
     if not rows:
         return
     ids = session.scalars(
@@ -439,6 +456,7 @@ def _sessions(
     for session_id, row, picked in zip(ids, rows, people_for, strict=True):
         for n, person_id in enumerate(picked):
             booked = n < row["capacity"]
+            registered = row["attendance_recorded_at"] is not None
             bookings.append(
                 {
                     "session_id": session_id,
@@ -446,7 +464,7 @@ def _sessions(
                     "status": BookingStatus.BOOKED if booked else BookingStatus.WAITLISTED,
                     "booked_at": row["starts_at"] - timedelta(days=rng.randint(5, 30), minutes=n),
                     "cancelled_at": None,
-                    "attended": None,
+                    "attended": True if registered and booked else None,
                 }
             )
     for chunk in _chunks(bookings):
@@ -458,10 +476,10 @@ def _attendees(
     rng: random.Random, learners: list[int], capacity: int, upcoming: bool, demo_learner: int
 ) -> list[int]:
     """Who books a sitting: a quarter of sittings are over-subscribed (a waiting list); the
-    demo learner books about half of the upcoming sittings on her path."""
+    demo learner books the first upcoming sitting of each module on her path."""
     wanted = capacity + (3 if rng.random() < 0.25 else -rng.randint(0, capacity // 2))
     picked = rng.sample(learners, min(len(learners), max(wanted, 0)))
-    if upcoming and demo_learner in learners and demo_learner not in picked and rng.random() < 0.5:
+    if upcoming and demo_learner in learners and demo_learner not in picked:
         picked = [demo_learner, *picked][: max(wanted, 1)]
     return picked
 

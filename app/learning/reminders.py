@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Permission, User, UserPermission
 from app.db import utcnow
 from app.learning.external import catalogue_names
+from app.learning.learner_queries import progress_of
 from app.learning.models import (
     Booking,
     BookingStatus,
@@ -43,7 +44,6 @@ from app.learning.models import (
     PathVersion,
     ReminderLog,
 )
-from app.learning.summary import progress_of
 from app.org.models import Person
 from app.org.queries import managed_people_ids
 

@@ -6,9 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from app.learning.learner_queries import (
+    EnrolmentLine,
+    SessionLine,
+    booked_sessions,
+    person_enrolments,
+)
 from app.learning.models import (
     Booking,
     BookingStatus,
@@ -19,8 +25,6 @@ from app.learning.models import (
     ExternalCertificate,
     ExternalStatus,
     LearningPath,
-    ModuleCompletion,
-    PathModule,
     PathStatus,
     PathVersion,
 )
@@ -28,74 +32,6 @@ from app.org.models import OrgUnit, OrgUnitPath, Person
 
 #: Certificates expiring this close are flagged on the learner's home page.
 EXPIRY_WINDOW_DAYS = 90
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int  # required modules completed
-    total: int  # required modules of the enrolled version
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.done / self.total) if self.total else 100
-
-
-def progress_of(session: Session, enrolment_ids: list[int]) -> dict[int, Progress]:
-    """Required modules done and in total, per enrolment, in one query each way."""
-    if not enrolment_ids:
-        return {}
-    totals = dict(
-        session.execute(
-            select(Enrolment.id, func.count(PathModule.id))
-            .join(PathModule, PathModule.version_id == Enrolment.version_id)
-            .where(Enrolment.id.in_(enrolment_ids), PathModule.optional.is_(False))
-            .group_by(Enrolment.id)
-        ).all()
-    )
-    done = dict(
-        session.execute(
-            select(ModuleCompletion.enrolment_id, func.count(ModuleCompletion.id))
-            .join(Enrolment, Enrolment.id == ModuleCompletion.enrolment_id)
-            .join(
-                PathModule,
-                and_(
-                    PathModule.version_id == Enrolment.version_id,
-                    PathModule.code == ModuleCompletion.module_code,
-                ),
-            )
-            .where(ModuleCompletion.enrolment_id.in_(enrolment_ids), PathModule.optional.is_(False))
-            .group_by(ModuleCompletion.enrolment_id)
-        ).all()
-    )
-    return {i: Progress(done.get(i, 0), totals.get(i, 0)) for i in enrolment_ids}
-
-
-@dataclass(frozen=True)
-class NextModule:
-    code: str
-    title: str
-    type: str
-
-
-@dataclass(frozen=True)
-class EnrolmentLine:
-    enrolment_id: int
-    path_code: str
-    title: str
-    due_on: date | None
-    overdue: bool
-    progress: Progress
-    next_module: NextModule | None
-
-
-@dataclass(frozen=True)
-class BookedSession:
-    session_id: int
-    path_title: str
-    module_code: str
-    starts_at: datetime
-    location: str
-    waitlisted: bool
 
 
 @dataclass(frozen=True)
@@ -110,45 +46,22 @@ class LearnerLearning:
     enrolments: list[EnrolmentLine]  # active, soonest due first
     completed: int
     certificates: int
-    sessions: list[BookedSession]
+    sessions: list[SessionLine]  # the next few booked (or waiting-list) places
     expiring: list[Expiring]
 
     @property
     def next_step(self) -> EnrolmentLine | None:
-        return next((e for e in self.enrolments if e.next_module), None)
+        return next((e for e in self.enrolments if e.next_title), None)
 
 
-def learner_learning(session: Session, person_id: int, today: date) -> LearnerLearning:
-    rows = session.execute(
-        select(Enrolment.id, LearningPath.code, PathVersion.title, Enrolment.due_on)
-        .join(LearningPath, LearningPath.id == Enrolment.path_id)
-        .join(PathVersion, PathVersion.id == Enrolment.version_id)
-        .where(Enrolment.person_id == person_id, Enrolment.status == EnrolmentStatus.ACTIVE)
-        .order_by(Enrolment.due_on.is_(None), Enrolment.due_on, PathVersion.title)
-    ).all()
-    ids = [r.id for r in rows]
-    progress = progress_of(session, ids)
-    nexts = _next_modules(session, ids)
-    lines = [
-        EnrolmentLine(
-            r.id,
-            r.code,
-            r.title,
-            r.due_on,
-            r.due_on is not None and r.due_on < today,
-            progress[r.id],
-            nexts.get(r.id),
-        )
-        for r in rows
-    ]
-    completed = (
-        session.scalar(
-            select(func.count()).where(
-                Enrolment.person_id == person_id, Enrolment.status == EnrolmentStatus.COMPLETED
-            )
-        )
-        or 0
-    )
+#: The home page shows this many booked sessions.
+SESSIONS_SHOWN = 3
+
+
+def learner_learning(
+    session: Session, person_id: int, today: date, now: datetime
+) -> LearnerLearning:
+    lines = person_enrolments(session, person_id, today)
     certificates = (
         session.scalar(
             select(func.count()).where(
@@ -159,65 +72,11 @@ def learner_learning(session: Session, person_id: int, today: date) -> LearnerLe
         or 0
     )
     return LearnerLearning(
-        lines,
-        completed,
+        [e for e in lines if e.status == EnrolmentStatus.ACTIVE],
+        sum(1 for e in lines if e.status == EnrolmentStatus.COMPLETED),
         certificates,
-        _booked_sessions(session, person_id, today),
+        booked_sessions(session, person_id, now)[:SESSIONS_SHOWN],
         _expiring(session, person_id, today),
-    )
-
-
-def _next_modules(session: Session, enrolment_ids: list[int]) -> dict[int, NextModule]:
-    """Per enrolment, the first module (in path order) not yet completed."""
-    if not enrolment_ids:
-        return {}
-    done = select(ModuleCompletion.module_code).where(ModuleCompletion.enrolment_id == Enrolment.id)
-    out: dict[int, NextModule] = {}
-    for enrolment_id, code, title, type_ in session.execute(
-        select(Enrolment.id, PathModule.code, PathModule.title, PathModule.type)
-        .join(PathModule, PathModule.version_id == Enrolment.version_id)
-        .where(Enrolment.id.in_(enrolment_ids), PathModule.code.not_in(done.scalar_subquery()))
-        .order_by(Enrolment.id, PathModule.position)
-    ):
-        out.setdefault(enrolment_id, NextModule(code, title, type_.value))
-    return out
-
-
-def _booked_sessions(session: Session, person_id: int, today: date) -> list[BookedSession]:
-    start = datetime.combine(today, time.min, tzinfo=UTC)
-    return [
-        BookedSession(sid, title, code, starts, location, status == BookingStatus.WAITLISTED)
-        for sid, title, code, starts, location, status in session.execute(
-            select(
-                ClassSession.id,
-                PathVersion.title,
-                ClassSession.module_code,
-                ClassSession.starts_at,
-                ClassSession.location,
-                Booking.status,
-            )
-            .join(Booking, Booking.session_id == ClassSession.id)
-            .join(_current_version(), _current_version().c.path_id == ClassSession.path_id)
-            .join(PathVersion, PathVersion.id == _current_version().c.version_id)
-            .where(
-                Booking.person_id == person_id,
-                Booking.status != BookingStatus.CANCELLED,
-                ClassSession.cancelled_at.is_(None),
-                ClassSession.starts_at >= start,
-            )
-            .order_by(ClassSession.starts_at)
-            .limit(5)
-        )
-    ]
-
-
-def _current_version():
-    """Per path, its latest version that learners can see (published, else the latest)."""
-    return (
-        select(PathVersion.path_id, func.max(PathVersion.id).label("version_id"))
-        .where(PathVersion.status != PathStatus.DRAFT)
-        .group_by(PathVersion.path_id)
-        .subquery("current_version")
     )
 
 
@@ -263,30 +122,6 @@ def _expiring(session: Session, person_id: int, today: date) -> list[Expiring]:
 
 
 @dataclass(frozen=True)
-class TeamLearning:
-    active: int
-    overdue: int
-    completed_recently: int  # in the last 90 days
-
-
-def team_learning(session: Session, people: Select, today: date) -> TeamLearning:
-    """Enrolment counts for the people ``people`` selects (a manager's scope)."""
-    since = datetime.combine(today - timedelta(days=90), time.min, tzinfo=UTC)
-    active, overdue, recent = session.execute(
-        select(
-            func.count().filter(Enrolment.status == EnrolmentStatus.ACTIVE),
-            func.count().filter(
-                Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.due_on < today
-            ),
-            func.count().filter(
-                Enrolment.status == EnrolmentStatus.COMPLETED, Enrolment.completed_at >= since
-            ),
-        ).where(Enrolment.person_id.in_(people))
-    ).one()
-    return TeamLearning(active or 0, overdue or 0, recent or 0)
-
-
-@dataclass(frozen=True)
 class PathFigures:
     path_id: int
     code: str
@@ -309,6 +144,16 @@ class TrainerLearning:
     certificates_to_verify: int
     by_path: list[PathFigures]
     by_unit: list[PathFigures]  # path_id holds the unit id, code the unit code
+
+
+def _current_version():
+    """Per path, its latest version learners can see (published or retired)."""
+    return (
+        select(PathVersion.path_id, func.max(PathVersion.id).label("version_id"))
+        .where(PathVersion.status != PathStatus.DRAFT)
+        .group_by(PathVersion.path_id)
+        .subquery("current_version")
+    )
 
 
 def _figures():

@@ -24,6 +24,8 @@ from app.capability.summary import gap_summary, waiting_for
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.framework.queries import framework_status
+from app.learning.learner_queries import team_counts
+from app.learning.summary import learner_learning, trainer_learning
 from app.org import queries, services
 from app.org.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm, RoleForm
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
@@ -86,6 +88,9 @@ def home():
         org=queries.org_summary(session) if perms & {ADMIN, TRAINER} else None,
         attention=queries.needs_attention(session) if ADMIN in perms else None,
         imports=import_attention(session) if ADMIN in perms else None,
+        learning=learner_learning(session, me.id, today, datetime.now(UTC)),
+        team_learning=team_counts(session, scope, today) if MANAGER in perms else None,
+        trainer=trainer_learning(session, today) if TRAINER in perms else None,
     )
 
 
