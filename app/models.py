@@ -1,6 +1,22 @@
 """Imports every model so that the metadata (and Alembic) sees them all."""
 
 from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
+from app.assessment.models import (
+    Assessment,
+    AssessmentCertification,
+    AssessmentSection,
+    Attempt,
+    AttemptItem,
+    BankEntry,
+    BankStimulus,
+    BankVersion,
+    Item,
+    ItemStatistic,
+    ItemVersion,
+    QuestionBank,
+    Stimulus,
+    StimulusVersion,
+)
 from app.capability.models import Calibration, Evidence, ValidationDecision
 from app.framework.models import (
     Certificate,
@@ -35,6 +51,20 @@ from app.org.models import Office, OrgUnit, OrgUnitPath, Person, Role, RoleAssig
 from app.staff_import.models import ImportBatch, ImportMapping
 
 __all__ = [
+    "Assessment",
+    "AssessmentCertification",
+    "AssessmentSection",
+    "Attempt",
+    "AttemptItem",
+    "BankEntry",
+    "BankStimulus",
+    "BankVersion",
+    "Item",
+    "ItemStatistic",
+    "ItemVersion",
+    "QuestionBank",
+    "Stimulus",
+    "StimulusVersion",
     "Booking",
     "ClassSession",
     "CompletionCertificate",

@@ -23,6 +23,7 @@ DOMAINS = [
     "framework",
     "capability",
     "learning",
+    "assessment",
     "staff_import",
     "content",
     "demo",
@@ -45,6 +46,8 @@ PURE = {
     "app.learning.content",
     "app.learning.diff",
     "app.learning.lessons",
+    "app.assessment.content",
+    "app.assessment.gift",
     "app.dates",
 }
 IMPURE_ROOTS = ("flask", "flask_sqlalchemy", "flask_login", "flask_wtf", "sqlalchemy")

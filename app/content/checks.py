@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.content.bank_schema import check_bank_contents
 from app.content.certificates_schema import check_certificates
 from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
 from app.content.framework_schema import check_framework, check_profiles
@@ -19,6 +20,7 @@ KNOWN_KINDS = (
     "role-profiles",
     "certificate-catalogue",
     "learning-path",
+    "question-bank",
 )
 
 
@@ -86,6 +88,11 @@ def check_files(paths: list[Path], root: Path) -> list[ContentError]:
         role_codes=role_codes,
         certificate_codes=certificate_codes,
         folder=root / "curricula",
+    )
+    main = frameworks.get(FRAMEWORK_CODE) or next(iter(frameworks.values()), None)
+    errors += check_bank_contents(
+        by_kind.get("question-bank", []),
+        {c["code"] for g in main.groups for c in g["competencies"]} if main else None,
     )
     return errors
 

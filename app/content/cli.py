@@ -89,6 +89,7 @@ def content_load(
 ):
     """Load the role catalogue, framework, role profiles, certificate catalogue and learning
     paths; loading twice changes nothing."""
+    from app.content.bank_load import load_banks
     from app.content.framework_load import load_framework
     from app.content.learning_load import load_paths
 
@@ -110,6 +111,8 @@ def content_load(
         learning = (
             load_paths(db.session(), learning_files, content_root()) if learning_files else None
         )
+        banks_dir = content_root() / "assessments"
+        banks = load_banks(db.session(), banks_dir) if banks_dir.is_dir() else None
     except ContentInvalid as exc:
         _fail(exc.errors)
     db.session.commit()
@@ -123,6 +126,8 @@ def content_load(
         click.echo(f"Learning paths: {learning.summary()}.")
         for path in learning.paths:
             click.echo(f"  {path.summary()}")
+    if banks:
+        click.echo(f"Question banks: {banks.summary()}.")
 
 
 @content_cli.command("export")
@@ -138,6 +143,7 @@ def content_load(
 def content_export(out_dir: Path, code: str):
     """Write the published framework, its role profiles and certificate catalogue, and the
     published version of every learning path, back to content files."""
+    from app.content.bank_export import export_banks
     from app.content.framework_export import export_certificates, export_documents
     from app.content.learning_export import export_paths
     from app.framework.versions import content_of, published_version
@@ -161,3 +167,6 @@ def content_export(out_dir: Path, code: str):
         for name, text in paths.items():
             (out_dir / "learning" / name).write_text(text, encoding="utf-8")
         click.echo(f"Exported {len(paths)} learning path(s) to {out_dir / 'learning'}.")
+    banks = export_banks(db.session(), out_dir / "assessments")
+    if banks:
+        click.echo(f"Exported {len(banks)} question bank(s) to {out_dir / 'assessments'}.")
