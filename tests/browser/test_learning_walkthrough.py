@@ -12,8 +12,8 @@ The walkthrough changes the demo data, so it runs on a live server of its own.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select, update
