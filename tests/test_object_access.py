@@ -1,4 +1,6 @@
 """Whose records a signed-in user may read: /people/<id> and the manager's /team list.
+(Learning records — enrolments, certificates, external certificates and their copies —
+follow the same scope: see tests/learning/test_learning_access.py.)
 
 The organisation used here (unit heads and line managers drive a manager's scope):
 

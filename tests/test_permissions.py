@@ -12,8 +12,9 @@ arguments pointing at real records and a valid CSRF token on POSTs, and checks t
 
 from __future__ import annotations
 
+import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,16 +34,38 @@ from app.framework.models import (
     VersionStatus,
 )
 from app.framework.versions import FRAMEWORK_CODE
+from app.learning import authoring, external
+from app.learning.certificates import issue_certificate
+from app.learning.models import (
+    Booking,
+    BookingStatus,
+    ClassSession,
+    CompletionCertificate,
+    Enrolment,
+    EnrolmentRule,
+    EnrolmentStatus,
+    ExternalCertificate,
+    ExternalStatus,
+    LearningPath,
+    ModuleCompletion,
+    ModuleType,
+    PathPrerequisite,
+    PathVersion,
+)
+from app.learning.path_queries import current_draft
 from app.org.models import Person
 from app.staff_import.services import upload as upload_import
 from tests.conftest import log_in, make_app
 from tests.factories import assign, make_office, make_person, make_role, make_unit, make_user
+from tests.learning.certificate_helpers import M, enrol, make_path, tiny_pdf
 
 ANON, LEARNER, MANAGER, TRAINER, ADMIN = "anonymous", "learner", "manager", "trainer", "admin"
 AUDIENCES = (ANON, LEARNER, MANAGER, TRAINER, ADMIN)
 SIGNED_IN = frozenset({LEARNER, MANAGER, TRAINER, ADMIN})
 EVERYONE = frozenset(AUDIENCES)
 ADMIN_ONLY = frozenset({ADMIN})
+TRAINER_ONLY = frozenset({TRAINER})
+MANAGERS_AND_TRAINERS = frozenset({MANAGER, TRAINER})
 
 PERMISSION_OF = {
     LEARNER: Permission.LEARNER,
@@ -122,6 +145,72 @@ EXPECTED: dict[str, frozenset[str]] = {
     "staff_import.detail": ADMIN_ONLY,
     "staff_import.issues_csv": ADMIN_ONLY,
     "staff_import.mapping_json": ADMIN_ONLY,
+    # learning
+    # - learners' own pages: any signed-in user. Those about an enrolment, a certificate, an
+    #   external certificate or a booking are object-scoped as well (whose record: see
+    #   tests/learning/test_learning_access.py)
+    "learning.my_learning": SIGNED_IN,
+    "learning.catalogue": SIGNED_IN,
+    "learning.path_overview": SIGNED_IN,
+    "learning.enrol_me": SIGNED_IN,
+    "learning.enrolment": SIGNED_IN,
+    "learning.lesson": SIGNED_IN,
+    "learning.module_complete": SIGNED_IN,  # the learner's own enrolment only
+    "learning.sessions": SIGNED_IN,
+    "learning.session_detail": SIGNED_IN,
+    "learning.session_book": SIGNED_IN,
+    "learning.booking_cancel": SIGNED_IN,
+    "learning.session_calendar": SIGNED_IN,  # to those with a place, and trainers
+    "learning.certificates_mine": SIGNED_IN,
+    "learning.certificate": SIGNED_IN,
+    "learning.external_mine": SIGNED_IN,
+    "learning.external_new": SIGNED_IN,
+    "learning.external_record": SIGNED_IN,
+    "learning.external_file": SIGNED_IN,
+    "learning.cpd_new": SIGNED_IN,
+    # - managers and trainers: their people's learning (a manager within their reach)
+    "learning.team": MANAGERS_AND_TRAINERS,
+    "learning.enrol": MANAGERS_AND_TRAINERS,
+    "learning.person_learning": MANAGERS_AND_TRAINERS,
+    "learning.person_enrol": MANAGERS_AND_TRAINERS,
+    "learning.person_certificates": MANAGERS_AND_TRAINERS,
+    "learning.module_sign_off": MANAGERS_AND_TRAINERS,
+    "learning.withdraw": MANAGERS_AND_TRAINERS,
+    # - trainers' authoring: paths and their versions, enrolment rules, sessions and the
+    #   register, assessment results, certificates issued and revoked, external certificates
+    #   verified or rejected
+    "learning.authoring_paths": TRAINER_ONLY,
+    "learning.authoring_path_new": TRAINER_ONLY,
+    "learning.authoring_path": TRAINER_ONLY,
+    "learning.authoring_version": TRAINER_ONLY,
+    "learning.authoring_diff": TRAINER_ONLY,
+    "learning.authoring_draft": TRAINER_ONLY,
+    "learning.authoring_draft_start": TRAINER_ONLY,
+    "learning.authoring_details": TRAINER_ONLY,
+    "learning.authoring_prerequisite_add": TRAINER_ONLY,
+    "learning.authoring_prerequisite_remove": TRAINER_ONLY,
+    "learning.authoring_module_new": TRAINER_ONLY,
+    "learning.authoring_module_edit": TRAINER_ONLY,
+    "learning.authoring_module_move": TRAINER_ONLY,
+    "learning.authoring_module_remove": TRAINER_ONLY,
+    "learning.authoring_publish": TRAINER_ONLY,
+    "learning.authoring_discard": TRAINER_ONLY,
+    "learning.authoring_retire": TRAINER_ONLY,
+    "learning.authoring_rule_add": TRAINER_ONLY,
+    "learning.authoring_rule_edit": TRAINER_ONLY,
+    "learning.authoring_rule_active": TRAINER_ONLY,
+    "learning.session_new": TRAINER_ONLY,
+    "learning.session_edit": TRAINER_ONLY,
+    "learning.session_cancel": TRAINER_ONLY,
+    "learning.session_attendance": TRAINER_ONLY,
+    "learning.module_result": TRAINER_ONLY,
+    "learning.certificates_issued": TRAINER_ONLY,
+    "learning.certificate_revoke": TRAINER_ONLY,
+    "learning.external_queue": TRAINER_ONLY,
+    "learning.external_verify": TRAINER_ONLY,
+    "learning.external_reject": TRAINER_ONLY,
+    # - public verification of a certificate of completion
+    "learning.verify": EVERYONE,
 }
 
 #: Statuses an allowed audience may get with real ids and a valid CSRF token: the page, or a
@@ -176,6 +265,14 @@ def test_expected_table_lists_no_route_that_no_longer_exists(app):
 def test_every_registered_endpoint_declares_an_access_rule(app):
     undeclared = sorted(e for e in registered_endpoints(app) if rule_for(e) is None)
     assert not undeclared, f"endpoints without @allow(...): {undeclared}"
+
+
+def test_the_probe_tables_name_registered_endpoints(app):
+    """ARGS_FOR, OWN_RECORDS and POST_DATA do not outlive the routes they are about."""
+    endpoints = registered_endpoints(app)
+    stale = [p for p in ARGS_FOR if not any(e.startswith(p) for e in endpoints)]
+    stale += [e for e in [*OWN_RECORDS, *POST_DATA, *PERSON_SCOPED] if e not in endpoints]
+    assert not stale, f"probe tables name no registered endpoint: {stale}"
 
 
 def test_declared_rules_grant_exactly_the_expected_audiences(app):
@@ -260,13 +357,136 @@ def make_rating_and_calibration(person: Person, opened_by: User):
     return pending, calibration
 
 
+PROBE_PATH, DONE_PATH = "PRB", "PRD"
+#: The modules of the probe path, by type: e-learning (the learner marks it complete),
+#: classroom (its sessions), on-the-job (signed off) and assessment (a result recorded).
+E_LEARNING, CLASSROOM, ON_THE_JOB, ASSESSMENT = (f"{PROBE_PATH}-0{i}" for i in range(1, 5))
+
+
+def session_at(path_id: int, starts_at: datetime, hours: int = 2) -> ClassSession:
+    sitting = ClassSession(
+        path_id=path_id,
+        module_code=CLASSROOM,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        location="Probe House, room 1",
+        capacity=10,
+    )
+    db.session.add(sitting)
+    db.session.flush()
+    return sitting
+
+
+def external_record(person: Person) -> ExternalCertificate:
+    """An external certificate of ``person`` with a stored copy (a real PDF)."""
+    return external.record_external_certificate(
+        db.session(),
+        person_id=person.id,
+        certificate=external.OTHER,
+        other_name="Probe Practitioner",
+        number=f"PROBE-{person.id}",
+        issued_on=date.today() - timedelta(days=30),
+        file=io.BytesIO(tiny_pdf()),
+        file_name="probe.pdf",
+        folder=current_app.config["UPLOAD_FOLDER"],
+        today=date.today(),
+    )
+
+
+def learning_records(person: Person, probe: PathVersion, done: PathVersion) -> dict:
+    """One person's learning: enrolled on the probe path (nothing done yet), the other path
+    completed with its certificate, an external certificate with its copy, and a place on
+    the upcoming session (added by the caller)."""
+    enrolment = enrol(person, probe)
+    certificate = issue_certificate(db.session(), enrol(person, done, complete=True))
+    return {
+        "enrolment_id": enrolment.id,
+        "certificate_id": certificate.id,
+        "record_id": external_record(person).id,
+    }
+
+
+def build_learning_world(target: Person, role, me: User | None) -> tuple[dict, dict]:
+    """The learning records the learning routes are probed on, as URL arguments, and the
+    records whose state the matrix checks afterwards.
+
+    A published probe path (one module of each way of completing it) with a draft open
+    and a prerequisite in the draft, an enrolment rule, a completed path; the target's
+    learning (see ``learning_records``), and ``me``'s own, for the routes the audience may
+    use on their own records only (OWN_RECORDS); an upcoming session on which both hold a
+    place, and one under way (attendance is recorded once a session has started).
+    """
+    probe = make_path(
+        M(title="Probe reading"),
+        M(type=ModuleType.CLASSROOM, title="Probe classroom"),
+        M(type=ModuleType.ON_THE_JOB, title="Probe task"),
+        M(type=ModuleType.ASSESSMENT, title="Probe assessment"),
+        code=PROBE_PATH,
+        title="Probe path",
+    )
+    done = make_path(code=DONE_PATH, title="Probe path done")
+    draft = authoring.start_draft(db.session(), probe.path, actor_id=None)
+    db.session.add(PathPrerequisite(version_id=draft.id, alternative_set=0, path_code=DONE_PATH))
+    rule = EnrolmentRule(path_id=probe.path_id, role_id=role.id, due_days=30)
+    db.session.add(rule)
+    db.session.flush()
+
+    theirs = learning_records(target, probe, done)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    upcoming = session_at(probe.path_id, now + timedelta(days=14))
+    under_way = session_at(probe.path_id, now - timedelta(hours=1))
+    holders = [target] + ([me.person] if me is not None else [])
+    for person in holders:
+        for sitting in (upcoming, under_way):
+            db.session.add(
+                Booking(session_id=sitting.id, person_id=person.id, status=BookingStatus.BOOKED)
+            )
+    args = {
+        **theirs,
+        "path_code": PROBE_PATH,
+        "path_id": probe.path_id,
+        "number": probe.number,  # a version number
+        "prerequisite_index": 0,  # the draft's first prerequisite
+        "module": E_LEARNING,  # a module of the draft
+        "rule_id": rule.id,
+        "e_learning": E_LEARNING,
+        "on_the_job": ON_THE_JOB,
+        "assessment": ASSESSMENT,
+        "session_id": upcoming.id,
+        "started_session_id": under_way.id,
+        "verification_code": db.session.get(CompletionCertificate, theirs["certificate_id"]).code,
+    }
+    if me is not None:
+        args.update(
+            {
+                f"own_{name}": value
+                for name, value in learning_records(me.person, probe, done).items()
+            }
+        )
+    db.session.flush()
+    state = {
+        "probe_path_id": probe.path_id,
+        "draft_id": draft.id,
+        "rule_id": rule.id,
+        "enrolment_id": theirs["enrolment_id"],
+        "certificate_id": theirs["certificate_id"],
+        "record_id": theirs["record_id"],
+        "session_ids": (upcoming.id, under_way.id),
+        "paths": db.session.query(LearningPath).count(),
+        "versions": db.session.query(PathVersion).count(),
+        "sessions": db.session.query(ClassSession).count(),
+    }
+    return args, state
+
+
 def build_world(audience: str):
     """Real records for every URL argument, and the signed-in user of the audience.
 
     The records the admin routes act on belong to other people than the audience user, so
     that e.g. "end sessions" or "deactivate" in the matrix never ends the probing session.
     A manager heads the unit of the person the records are about, so the object-scoped
-    manager routes are probed on someone the manager may act for.
+    manager routes are probed on someone the manager may act for. The learning records are
+    ``build_learning_world``'s; it also returns their state, checked after the probes.
     """
     root = make_unit("Probe Root")
     unit = make_unit("Probe Unit", parent=root)
@@ -287,6 +507,7 @@ def build_world(audience: str):
     if audience == MANAGER:
         unit.head_id = me.person_id
     rating, calibration = make_rating_and_calibration(target, target_user)
+    learning_args, learning_state = build_learning_world(target, role, me)
     batch = upload_import(
         db.session,
         data=b"Employee Number,First Name,Last Name\nP1,Pat,Probe\n",
@@ -314,9 +535,11 @@ def build_world(audience: str):
         "evidence_id": rating.id,
         "calibration_id": calibration.id,
         "batch_id": batch.id,
+        "employee_number": target.employee_number,
         "code": "GOV-01",  # a competency code (framework authoring)
+        **learning_args,
     }
-    return me, args, objects
+    return me, args, objects, learning_state
 
 
 STATIC_FILES = {"static": "css/app.css", "bootstrap.static": "css/bootstrap.min.css"}
@@ -326,21 +549,119 @@ STATIC_FILES = {"static": "css/app.css", "bootstrap.static": "css/bootstrap.min.
 #: whose record is another matter (see test_object_access.py).
 PERSON_SCOPED = {"org.person", "capability.person"}
 
-#: Form fields, besides the CSRF token, that make a POST a complete, valid request.
+#: Where a URL argument means something else than in ``build_world``'s args: endpoint prefix
+#: -> {URL argument: key in args}. Every matching prefix applies, the longer ones last.
+#: ``code`` is a competency's code on the framework routes, but a learning path's code on
+#: the authoring routes and the path overview, a module's code on an enrolment's pages and
+#: a certificate's verification code under /verify/; ``number`` is a path version's number,
+#: but the index of a draft's prerequisite when removing one; attendance is recorded on a
+#: session under way, not the upcoming one the other session routes are probed on.
+ARGS_FOR: dict[str, dict[str, str]] = {
+    "learning.authoring_": {"code": "path_code"},
+    "learning.authoring_prerequisite_remove": {"number": "prerequisite_index"},
+    "learning.path_overview": {"code": "path_code"},
+    "learning.lesson": {"code": "e_learning"},
+    "learning.module_complete": {"code": "e_learning"},
+    "learning.module_sign_off": {"code": "on_the_job"},
+    "learning.module_result": {"code": "assessment"},
+    "learning.session_attendance": {"session_id": "started_session_id"},
+    "learning.verify": {"code": "verification_code"},
+}
+
+#: Object-scoped routes some of whose audience may use them on their own records only:
+#: those are probed on their own (args ``own_<key>``), like PERSON_SCOPED. Whose records
+#: the others may reach is tested in tests/learning/test_learning_access.py.
+OWN_RECORDS: dict[str, frozenset[str]] = {
+    "learning.enrolment": frozenset({LEARNER}),
+    "learning.lesson": frozenset({LEARNER}),
+    # only the learner marks their own modules complete
+    "learning.module_complete": SIGNED_IN,
+    # certificates and their copies are personal: an administrator as such sees their own
+    "learning.certificate": frozenset({LEARNER, ADMIN}),
+    "learning.external_record": frozenset({LEARNER, ADMIN}),
+    "learning.external_file": frozenset({LEARNER, ADMIN}),
+}
+
+
+def _soon() -> str:
+    return (date.today() + timedelta(days=60)).isoformat()
+
+
+def _session_form(args: dict) -> dict:
+    """A valid session form: the classroom module, three weeks ahead, at a whole hour."""
+    return {
+        "module": f"{args['path_id']}:{CLASSROOM}",
+        "day": (date.today() + timedelta(days=21)).isoformat(),
+        "starts": "09:00",
+        "ends": "11:00",
+        "location": "Probe House, room 2",
+        "capacity": "12",
+    }
+
+
+#: Form fields, besides the CSRF token, that make a POST a complete, valid request: a dict,
+#: or a function of build_world's args. A POST that shows a confirmation page first answers
+#: 200 without one; so do forms re-shown with their errors, but the fields are given where
+#: a form would otherwise answer 400, or to carry out the action itself.
 POST_DATA = {
     "capability.decide": {"decision": "reject", "comment": "Probe: not shown yet."},
+    "learning.authoring_module_move": {"direction": "down"},
+    "learning.authoring_publish": {"note": "Probe: what changed."},
+    "learning.authoring_rule_edit": {"due_days": "45"},
+    "learning.certificate_revoke": {"reason": "Probe: issued in error."},
+    "learning.cpd_new": lambda args: {
+        "activity": "Probe reading",
+        "done_on": date.today().isoformat(),
+        "hours": "1.5",
+    },
+    "learning.enrol": lambda args: {
+        "path": str(args["path_id"]),
+        "who": "people",
+        "numbers": args["employee_number"],
+        "due_on": _soon(),
+    },
+    "learning.external_new": lambda args: {
+        "certificate": external.OTHER,
+        "other_name": "Probe Foundation",
+        "issued_on": (date.today() - timedelta(days=1)).isoformat(),
+    },
+    "learning.external_reject": {"reason": "Probe: the copy is unreadable."},
+    "learning.module_result": lambda args: {
+        "passed_on": date.today().isoformat(),
+        "comment": "Probe",
+    },
+    "learning.module_sign_off": {"comment": "Probe: saw the task done."},
+    "learning.person_enrol": lambda args: {"path": str(args["path_id"]), "due_on": _soon()},
+    "learning.session_edit": _session_form,
+    "learning.session_new": _session_form,
 }
+
+
+def post_data(endpoint: str, args: dict) -> dict:
+    data = POST_DATA.get(endpoint, {})
+    return data(args) if callable(data) else data
+
+
+def arg_keys(endpoint: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for prefix in sorted(ARGS_FOR, key=len):
+        if endpoint.startswith(prefix):
+            keys.update(ARGS_FOR[prefix])
+    return keys
 
 
 def url_args(rule, args: dict, me, audience: str) -> dict:
     values = {}
+    keys = arg_keys(rule.endpoint)
+    own = audience in OWN_RECORDS.get(rule.endpoint, frozenset())
     for name in rule.arguments:
         if name == "filename":
             values[name] = STATIC_FILES[rule.endpoint]
         elif rule.endpoint in PERSON_SCOPED and audience == LEARNER:
             values[name] = me.person_id
         else:
-            values[name] = args[name]
+            key = keys.get(name, name)
+            values[name] = args[f"own_{key}"] if own and f"own_{key}" in args else args[key]
     return values
 
 
@@ -373,7 +694,7 @@ def judge(endpoint: str, audience: str, response) -> str | None:
 
 @pytest.mark.parametrize("audience", AUDIENCES)
 def test_route_matrix(app, client, audience):
-    me, args, objects = build_world(audience)
+    me, args, objects, learning_state = build_world(audience)
     if me is not None:
         log_in(client, me)
     csrf = csrf_token_for(client, signed_in=me is not None)
@@ -384,7 +705,7 @@ def test_route_matrix(app, client, audience):
         if method == "GET":
             response = client.get(url)
         else:
-            response = client.post(url, data={"csrf_token": csrf, **POST_DATA.get(endpoint, {})})
+            response = client.post(url, data={"csrf_token": csrf, **post_data(endpoint, args)})
         problem = judge(endpoint, audience, response)
         response.close()
         probed += 1
@@ -395,6 +716,7 @@ def test_route_matrix(app, client, audience):
     assert not failures, f"{audience}:\n" + "\n".join(failures)
     if audience != ADMIN:
         assert_admin_posts_changed_nothing(*objects)
+    assert_refused_learning_posts_changed_nothing(audience, learning_state)
 
 
 def assert_admin_posts_changed_nothing(
@@ -406,6 +728,33 @@ def assert_admin_posts_changed_nothing(
     assert assignment.end_date is None
     assert db.session.query(PasswordToken).filter_by(user_id=target_user.id).count() == 0
     assert db.session.query(Person).count() == people_before  # nobody was added either
+
+
+def assert_refused_learning_posts_changed_nothing(audience: str, state: dict):
+    """The learning POSTs refused to the audience left no trace: trainers' authoring,
+    sessions, revoking and review for everyone but trainers; sign-off, results and
+    withdrawal on the target's enrolment for those who are neither manager nor trainer."""
+    db.session.expire_all()
+    if audience != TRAINER:
+        assert db.session.query(LearningPath).count() == state["paths"]
+        assert db.session.query(PathVersion).count() == state["versions"]
+        assert current_draft(db.session(), state["probe_path_id"]).id == state["draft_id"]
+        draft = db.session.get(PathVersion, state["draft_id"])
+        assert [m.code for m in draft.modules] == [E_LEARNING, CLASSROOM, ON_THE_JOB, ASSESSMENT]
+        assert len(draft.prerequisites) == 1
+        assert db.session.get(EnrolmentRule, state["rule_id"]).active
+        assert db.session.get(CompletionCertificate, state["certificate_id"]).revoked_at is None
+        record = db.session.get(ExternalCertificate, state["record_id"])
+        assert record.status == ExternalStatus.PENDING
+        assert db.session.query(ClassSession).count() == state["sessions"]
+        for session_id in state["session_ids"]:
+            sitting = db.session.get(ClassSession, session_id)
+            assert sitting.cancelled_at is None and sitting.attendance_recorded_at is None
+    if audience not in MANAGERS_AND_TRAINERS:
+        enrolment_id = state["enrolment_id"]
+        assert db.session.get(Enrolment, enrolment_id).status == EnrolmentStatus.ACTIVE
+        completions = db.session.query(ModuleCompletion).filter_by(enrolment_id=enrolment_id)
+        assert completions.count() == 0
 
 
 @pytest.mark.parametrize("audience", [LEARNER, MANAGER, TRAINER])
