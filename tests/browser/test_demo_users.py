@@ -17,18 +17,38 @@ ADMIN_ITEMS = ["People", "Org units", "Offices", "Roles", "Accounts"]
 
 #: Items each demo user's bar must show, in this order (the bar derives from ITEMS and the
 #: route rules, so items added later for a permission show up between these).
+LEARNING = "Learning"
+#: Everyone's learning pages; managers add their team's, trainers the authoring and checking.
+LEARNER_LEARNING = [
+    "Learning paths",
+    "Sessions",
+    "My certificates",
+    "External certificates and CPD",
+]
 MUST_SHOW = {
-    "learner": (["Home", "My profile", "Role catalogue"], {}),
-    "manager": (["Home", "My profile", "My team", "Role catalogue"], {}),
-    "trainer": (["Home", "My profile", "Role catalogue"], {}),
-    "admin": (["Home", "My profile", "Role catalogue"], {ADMIN_SECTION: ADMIN_ITEMS}),
+    "learner": (
+        ["Home", "My profile", "My learning", "Role catalogue"],
+        {LEARNING: LEARNER_LEARNING},
+    ),
+    "manager": (
+        ["Home", "My profile", "My learning", "My team", "Role catalogue"],
+        {LEARNING: [*LEARNER_LEARNING, "Team learning", "Enrol people"]},
+    ),
+    "trainer": (
+        ["Home", "My profile", "My learning", "Role catalogue"],
+        {LEARNING: [*LEARNER_LEARNING, "Path authoring", "Certificates to verify"]},
+    ),
+    "admin": (
+        ["Home", "My profile", "My learning", "Role catalogue"],
+        {ADMIN_SECTION: ADMIN_ITEMS, LEARNING: LEARNER_LEARNING},
+    ),
 }
 #: Items each demo user's permissions do not reach.
 MUST_NOT_SHOW = {
-    "learner": {"My team", ADMIN_SECTION, *ADMIN_ITEMS},
-    "manager": {ADMIN_SECTION, *ADMIN_ITEMS},
+    "learner": {"My team", "Team learning", "Path authoring", ADMIN_SECTION, *ADMIN_ITEMS},
+    "manager": {"Path authoring", "Certificates to verify", ADMIN_SECTION, *ADMIN_ITEMS},
     "trainer": {"My team", ADMIN_SECTION, *ADMIN_ITEMS},
-    "admin": {"My team"},
+    "admin": {"My team", "Path authoring"},
 }
 
 
