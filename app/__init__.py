@@ -65,13 +65,22 @@ def _configure_engine(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per domain, each named like its package."""
     from app.accounts.views import bp as accounts_bp
+    from app.assessment.views import bp as assessment_bp
     from app.capability.views import bp as capability_bp
     from app.framework.views import bp as framework_bp
     from app.learning.views import bp as learning_bp
     from app.org.views import bp as org_bp
     from app.staff_import.views import bp as staff_import_bp
 
-    for bp in (org_bp, accounts_bp, framework_bp, capability_bp, learning_bp, staff_import_bp):
+    for bp in (
+        org_bp,
+        accounts_bp,
+        framework_bp,
+        capability_bp,
+        learning_bp,
+        assessment_bp,
+        staff_import_bp,
+    ):
         app.register_blueprint(bp)
 
 

@@ -7,12 +7,14 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from app.accounts.cli import accounts_cli
+    from app.assessment.cli import assessment_cli
     from app.content.cli import content_cli
     from app.demo.cli import demo_cli
     from app.learning.cli import learning_cli
     from app.staff_import.cli import import_cli
 
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(assessment_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(import_cli)

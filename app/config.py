@@ -65,6 +65,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 3600
     BOOTSTRAP_SERVE_LOCAL = True
     PEOPLE_PER_PAGE = 25
+    #: Item statistics flag an item only once it has this many responses.
+    ITEM_STATS_MIN_ATTEMPTS = int(os.environ.get("ITEM_STATS_MIN_ATTEMPTS", "50"))
 
     #: Uploaded copies of external certificates: a folder outside the web root, read only
     #: through the guarded download view.

@@ -19,10 +19,22 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import current_app
+from sqlalchemy import select
 
 from app.access import may_reach, rule_for
 from app.accounts.models import LoginSession, PasswordToken, Permission, User
 from app.accounts.services import issue_password_token
+from app.assessment import attempts as assessment_engine
+from app.assessment import authoring as bank_authoring
+from app.assessment.attempt_queries import shown_items
+from app.assessment.authoring_queries import draft_of
+from app.assessment.models import (
+    Assessment,
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    BankVersion,
+)
 from app.capability.models import Calibration, CalibrationStatus, Evidence, RatingStatus
 from app.extensions import db
 from app.framework.models import (
@@ -55,6 +67,7 @@ from app.learning.models import (
 from app.learning.path_queries import current_draft
 from app.org.models import Person
 from app.staff_import.services import upload as upload_import
+from tests.assessment.attempt_factories import form_fields, make_assessment, make_bank
 from tests.conftest import log_in, make_app
 from tests.factories import assign, make_office, make_person, make_role, make_unit, make_user
 from tests.learning.certificate_helpers import M, enrol, make_path, tiny_pdf
@@ -211,6 +224,52 @@ EXPECTED: dict[str, frozenset[str]] = {
     "learning.external_reject": TRAINER_ONLY,
     # - public verification of a certificate of completion
     "learning.verify": EVERYONE,
+    # assessments
+    # - learners take them: any signed-in user, on their own attempts only (anyone else's
+    #   attempt is a 404: see tests/assessment/test_assessment_access.py)
+    "assessment.mine": SIGNED_IN,
+    "assessment.intro": SIGNED_IN,
+    "assessment.start": SIGNED_IN,
+    "assessment.attempt": SIGNED_IN,
+    "assessment.save": SIGNED_IN,
+    "assessment.autosave": SIGNED_IN,
+    "assessment.submit_confirm": SIGNED_IN,
+    "assessment.submit": SIGNED_IN,
+    "assessment.result": SIGNED_IN,  # their own; their people's for a manager; any for a trainer
+    # - managers and trainers: the results of their people (everyone's for a trainer)
+    "assessment.results": MANAGERS_AND_TRAINERS,
+    # - item statistics: trainers; by competency and by org unit, managers for their people
+    "assessment.statistics_assessments": TRAINER_ONLY,
+    "assessment.statistics_assessment": TRAINER_ONLY,
+    "assessment.statistics_item": TRAINER_ONLY,
+    "assessment.statistics_competencies": MANAGERS_AND_TRAINERS,
+    "assessment.statistics_units": MANAGERS_AND_TRAINERS,
+    # - trainers' authoring: question banks, their drafts and items, GIFT import and export
+    "assessment.authoring_banks": TRAINER_ONLY,
+    "assessment.authoring_bank_new": TRAINER_ONLY,
+    "assessment.authoring_bank": TRAINER_ONLY,
+    "assessment.authoring_item": TRAINER_ONLY,
+    "assessment.authoring_preview": TRAINER_ONLY,
+    "assessment.authoring_item_preview": TRAINER_ONLY,
+    "assessment.authoring_gift_export": TRAINER_ONLY,
+    "assessment.authoring_gift_import": TRAINER_ONLY,
+    "assessment.authoring_draft_open": TRAINER_ONLY,
+    "assessment.authoring_draft_details": TRAINER_ONLY,
+    "assessment.authoring_item_new": TRAINER_ONLY,
+    "assessment.authoring_item_edit": TRAINER_ONLY,
+    "assessment.authoring_item_retire": TRAINER_ONLY,
+    "assessment.authoring_draft_publish": TRAINER_ONLY,
+    "assessment.authoring_draft_discard": TRAINER_ONLY,
+    # - trainers' authoring: the assessment builder (settings, sections, certified levels)
+    "assessment.authoring_assessments": TRAINER_ONLY,
+    "assessment.authoring_assessment_new": TRAINER_ONLY,
+    "assessment.authoring_assessment": TRAINER_ONLY,
+    "assessment.authoring_assessment_settings": TRAINER_ONLY,
+    "assessment.authoring_section_new": TRAINER_ONLY,
+    "assessment.authoring_section_edit": TRAINER_ONLY,
+    "assessment.authoring_section_remove": TRAINER_ONLY,
+    "assessment.authoring_certify": TRAINER_ONLY,
+    "assessment.authoring_certify_remove": TRAINER_ONLY,
 }
 
 #: Statuses an allowed audience may get with real ids and a valid CSRF token: the page, or a
@@ -479,6 +538,74 @@ def build_learning_world(target: Person, role, me: User | None) -> tuple[dict, d
     return args, state
 
 
+PROBE_BANK = "PRBANK"
+
+
+def attempts_of(person: Person, assessment: Assessment) -> tuple[int, int]:
+    """A submitted attempt of ``person`` and one in progress, started through the engine."""
+    now = datetime.now(UTC)
+    first = assessment_engine.start(
+        db.session(), assessment=assessment, person_id=person.id, now=now
+    )
+    assessment_engine.submit(db.session(), attempt=first.attempt, now=now)
+    second = assessment_engine.start(
+        db.session(), assessment=assessment, person_id=person.id, now=now
+    )
+    db.session.flush()
+    return first.attempt.id, second.attempt.id
+
+
+def build_assessment_world(target: Person, me: User | None) -> tuple[dict, dict]:
+    """A published question bank with a draft open, a published assessment over it (two
+    sections, certifying a competency), and the target's attempts (one submitted, one in
+    progress) and ``me``'s own, as URL arguments and the state checked afterwards."""
+    bank, content, _ = make_bank(PROBE_BANK)
+    assessment = make_assessment(
+        bank, code="PRB-ASSESS", sections=[{"count": 6}, {"count": 6}], certifies={"GOV-05": 2}
+    )
+    draft = bank_authoring.open_draft(db.session(), bank, actor_id=None)
+    finished_id, in_progress_id = attempts_of(target, assessment)
+    drawn = db.session.scalars(
+        select(AttemptItem).where(AttemptItem.attempt_id == finished_id)
+    ).first()
+    args = {
+        "bank_code": bank.code,
+        "bank_version_number": 1,  # the published version
+        "item": content.items[0].id,
+        "assessment_code": assessment.code,
+        "assessment_id": assessment.id,
+        "section_number": 1,
+        "competency": "GOV-05",  # certified by the assessment
+        "item_version_id": drawn.item_version_id,
+        "attempt_id": in_progress_id,
+        "finished_attempt_id": finished_id,
+        "fmt": "csv",
+        "draft_hash": draft.content_hash,
+    }
+    if me is not None:
+        own_finished, own_in_progress = attempts_of(me.person, assessment)
+        own = db.session.get(Attempt, own_in_progress)
+        item = shown_items(db.session(), own, None)[0]
+        args |= {
+            "own_attempt_id": own_in_progress,
+            "own_finished_attempt_id": own_finished,
+            "autosave_fields": {"item": str(item.id), **form_fields(item, 0)},
+        }
+    db.session.flush()
+    state = {
+        "bank_id": bank.id,
+        "draft_id": draft.id,
+        "draft_hash": draft.content_hash,
+        "bank_versions": db.session.query(BankVersion).count(),
+        "assessments": db.session.query(Assessment).count(),
+        "assessment_id": assessment.id,
+        "row_version": assessment.row_version,
+        "attempt_id": in_progress_id,
+        "attempts": db.session.query(Attempt).count(),
+    }
+    return args, state
+
+
 def build_world(audience: str):
     """Real records for every URL argument, and the signed-in user of the audience.
 
@@ -508,6 +635,7 @@ def build_world(audience: str):
         unit.head_id = me.person_id
     rating, calibration = make_rating_and_calibration(target, target_user)
     learning_args, learning_state = build_learning_world(target, role, me)
+    assessment_args, assessment_state = build_assessment_world(target, me)
     batch = upload_import(
         db.session,
         data=b"Employee Number,First Name,Last Name\nP1,Pat,Probe\n",
@@ -538,8 +666,9 @@ def build_world(audience: str):
         "employee_number": target.employee_number,
         "code": "GOV-01",  # a competency code (framework authoring)
         **learning_args,
+        **assessment_args,
     }
-    return me, args, objects, learning_state
+    return me, args, objects, {**learning_state, "assessment": assessment_state}
 
 
 STATIC_FILES = {"static": "css/app.css", "bootstrap.static": "css/bootstrap.min.css"}
@@ -566,6 +695,13 @@ ARGS_FOR: dict[str, dict[str, str]] = {
     "learning.module_result": {"code": "assessment"},
     "learning.session_attendance": {"session_id": "started_session_id"},
     "learning.verify": {"code": "verification_code"},
+    # a bank's code and version number on the bank routes, an assessment's code and a
+    # section's number on the builder's; a result is probed on a submitted attempt
+    "assessment.authoring_": {"code": "bank_code", "number": "bank_version_number"},
+    "assessment.authoring_assessment": {"code": "assessment_code"},
+    "assessment.authoring_section": {"code": "assessment_code", "number": "section_number"},
+    "assessment.authoring_certify": {"code": "assessment_code"},
+    "assessment.result": {"attempt_id": "finished_attempt_id"},
 }
 
 #: Object-scoped routes some of whose audience may use them on their own records only:
@@ -580,6 +716,14 @@ OWN_RECORDS: dict[str, frozenset[str]] = {
     "learning.certificate": frozenset({LEARNER, ADMIN}),
     "learning.external_record": frozenset({LEARNER, ADMIN}),
     "learning.external_file": frozenset({LEARNER, ADMIN}),
+    # an attempt is only ever its learner's: everyone probes their own
+    "assessment.attempt": SIGNED_IN,
+    "assessment.save": SIGNED_IN,
+    "assessment.autosave": SIGNED_IN,
+    "assessment.submit_confirm": SIGNED_IN,
+    "assessment.submit": SIGNED_IN,
+    # a result: a learner's own; a manager's people's, a trainer's or an admin's anyone's
+    "assessment.result": frozenset({LEARNER}),
 }
 
 
@@ -604,6 +748,13 @@ def _session_form(args: dict) -> dict:
 #: 200 without one; so do forms re-shown with their errors, but the fields are given where
 #: a form would otherwise answer 400, or to carry out the action itself.
 POST_DATA = {
+    # stale tokens: the builder's and the draft's actions are refused with a message (302)
+    "assessment.authoring_certify_remove": {"row_version": "0"},
+    "assessment.authoring_section_remove": {"row_version": "0"},
+    "assessment.authoring_draft_publish": {"draft_hash": "stale"},
+    # the discard and retire buttons ask first (200)
+    "assessment.authoring_draft_discard": lambda args: {"draft_hash": args["draft_hash"]},
+    "assessment.autosave": lambda args: args.get("autosave_fields", {}),
     "capability.decide": {"decision": "reject", "comment": "Probe: not shown yet."},
     "learning.authoring_module_move": {"direction": "down"},
     "learning.authoring_publish": {"note": "Probe: what changed."},
@@ -717,6 +868,7 @@ def test_route_matrix(app, client, audience):
     if audience != ADMIN:
         assert_admin_posts_changed_nothing(*objects)
     assert_refused_learning_posts_changed_nothing(audience, learning_state)
+    assert_refused_assessment_posts_changed_nothing(audience, learning_state["assessment"])
 
 
 def assert_admin_posts_changed_nothing(
@@ -755,6 +907,28 @@ def assert_refused_learning_posts_changed_nothing(audience: str, state: dict):
         assert db.session.get(Enrolment, enrolment_id).status == EnrolmentStatus.ACTIVE
         completions = db.session.query(ModuleCompletion).filter_by(enrolment_id=enrolment_id)
         assert completions.count() == 0
+
+
+def assert_refused_assessment_posts_changed_nothing(audience: str, state: dict):
+    """Nobody changed the target's attempt in progress (an attempt is its learner's only);
+    the banks and the assessment are as built for everyone but trainers, and the trainer's
+    stale-token POSTs were refused."""
+    db.session.expire_all()
+    attempt = db.session.get(Attempt, state["attempt_id"])
+    assert attempt.status == AttemptStatus.IN_PROGRESS
+    rows = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id))
+    assert all(row.answer is None for row in rows)
+    assessment = db.session.get(Assessment, state["assessment_id"])
+    assert len(assessment.sections) == 2
+    assert [c.competency_code for c in assessment.certifies] == ["GOV-05"]
+    draft = draft_of(db.session(), state["bank_id"])
+    assert draft is not None and draft.id == state["draft_id"]
+    if audience != TRAINER:
+        assert assessment.row_version == state["row_version"]
+        assert draft.content_hash == state["draft_hash"]
+        assert db.session.query(BankVersion).count() == state["bank_versions"]
+        assert db.session.query(Assessment).count() == state["assessments"]
+        assert db.session.query(Attempt).count() == state["attempts"]
 
 
 @pytest.mark.parametrize("audience", [LEARNER, MANAGER, TRAINER])

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.content.bank_schema import check_bank_contents
+from app.content.assessment_schema import (
+    FOLDER,
+    bank_references,
+    check_assessment_contents,
+    codes_in,
+    module_link_errors,
+    modules_of,
+    read_bank_references,
+    read_definition_contents,
+    read_learning_files,
+)
+from app.content.bank_schema import check_bank_files
 from app.content.certificates_schema import check_certificates
 from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
 from app.content.framework_schema import check_framework, check_profiles
@@ -21,6 +32,7 @@ KNOWN_KINDS = (
     "certificate-catalogue",
     "learning-path",
     "question-bank",
+    "assessment-set",
 )
 
 
@@ -42,8 +54,11 @@ def _read(path: Path, root: Path, errors: list[ContentError]) -> ContentFile | N
         return None
 
 
-def check_files(paths: list[Path], root: Path) -> list[ContentError]:
-    """All errors in ``paths``; an empty list means every file is sound."""
+def check_files(
+    paths: list[Path], root: Path, warnings: list[ContentError] | None = None
+) -> list[ContentError]:
+    """All errors in ``paths``; an empty list means every file is sound. Doubts that do
+    not make a file unusable are added to ``warnings`` when a list is given."""
     errors: list[ContentError] = []
     by_kind: dict[str, list[ContentFile]] = {}
     for path in paths:
@@ -90,11 +105,44 @@ def check_files(paths: list[Path], root: Path) -> list[ContentError]:
         folder=root / "curricula",
     )
     main = frameworks.get(FRAMEWORK_CODE) or next(iter(frameworks.values()), None)
-    errors += check_bank_contents(
-        by_kind.get("question-bank", []),
-        {c["code"] for g in main.groups for c in g["competencies"]} if main else None,
-    )
+    competencies = {c["code"] for g in main.groups for c in g["competencies"]} if main else None
+    errors += _check_assessments(by_kind, root, competencies, warnings)
     return errors
+
+
+def _check_assessments(by_kind, root: Path, competencies, warnings) -> list[ContentError]:
+    """The bank files, then the assessment-set files against the banks and learning files
+    checked alongside (or, when none are, those under assessments/ and curricula/learning/)."""
+    errors: list[ContentError] = []
+    banks = None
+    try:
+        banks = bank_references(check_bank_files(by_kind.get("question-bank", []), competencies))
+    except ContentInvalid as exc:
+        errors.extend(exc.errors)
+    sets = by_kind.get("assessment-set", [])
+    if sets:
+        if not by_kind.get("question-bank"):
+            banks = read_bank_references(root / "assessments", competencies)
+        learning = by_kind.get("learning-path") or read_learning_files(
+            root / "curricula" / "learning"
+        )
+        check = check_assessment_contents(
+            sets, banks=banks, competencies=competencies, learning=learning
+        )
+        errors += check.errors
+        if warnings is not None:
+            warnings.extend(check.warnings)
+    return errors + _module_link_errors(by_kind, root, sets)
+
+
+def _module_link_errors(by_kind, root: Path, sets: list[ContentFile]) -> list[ContentError]:
+    """Learning modules (of the files checked) whose ``assessment:`` key names an
+    assessment neither the files checked nor assessments/definitions/ define."""
+    learning = by_kind.get("learning-path", [])
+    shipped = read_definition_contents(root / "assessments" / FOLDER)
+    if not learning or (not sets and shipped is None):
+        return []
+    return module_link_errors(modules_of(learning), codes_in(sets) | codes_in(shipped or []))
 
 
 def _framework_of(content: ContentFile, frameworks, by_kind, errors) -> FrameworkContent | None:

@@ -48,13 +48,19 @@ def content_check(paths: tuple[Path, ...]):
         if paths
         else content_files(root / "curricula", root / "assessments")
     )
-    errors = check_files(files, root)
+    warnings: list = []
+    errors = check_files(files, root, warnings)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     for error in errors:
         click.echo(str(error), err=True)
     if errors:
         click.echo(f"{len(errors)} error(s) in {len(files)} file(s).", err=True)
         sys.exit(1)
-    click.echo(f"{len(files)} content file(s) checked: no errors.")
+    click.echo(
+        f"{len(files)} content file(s) checked: no errors"
+        + (f", {len(warnings)} warning(s)." if warnings else ".")
+    )
 
 
 @content_cli.command("load")
@@ -89,6 +95,7 @@ def content_load(
 ):
     """Load the role catalogue, framework, role profiles, certificate catalogue and learning
     paths; loading twice changes nothing."""
+    from app.content.assessment_load import load_definitions
     from app.content.bank_load import load_banks
     from app.content.framework_load import load_framework
     from app.content.learning_load import load_paths
@@ -113,6 +120,7 @@ def content_load(
         )
         banks_dir = content_root() / "assessments"
         banks = load_banks(db.session(), banks_dir) if banks_dir.is_dir() else None
+        assessments = load_definitions(db.session(), banks_dir) if banks_dir.is_dir() else None
     except ContentInvalid as exc:
         _fail(exc.errors)
     db.session.commit()
@@ -126,8 +134,16 @@ def content_load(
         click.echo(f"Learning paths: {learning.summary()}.")
         for path in learning.paths:
             click.echo(f"  {path.summary()}")
+    _echo_assessment_reports(banks, assessments)
+
+
+def _echo_assessment_reports(banks, assessments) -> None:
     if banks:
         click.echo(f"Question banks: {banks.summary()}.")
+    if assessments and assessments.outcomes:
+        click.echo(f"Assessments: {assessments.summary()}.")
+        for warning in assessments.warnings:
+            click.echo(f"  warning: {warning}", err=True)
 
 
 @content_cli.command("export")
@@ -143,6 +159,7 @@ def content_load(
 def content_export(out_dir: Path, code: str):
     """Write the published framework, its role profiles and certificate catalogue, and the
     published version of every learning path, back to content files."""
+    from app.content.assessment_export import export_definitions
     from app.content.bank_export import export_banks
     from app.content.framework_export import export_certificates, export_documents
     from app.content.learning_export import export_paths
@@ -170,3 +187,6 @@ def content_export(out_dir: Path, code: str):
     banks = export_banks(db.session(), out_dir / "assessments")
     if banks:
         click.echo(f"Exported {len(banks)} question bank(s) to {out_dir / 'assessments'}.")
+    definitions = export_definitions(db.session(), out_dir / "assessments")
+    if definitions:
+        click.echo(f"Exported the assessments to {definitions}.")

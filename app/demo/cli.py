@@ -52,6 +52,11 @@ def demo_build(people: int, seed: int, reset: bool, if_empty: bool):
         f"{learning.certificates} certificates of completion, {learning.external} external "
         "certificates."
     )
+    attempts = report.assessment
+    click.echo(
+        f"Assessments: {attempts.attempts} finished attempts ({attempts.passed} passed) on "
+        f"{attempts.assessments} assessments, {attempts.evidence} evidence records from passes."
+    )
     click.echo(f"Demo logins (password for all: {report.password}):")
     for login in report.logins:
         click.echo(f"  {login.permissions:<18} {login.name:<18} {login.email}")

@@ -16,15 +16,17 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import LoginSession, PasswordToken, User, UserPermission
 from app.accounts.passwords import hash_password
+from app.assessment.models import Attempt, AttemptItem
 from app.capability.models import Calibration, Evidence, ValidationDecision
 from app.db import refresh_planner_statistics
+from app.demo.assessment import DemoAssessmentReport, seed_assessment_attempts
 from app.demo.learning import DemoLearningReport, seed_learning
 from app.demo.names import FIRST_NAMES, LAST_NAMES
 from app.demo.structure import (
@@ -83,6 +85,7 @@ class DemoReport:
     pending: int = 0
     calibrations: int = 0
     learning: DemoLearningReport = field(default_factory=DemoLearningReport)
+    assessment: DemoAssessmentReport = field(default_factory=DemoAssessmentReport)
     logins: list[DemoLogin] = field(default_factory=list)
     password: str = DEMO_PASSWORD
 
@@ -93,8 +96,10 @@ def organisation_exists(session: Session) -> bool:
 
 def clear_organisation(session: Session) -> None:
     """Remove every person, unit, office, assignment and account (for --reset), with the
-    learning records and evidence that hang off them."""
+    learning records, assessment attempts and evidence that hang off them."""
     for model in (
+        AttemptItem,
+        Attempt,
         Booking,
         ClassSession,
         CompletionCertificate,
@@ -201,6 +206,8 @@ def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoRep
     )
     session.flush()
     report.learning = _demo_learning(session, seed)
+    session.flush()
+    report.assessment = _demo_attempts(session, seed, people)
     session.flush()
     refresh_planner_statistics(session)
     return report
@@ -380,6 +387,21 @@ def _demo_learning(session: Session, seed: int) -> DemoLearningReport:
         manager_person_id=manager.person_id,
         trainer_user_id=users["Lindqvist"].id,
         team_ids=team,
+    )
+
+
+def _demo_attempts(session: Session, seed: int, people: int) -> DemoAssessmentReport:
+    learner = session.scalar(
+        select(User.person_id)
+        .join(Person, Person.id == User.person_id)
+        .where(Person.last_name == "Shah")
+    )
+    return seed_assessment_attempts(
+        session,
+        seed=seed,
+        now=datetime.combine(date.today(), time(9, 0), tzinfo=UTC),
+        people=people,
+        learner_person_id=learner,
     )
 
 

@@ -346,6 +346,7 @@ def upgrade():
         sa.Column("marks", sa.Integer(), nullable=True),
         sa.Column("max_marks", sa.Integer(), nullable=True),
         sa.Column("passed", sa.Boolean(), nullable=True),
+        sa.Column("certified", sa.JSON(), nullable=False),
         sa.CheckConstraint(
             "deadline IS NULL OR deadline > started_at",
             name=op.f("ck_attempts_deadline_after_start"),

@@ -72,6 +72,9 @@ class Attempt(Model):
     marks: Mapped[int | None]
     max_marks: Mapped[int | None]
     passed: Mapped[bool | None]
+    #: Competency code -> level this attempt certified when it finished (the rule in
+    #: ``content.certified_levels`` applied to the assessment's levels then in force).
+    certified: Mapped[dict] = mapped_column(JSON, default=dict)
 
     assessment: Mapped[Assessment] = relationship()
     person: Mapped[Person] = relationship()

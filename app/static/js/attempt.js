@@ -1,0 +1,86 @@
+/* The attempt page, made quicker with script: each answer is saved as it changes, and the
+   time left counts down. Without script the page works the same through its Save buttons;
+   the server's clock and the server's checks decide in both cases. */
+(function () {
+  "use strict";
+
+  function countdown() {
+    var clock = document.querySelector("[data-seconds-left]");
+    if (!clock) { return; }
+    var ends = Date.now() + 1000 * parseInt(clock.getAttribute("data-seconds-left"), 10);
+    function tick() {
+      var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      var minutes = Math.floor(left / 60);
+      var seconds = left % 60;
+      clock.textContent = left > 0
+        ? minutes + " min " + (seconds < 10 ? "0" : "") + seconds + " s"
+        : "Time is up: answers saved by the deadline count";
+      if (left > 0) { window.setTimeout(tick, 1000); }
+    }
+    tick();
+  }
+
+  function autosave() {
+    var form = document.querySelector("form[data-autosave]");
+    if (!form) { return; }
+    var url = form.getAttribute("data-autosave");
+    var token = form.querySelector("input[name='csrf_token']").value;
+    var busy = {};
+    var again = {};
+
+    function status(fieldset, text, bad) {
+      var box = fieldset.querySelector("[data-status]");
+      if (!box) { return; }
+      box.textContent = text;
+      box.classList.toggle("text-danger", !!bad);
+      box.classList.toggle("text-muted", !bad);
+    }
+
+    function send(fieldset) {
+      var id = fieldset.getAttribute("data-item");
+      if (busy[id]) { again[id] = true; return; }
+      busy[id] = true;
+      var body = new URLSearchParams();
+      body.append("csrf_token", token);
+      body.append("item", id);
+      fieldset.querySelectorAll("input, select").forEach(function (el) {
+        if (!el.name || el.disabled) { return; }
+        if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
+        body.append(el.name, el.value);
+      });
+      status(fieldset, "Saving…", false);
+      fetch(url, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRFToken": token }
+      }).then(function (response) {
+        return response.json().then(function (data) { return data; }, function () {
+          return { ok: false, message: "Not saved: use the Save button." };
+        });
+      }).then(function (data) {
+        if (data.ok) {
+          fieldset.querySelector("input[name='r" + id + "']").value = data.revision;
+          status(fieldset, "Saved", false);
+        } else {
+          status(fieldset, data.message || "Not saved: use the Save button.", true);
+        }
+      }, function () {
+        status(fieldset, "Not saved (no connection): use the Save button.", true);
+      }).then(function () {
+        busy[id] = false;
+        if (again[id]) { again[id] = false; send(fieldset); }
+      });
+    }
+
+    form.addEventListener("change", function (event) {
+      var fieldset = event.target.closest("fieldset[data-item]");
+      if (fieldset) { send(fieldset); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    countdown();
+    autosave();
+  });
+}());
