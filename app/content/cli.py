@@ -86,12 +86,19 @@ def content_check(paths: tuple[Path, ...]):
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder of learning path files (curricula/learning).",
 )
+@click.option(
+    "--assessments",
+    "assessments_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of question banks, with the assessment definitions in definitions/ (assessments).",
+)
 def content_load(
     roles_file: Path | None,
     framework_file: Path | None,
     profiles_file: Path | None,
     certificates_file: Path | None,
     learning_dir: Path | None,
+    assessments_dir: Path | None,
 ):
     """Load the role catalogue, framework, role profiles, certificate catalogue and learning
     paths; loading twice changes nothing."""
@@ -118,7 +125,7 @@ def content_load(
         learning = (
             load_paths(db.session(), learning_files, content_root()) if learning_files else None
         )
-        banks_dir = content_root() / "assessments"
+        banks_dir = assessments_dir or content_root() / "assessments"
         banks = load_banks(db.session(), banks_dir) if banks_dir.is_dir() else None
         assessments = load_definitions(db.session(), banks_dir) if banks_dir.is_dir() else None
     except ContentInvalid as exc:
