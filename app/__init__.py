@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from app.framework.views import bp as framework_bp
     from app.learning.views import bp as learning_bp
     from app.org.views import bp as org_bp
+    from app.reports.views import bp as reports_bp
     from app.staff_import.views import bp as staff_import_bp
 
     for bp in (
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
         capability_bp,
         learning_bp,
         assessment_bp,
+        reports_bp,
         staff_import_bp,
     ):
         app.register_blueprint(bp)

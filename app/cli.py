@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     from app.content.cli import content_cli
     from app.demo.cli import demo_cli
     from app.learning.cli import learning_cli
+    from app.reports.cli import reports_cli
     from app.staff_import.cli import import_cli
 
     app.cli.add_command(accounts_cli)
@@ -19,3 +20,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(learning_cli)
+    app.cli.add_command(reports_cli)

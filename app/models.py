@@ -48,6 +48,8 @@ from app.learning.models import (
 from app.learning.models.paths import PathAudience
 from app.org import tree  # noqa: F401  (keeps the org-unit closure table in step)
 from app.org.models import Office, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
+from app.reports import maintain  # noqa: F401  (keeps the level spans in step)
+from app.reports.models import LevelSpan, RequirementSpan
 from app.staff_import.models import ImportBatch, ImportMapping
 
 __all__ = [
@@ -73,6 +75,8 @@ __all__ = [
     "EnrolmentRule",
     "ExternalCertificate",
     "LearningPath",
+    "LevelSpan",
+    "RequirementSpan",
     "ModuleCompletion",
     "ModuleEvidence",
     "PathAudience",

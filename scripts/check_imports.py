@@ -24,6 +24,7 @@ DOMAINS = [
     "capability",
     "learning",
     "assessment",
+    "reports",
     "staff_import",
     "content",
     "demo",
@@ -39,6 +40,7 @@ WEB_SHARED = {"access", "viewutil", "navigation", "forms"}
 #: Pure modules: data in, data out; no Flask, no ORM, no database.
 PURE = {
     "app.capability.levels",
+    "app.reports.spans",
     "app.capability.chart",
     "app.framework.content",
     "app.framework.diff",

@@ -17,8 +17,9 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import LoginSession, PasswordToken, User, UserPermission
@@ -59,6 +60,7 @@ from app.org.models import (
     Role,
     RoleAssignment,
 )
+from app.reports.maintain import refresh_all
 
 DOMAIN = "harbourside.example"
 DEMO_PASSWORD = "harbourside-demo-2026"
@@ -209,8 +211,28 @@ def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoRep
     session.flush()
     report.assessment = _demo_attempts(session, seed, people)
     session.flush()
+    _recorded_when_achieved(session)
+    refresh_all(session)
     refresh_planner_statistics(session)
     return report
+
+
+def _recorded_when_achieved(session: Session) -> None:
+    """The demo's history: each piece of evidence was recorded the day it was achieved
+    (at 5 pm), as a team that keeps its records up to date would have, so that reports as
+    at a past date show what the organisation knew then."""
+    rows = [
+        {"row_id": eid, "when": datetime.combine(achieved, time(17), tzinfo=UTC)}
+        for eid, achieved in session.execute(select(Evidence.id, Evidence.achieved_on))
+    ]
+    if rows:
+        table = cast(Table, Evidence.__table__)
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(recorded_at=bindparam("when")),
+            rows,
+        )
 
 
 class _Builder:

@@ -1,0 +1,105 @@
+"""What every report is run over: a date, the people the viewer may see, and the filters the
+user picked. The building blocks here are SELECTs the reports join and aggregate in SQL.
+
+- ``levels_at(on)`` and ``requirements_at(on)``: each person's level and requirement per
+  competency on a date, a range filter on the maintained spans (models.py).
+- ``population(scope)``: the person ids a report counts: the people the viewer may see
+  (app/access.py decides, and passes it in), who had not left by the date, narrowed by the
+  filters: an org unit's subtree, an office (people with a current role in it on the date),
+  a role (its holders on the date).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, Subquery, or_, select
+
+from app.org.models import AssignmentKind, OrgUnitPath, Person, RoleAssignment
+from app.reports.models import LevelSpan, RequirementSpan
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """A report's date, the viewer's reach and the user's filters."""
+
+    on: date
+    #: the person ids the viewer may see (access.visible_people), None: everyone
+    visible: Select | None = None
+    unit_id: int | None = None  # the org unit whose subtree is reported
+    office_id: int | None = None
+    role_id: int | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return any(x is not None for x in (self.unit_id, self.office_id, self.role_id))
+
+
+def live_on(valid_from, valid_to, on: date):
+    """The range filter of a span (from inclusive, to exclusive, open when NULL)."""
+    return (valid_from <= on) & or_(valid_to.is_(None), valid_to > on)
+
+
+def levels_at(on: date) -> Subquery:
+    """(person_id, competency_code, level) on a date; a missing row means level 0."""
+    return (
+        select(LevelSpan.person_id, LevelSpan.competency_code, LevelSpan.level)
+        .where(live_on(LevelSpan.valid_from, LevelSpan.valid_to, on))
+        .subquery("levels_at")
+    )
+
+
+def requirements_at(on: date) -> Subquery:
+    """(person_id, competency_code, required, essential) on a date: what the person's
+    current roles ask of them; competencies not required have no row."""
+    return (
+        select(
+            RequirementSpan.person_id,
+            RequirementSpan.competency_code,
+            RequirementSpan.required,
+            RequirementSpan.essential,
+        )
+        .where(live_on(RequirementSpan.valid_from, RequirementSpan.valid_to, on))
+        .subquery("requirements_at")
+    )
+
+
+def assignments_live(on: date, kind: AssignmentKind = AssignmentKind.CURRENT):
+    """The condition that a role assignment of ``kind`` is live on a date (end inclusive)."""
+    return (
+        (RoleAssignment.kind == kind)
+        & (RoleAssignment.start_date <= on)
+        & or_(RoleAssignment.end_date.is_(None), RoleAssignment.end_date >= on)
+    )
+
+
+def population(scope: ReportScope) -> Select:
+    """SELECT of the person ids the report counts (see the module docstring)."""
+    on = scope.on
+    query = select(Person.id).where(or_(Person.active, Person.leaving_date > on))
+    if scope.visible is not None:
+        query = query.where(Person.id.in_(scope.visible))
+    if scope.unit_id is not None:
+        query = query.where(
+            Person.org_unit_id.in_(
+                select(OrgUnitPath.descendant_id).where(OrgUnitPath.ancestor_id == scope.unit_id)
+            )
+        )
+    if scope.office_id is not None:
+        query = query.where(
+            Person.id.in_(
+                select(RoleAssignment.person_id).where(
+                    assignments_live(on), RoleAssignment.office_id == scope.office_id
+                )
+            )
+        )
+    if scope.role_id is not None:
+        query = query.where(
+            Person.id.in_(
+                select(RoleAssignment.person_id).where(
+                    assignments_live(on), RoleAssignment.role_id == scope.role_id
+                )
+            )
+        )
+    return query

@@ -1,0 +1,1 @@
+"""Reports: coverage (routes added on bp)."""

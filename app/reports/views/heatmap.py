@@ -1,0 +1,1 @@
+"""Reports: heatmap (routes added on bp)."""

@@ -1,0 +1,1 @@
+"""Reports: readiness (routes added on bp)."""

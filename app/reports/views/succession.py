@@ -1,0 +1,1 @@
+"""Reports: succession (routes added on bp)."""

@@ -1,0 +1,72 @@
+"""capability spans: each person's level and requirement per competency as dated spans,
+kept current for the reports (app/reports/models.py)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-30 18:40:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "level_spans",
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("competency_code", sa.String(length=16), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+            name=op.f("fk_level_spans_person_id_people"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "person_id", "competency_code", "valid_from", name=op.f("pk_level_spans")
+        ),
+    )
+    op.create_index(
+        "ix_level_spans_code_from", "level_spans", ["competency_code", "valid_from"], unique=False
+    )
+    op.create_table(
+        "requirement_spans",
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("competency_code", sa.String(length=16), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("required", sa.Integer(), nullable=False),
+        sa.Column("essential", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+            name=op.f("fk_requirement_spans_person_id_people"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "person_id", "competency_code", "valid_from", name=op.f("pk_requirement_spans")
+        ),
+    )
+    op.create_index(
+        "ix_requirement_spans_code_from",
+        "requirement_spans",
+        ["competency_code", "valid_from"],
+        unique=False,
+    )
+    # Existing installs fill them with `flask reports refresh` (README, upgrading).
+
+
+def downgrade():
+    op.drop_index("ix_requirement_spans_code_from", table_name="requirement_spans")
+    op.drop_table("requirement_spans")
+    op.drop_index("ix_level_spans_code_from", table_name="level_spans")
+    op.drop_table("level_spans")
