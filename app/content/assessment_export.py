@@ -5,38 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from sqlalchemy.orm import Session
 
 from app.assessment.authoring_queries import all_definitions
 from app.assessment.definition import DEFAULTS, AssessmentDefinition, SectionDefinition
 from app.content.assessment_schema import FOLDER, KIND
+from app.content.yaml_out import Flow, Literal, dump
 
 HEADER = (
     "# Exported by PMO Pathways (flask content export). Edit, check, then load.\n"
     "# docs/assessment-content.md describes the file.\n"
 )
 FILE_NAME = "assessments.yaml"
-
-
-class _Literal(str):
-    pass
-
-
-class _Flow(list):
-    pass
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(
-    _Literal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|")
-)
-_Dumper.add_representer(
-    _Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
-)
 
 
 SETTINGS = (
@@ -63,7 +43,7 @@ def _section_document(s: SectionDefinition) -> dict:
         entry["unscored"] = s.unscored
     for key in ("topics", "tags", "competencies"):
         if getattr(s, key):
-            entry[key] = _Flow(getattr(s, key))
+            entry[key] = Flow(getattr(s, key))
     return entry
 
 
@@ -72,7 +52,7 @@ def definition_document(d: AssessmentDefinition) -> dict:
     pass mark and time limit), empty filters left out, a long summary as block text."""
     doc: dict[str, object] = {"code": d.code, "title": d.title}
     if d.summary:
-        doc["summary"] = _Literal(d.summary + "\n") if "\n" in d.summary else d.summary
+        doc["summary"] = Literal(d.summary + "\n") if "\n" in d.summary else d.summary
     if d.status != DEFAULTS["status"]:
         doc["status"] = d.status
     if d.module:
@@ -90,7 +70,7 @@ def definition_document(d: AssessmentDefinition) -> dict:
 
 def export_definitions_text(definitions: list[AssessmentDefinition]) -> str:
     doc = {"kind": KIND, "assessments": [definition_document(d) for d in definitions]}
-    return HEADER + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=92)
+    return HEADER + dump(doc)
 
 
 def export_definitions(session: Session, assessments_out: Path) -> Path | None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from sqlalchemy.orm import Session
 
 from app.assessment.bank_queries import content_of, published_banks
 from app.assessment.content import BankContent, ItemContent
+from app.content.yaml_out import Flow, Literal, dump
 
 HEADER = (
     "# Exported by PMO Pathways (flask content export). Edit, check, then load.\n"
@@ -19,28 +19,8 @@ HEADER = (
 )
 
 
-class _Literal(str):
-    pass
-
-
-class _Flow(list):
-    pass
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(
-    _Literal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|")
-)
-_Dumper.add_representer(
-    _Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
-)
-
-
 def _block(text: str) -> str:
-    return _Literal(text + "\n") if text else text
+    return Literal(text + "\n") if text else text
 
 
 def item_document(item: ItemContent, bank_author: str) -> dict:
@@ -53,7 +33,7 @@ def item_document(item: ItemContent, bank_author: str) -> dict:
             continue
         if key == "tags":
             if value:
-                out[key] = _Flow(value)
+                out[key] = Flow(value)
             continue
         if key in ("stem", "statement", "assertion", "reason", "feedback", "notes"):
             out[key] = _block(str(value))
@@ -104,7 +84,7 @@ def bank_document(content: BankContent) -> dict:
 def export_bank(content: BankContent) -> str:
     """The file for one bank, as YAML text."""
     doc = bank_document(content)
-    return HEADER + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=92)
+    return HEADER + dump(doc)
 
 
 def export_bank_texts(session: Session) -> dict[str, str]:

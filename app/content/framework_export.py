@@ -3,32 +3,8 @@ load → export → load changes nothing."""
 
 from __future__ import annotations
 
-import yaml
-
+from app.content.yaml_out import dump, long_text
 from app.framework.content import FrameworkContent
-
-
-class _Folded(str):
-    pass
-
-
-def _folded(dumper, value):
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=">")
-
-
-def _dump(doc: dict) -> str:
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=92)
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(_Folded, _folded)
-
-
-def _long(text: str):
-    return _Folded(text) if len(text) > 60 else text
 
 
 def export_documents(content: FrameworkContent) -> tuple[str, str]:
@@ -37,13 +13,13 @@ def export_documents(content: FrameworkContent) -> tuple[str, str]:
         "kind": "competency-framework",
         "code": content.code,
         "name": content.name,
-        "description": _long(content.description),
+        "description": long_text(content.description),
         "scale": [
             {
                 "level": s["level"],
                 "name": s["name"],
-                "descriptor": _long(s["descriptor"]),
-                **({"note": _long(s["note"])} if s.get("note") else {}),
+                "descriptor": long_text(s["descriptor"]),
+                **({"note": long_text(s["note"])} if s.get("note") else {}),
             }
             for s in content.scale
         ],
@@ -52,15 +28,15 @@ def export_documents(content: FrameworkContent) -> tuple[str, str]:
             {
                 "code": g["code"],
                 "name": g["name"],
-                "description": _long(g["description"]),
+                "description": long_text(g["description"]),
                 "competencies": [
                     {
                         "code": c["code"],
                         "name": c["name"],
-                        "description": _long(c["description"]),
-                        **({"boundary": _long(c["boundary"])} if c.get("boundary") else {}),
+                        "description": long_text(c["description"]),
+                        **({"boundary": long_text(c["boundary"])} if c.get("boundary") else {}),
                         **(
-                            {"indicators": {k: _long(v) for k, v in c["indicators"].items()}}
+                            {"indicators": {k: long_text(v) for k, v in c["indicators"].items()}}
                             if c["indicators"]
                             else {}
                         ),
@@ -83,7 +59,7 @@ def export_documents(content: FrameworkContent) -> tuple[str, str]:
         }
         profiles.append({k: v for k, v in entry.items() if v})
     header = "# Exported by PMO Pathways (flask content export). Edit, check, then load.\n"
-    return header + _dump(framework_doc), header + _dump(profiles_doc)
+    return header + dump(framework_doc), header + dump(profiles_doc)
 
 
 def export_certificates(content: FrameworkContent) -> str | None:
@@ -96,4 +72,4 @@ def export_certificates(content: FrameworkContent) -> str | None:
         "certificates": [dict(c) for c in content.certificates],
     }
     header = "# Exported by PMO Pathways (flask content export). Edit, check, then load.\n"
-    return header + _dump(doc)
+    return header + dump(doc)
