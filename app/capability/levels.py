@@ -90,6 +90,12 @@ def capped(fact: Fact, caps: Mapping[str, int]) -> int:
     return min(fact.level, caps.get(fact.source, 0))
 
 
+def _stronger(level: int, fact: Fact, best_level: int, best: Fact) -> bool:
+    """A higher level wins; at the same level the more recent evidence is what the level
+    rests on (the latest proof is the one a reader wants to see)."""
+    return level > best_level or (level == best_level and fact.achieved_on > best.achieved_on)
+
+
 def layers_for(facts: Iterable[Fact], caps: Mapping[str, int], on: date) -> Layers:
     """Apply the rule to the facts of ONE competency (see the module docstring)."""
     best: dict[str, tuple[int, Fact]] = {}
@@ -108,9 +114,9 @@ def layers_for(facts: Iterable[Fact], caps: Mapping[str, int], on: date) -> Laye
             continue
         layer = MANAGER_RATING if fact.source == MANAGER_RATING else "other"
         level = capped(fact, caps)
-        if layer not in best or level > best[layer][0]:
+        if layer not in best or _stronger(level, fact, *best[layer]):
             best[layer] = (level, fact)
-    winners = sorted(best.values(), key=lambda pair: pair[0], reverse=True)
+    winners = sorted(best.values(), key=lambda pair: (pair[0], pair[1].achieved_on), reverse=True)
     return Layers(
         validated=winners[0][0] if winners else 0,
         self_level=latest_self.level if latest_self else None,

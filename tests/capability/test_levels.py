@@ -135,6 +135,18 @@ def test_layers_keep_manager_and_other_evidence_apart():
     assert result.basis.source == "assessment"
 
 
+def test_at_the_same_level_the_level_rests_on_the_latest_evidence():
+    """Priya completed a module in August and passed the assessment in November, both at
+    level 2: the page says her level rests on the assessment, whatever the order found."""
+    module = Fact("X", "module_completion", 2, date(2026, 8, 10), ref=1)
+    exam = Fact("X", "assessment", 2, date(2026, 11, 2), ref=2)
+    manager = Fact("X", "manager_rating", 2, date(2026, 9, 1), ref=3)
+    for order in ([module, exam, manager], [exam, manager, module], [manager, module, exam]):
+        result = layers_for(order, CAPS, date(2026, 11, 30))
+        assert result.validated == 2
+        assert result.basis == exam
+
+
 def test_requirement_is_the_highest_any_role_asks_for():
     assert requirement([{"A": 2, "B": 4}, {"A": 3}]) == {"A": 3, "B": 4}
     assert gap(4, 2) == 2 and gap(2, 4) == 0
