@@ -7,15 +7,24 @@ user picked. The building blocks here are SELECTs the reports join and aggregate
   (app/access.py decides, and passes it in), who had not left by the date, narrowed by the
   filters: an org unit's subtree, an office (people with a current role in it on the date),
   a role (its holders on the date).
+- ``profile_at(on)``: every role's profile in the framework version in force on a date.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, Subquery, or_, select
+from sqlalchemy import ScalarSelect, Select, Subquery, func, or_, select
 
+from app.framework.models import (
+    Competency,
+    Framework,
+    FrameworkVersion,
+    RoleRequirement,
+    VersionStatus,
+)
+from app.framework.versions import FRAMEWORK_CODE
 from app.org.models import AssignmentKind, OrgUnitPath, Person, RoleAssignment
 from app.reports.models import LevelSpan, RequirementSpan
 
@@ -103,3 +112,47 @@ def population(scope: ReportScope) -> Select:
             )
         )
     return query
+
+
+def version_in_force(on: date, code: str = FRAMEWORK_CODE) -> ScalarSelect:
+    """The id of the framework version in force on a date (spans.py rule 2), as a scalar
+    subquery: the version last published on or before the date; before the first
+    publication, the first version. Published and retired versions count, drafts never."""
+    published = (
+        select(FrameworkVersion.id)
+        .join(Framework, Framework.id == FrameworkVersion.framework_id)
+        .where(
+            Framework.code == code,
+            FrameworkVersion.status.in_([VersionStatus.PUBLISHED, VersionStatus.RETIRED]),
+            FrameworkVersion.published_at.is_not(None),
+        )
+    )
+    day_after = datetime.combine(on + timedelta(days=1), time(), tzinfo=UTC)
+    latest = (
+        published.where(FrameworkVersion.published_at < day_after)
+        .order_by(FrameworkVersion.published_at.desc(), FrameworkVersion.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    first = (
+        published.order_by(FrameworkVersion.published_at, FrameworkVersion.number)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(func.coalesce(latest, first)).scalar_subquery()
+
+
+def profile_at(on: date) -> Subquery:
+    """(role_id, competency_code, level, essential): every role profile line of the framework
+    version in force on a date (``version_in_force``)."""
+    return (
+        select(
+            RoleRequirement.role_id,
+            Competency.code.label("competency_code"),
+            RoleRequirement.level,
+            RoleRequirement.essential,
+        )
+        .join(Competency, Competency.id == RoleRequirement.competency_id)
+        .where(RoleRequirement.version_id == version_in_force(on))
+        .subquery("profile_at")
+    )
