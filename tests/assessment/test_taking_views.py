@@ -126,6 +126,28 @@ class Labels(HTMLParser):
             self.controls.append({"tag": tag, **a})
 
 
+def text_of(html: str) -> str:
+    """The page's text as read: tags dropped, white space run together."""
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
+def review_numbers(html: str) -> list[int]:
+    """The numbers of the questions the review shows, in order."""
+    return [int(n) for n in re.findall(r'<h3 class="h6">Question (\d+) <span', html)]
+
+
+def answer_some_wrong(client, attempt_id, wrong: set[int]) -> None:
+    """Every question answered through the page (no script), those at the positions
+    ``wrong`` (1-based question numbers) wrongly and the others rightly."""
+    page = client.get(f"/attempts/{attempt_id}?section=all")
+    answers = {}
+    for n, row in enumerate(attempt_rows(attempt_id), 1):
+        item = content_of_item(row)
+        answers[row.id] = wrong_answer(item) if n in wrong else item.key()
+    data = {**page_fields(attempt_id, answers), "csrf_token": token(page), "go": ""}
+    assert client.post(f"/attempts/{attempt_id}", data=data).status_code == 302
+
+
 # --- the start page and my assessments -----------------------------------------------------------
 
 
@@ -300,7 +322,7 @@ def test_an_attempt_in_sections_is_paged_and_the_buttons_save_and_move(client, w
     attempt_id = start(client, world, assessment)
     page = client.get(f"/attempts/{attempt_id}")
     assert page.text.count("<fieldset") == 6
-    assert "Basics" in page.text and "Next section →" in page.text
+    assert "Basics" in page.text and "Next section →" in text_of(page.text)
     first = attempt_rows(attempt_id)[0]
     data = {**page_fields(attempt_id, {first.id: 0}), "csrf_token": token(page)}
     data.update(section="0", go="1")
@@ -308,7 +330,7 @@ def test_an_attempt_in_sections_is_paged_and_the_buttons_save_and_move(client, w
     assert response.headers["Location"].endswith("?section=1")
     second = client.get(response.headers["Location"])
     assert "Question 7" in second.text and "Question 1 " not in second.text
-    assert "(1/6 answered)" in second.text
+    assert "(1/6 answered)" in text_of(second.text)
     all_page = client.get(f"/attempts/{attempt_id}?section=all")
     assert all_page.text.count("<fieldset") == 12
 
@@ -523,3 +545,125 @@ def test_the_review_of_a_finished_attempt_closes_while_the_next_is_in_progress(c
     answer_everything(client, second)
     submit(client, second)
     assert world.markers.all[0] in client.get(f"/attempts/{first}/result").text
+
+
+# --- the section navigation and the review per section (no script) -----------------------------
+
+
+def _two_sections(world):
+    return make_assessment(
+        world.bank, sections=[{"count": 6, "topics": ["A"], "title": "Basics"}, {"count": 6}]
+    )
+
+
+def test_the_section_navigation_is_short_on_a_phone_and_its_counts_follow_the_saves(client, world):
+    """Each section is one button: its title and "(n/6 answered)" on a wide screen, a
+    short "1 · n/6" on a phone (the title kept for a screen reader). The page's count of
+    answered questions is a polite live region that attempt.js keeps up to date; without
+    script a save brings the counts back from the server."""
+    log_in(client, world.user)
+    attempt_id = start(client, world, _two_sections(world))
+    page = client.get(f"/attempts/{attempt_id}")
+    html = page.text
+    assert "css/attempt.css" in html and "js/attempt.js" in html
+    nav = html[html.index('<nav aria-label="Sections"') :]
+    nav = nav[: nav.index("</nav>")]
+    buttons = re.findall(r"<button[^>]*>.*?</button>", nav, flags=re.S)
+    assert len(buttons) == 3  # two sections and "all on one page"
+    first, second, every = buttons
+    assert 'name="go" value="0"' in first and 'aria-current="page"' in first
+    assert 'aria-current="page"' not in second
+    assert '<span class="section-number" aria-hidden="true">1 · </span>' in first
+    assert '<span class="section-title">Basics </span>' in first
+    assert text_of(first) == "1 · Basics (0/6 answered)"
+    assert text_of(second) == "2 · Part 2 (0/6 answered)"
+    assert 'value="all"' in every and "All questions on one page" in every
+    assert '<span data-section-answered="1">0</span>' in second
+    assert "Section 1 of 2: Basics" in html
+    live = re.search(r'<span aria-live="polite" aria-atomic="true" data-answered-count[^>]*>', html)
+    assert live and "0 of 12 questions answered" in html
+    # the questions say which section they are in and whether they are answered
+    assert html.count('data-section="0" data-answered="0"') == 6
+
+    rows = attempt_rows(attempt_id)
+    data = {**page_fields(attempt_id, {rows[0].id: 0, rows[1].id: 1}), "csrf_token": token(page)}
+    data.update(section="0", go="")
+    response = client.post(f"/attempts/{attempt_id}", data=data)
+    again = client.get(response.headers["Location"]).text
+    assert "2 of 12 questions answered" in again
+    assert '<span data-section-answered="0">2</span>' in again
+    assert text_of(again).count("(2/6 answered)") == 1
+    assert again.count('data-section="0" data-answered="1"') == 2
+    every_page = client.get(f"/attempts/{attempt_id}?section=all").text
+    assert "All 12 questions" in every_page
+    assert 'value="all"' in every_page and every_page.count('aria-current="page"') == 1
+
+
+def test_the_review_is_one_closed_section_each_under_the_score(client, world):
+    log_in(client, world.user)
+    attempt_id = start(client, world, _two_sections(world))
+    answer_some_wrong(client, attempt_id, wrong={2, 3, 9})
+    submit(client, attempt_id)
+    result = client.get(f"/attempts/{attempt_id}/result").text
+    # the score, the breakdown and the rule come before the review
+    review_at = result.index('id="review"')
+    for mark in ('data-testid="score"', 'data-testid="by-section"', CERTIFICATION_RULE):
+        assert result.index(mark) < review_at
+    sections = re.findall(r'<details class="card shadow-sm mb-3 review-section"[^>]*>', result)
+    assert len(sections) == 2 and not any(" open" in d for d in sections)
+    text = text_of(result)
+    assert "Basics · 4 of 6 correct Not correct: question 2, 3" in text
+    assert "Part 2 · 5 of 6 correct Not correct: question 9" in text
+    assert review_numbers(result) == list(range(1, 13))  # all there, to open
+    assert f'href="/attempts/{attempt_id}/result?review=wrong#review"' in result
+    assert "Show only the questions I got wrong (3)" in text
+
+    # a trainer reading it is offered the same, in the third person
+    log_in(client, world.trainer)
+    theirs = text_of(client.get(f"/attempts/{attempt_id}/result").text)
+    assert "Show only the questions they got wrong (3)" in theirs
+
+
+def test_review_wrong_shows_only_the_questions_not_got_right(client, world):
+    log_in(client, world.user)
+    attempt_id = start(client, world, _two_sections(world))
+    answer_some_wrong(client, attempt_id, wrong={2, 3, 9})
+    submit(client, attempt_id)
+    result = client.get(f"/attempts/{attempt_id}/result?review=wrong")
+    assert result.status_code == 200
+    html = result.text
+    assert review_numbers(html) == [2, 3, 9]
+    sections = re.findall(r'<details class="card shadow-sm mb-3 review-section"[^>]*>', html)
+    assert len(sections) == 2
+    assert " open" in sections[0] and " open" not in sections[1]  # the first wrong ones, open
+    text = text_of(html)
+    assert "Showing the 3 questions you did not get right, of 12." in text
+    assert f'href="/attempts/{attempt_id}/result#review"' in html  # back to all
+    assert "Show all 12 questions" in text
+    # the score and the rule are still at the top
+    assert "9 of 12" in text and CERTIFICATION_RULE in text
+
+
+def test_review_wrong_with_nothing_wrong_says_so(client, world):
+    log_in(client, world.user)
+    attempt_id = start(client, world)
+    answer_everything(client, attempt_id, right=True)
+    submit(client, attempt_id)
+    result = client.get(f"/attempts/{attempt_id}/result").text
+    assert "got wrong" not in result
+    assert "You got every question right." in text_of(result)
+    wrong = client.get(f"/attempts/{attempt_id}/result?review=wrong").text
+    assert review_numbers(wrong) == []
+    assert "You got every question right." in text_of(wrong)
+
+
+def test_review_wrong_does_not_open_a_closed_review(client, world):
+    assessment = make_assessment(world.bank, feedback=FeedbackPolicy.NONE)
+    log_in(client, world.user)
+    attempt_id = start(client, world, assessment)
+    answer_everything(client, attempt_id, right=False)
+    submit(client, attempt_id)
+    result = client.get(f"/attempts/{attempt_id}/result?review=wrong").text
+    assert 'data-testid="review-closed"' in result
+    assert review_numbers(result) == [] and "got wrong" not in result
+    assert not [m for m in world.markers.all if m in result]

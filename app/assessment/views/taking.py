@@ -9,6 +9,7 @@ owns the clock), so a page never shows an attempt open past its deadline plus gr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from flask_login import current_user
 from app.access import MANAGER, SIGNED_IN, TRAINER, allow, can_see_person, visible_people
 from app.assessment import attempt_queries as queries
 from app.assessment import attempts as engine
+from app.assessment.attempt_queries import ReviewItem
 from app.assessment.forms.taking import AttemptForm, read_answers, with_chosen
 from app.assessment.models import Assessment, AssessmentStatus, Attempt, AttemptStatus
 from app.assessment.views import bp
@@ -304,9 +306,58 @@ def submit(attempt_id: int):
 # --- the result ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReviewSection:
+    """The review of one section: its questions shown (all, or only those not wholly
+    correct), how many it has and how many were correct, and the numbers of the others."""
+
+    title: str
+    items: list[ReviewItem]
+    total: int
+    correct: int
+    wrong: list[int]
+    #: The numbers of its unscored trial questions (shown, but they did not count).
+    trial: frozenset[int] = frozenset()
+    open: bool = False
+
+
+def _review_sections(
+    attempt: Attempt, review: list[ReviewItem], only_wrong: bool
+) -> list[ReviewSection]:
+    """The review per section, in the attempt's order (its items' sections as drawn). With
+    ``only_wrong``, only the questions not wholly correct, and the first such section open."""
+    rows = attempt.items  # in position order, as the review's numbers
+    trial = frozenset(n for n, row in enumerate(rows, 1) if not row.scored)
+    titles = {
+        s.position: s.title or f"Section {s.position + 1}" for s in attempt.assessment.sections
+    }
+    grouped: dict[int, list[ReviewItem]] = {}
+    for r in review:
+        grouped.setdefault(rows[r.number - 1].section, []).append(r)
+    out: list[ReviewSection] = []
+    for position, items in grouped.items():
+        wrong = [r for r in items if r.marks < r.max_marks]
+        shown = wrong if only_wrong else items
+        if not shown:
+            continue
+        out.append(
+            ReviewSection(
+                title=titles.get(position, f"Section {position + 1}"),
+                items=shown,
+                total=len(items),
+                correct=len(items) - len(wrong),
+                wrong=[r.number for r in wrong],
+                trial=frozenset(r.number for r in items if r.number in trial),
+                open=only_wrong and not out,
+            )
+        )
+    return out
+
+
 @bp.route("/attempts/<int:attempt_id>/result")
 @allow(SIGNED_IN)
 def result(attempt_id: int):
+    """The result; ``?review=wrong`` shows only the questions not wholly correct."""
     attempt = _visible_attempt(attempt_id)
     own = attempt.person_id == current_user.person_id
     if attempt.status == AttemptStatus.IN_PROGRESS:
@@ -319,7 +370,18 @@ def result(attempt_id: int):
     page = queries.result_page(
         db.session(), attempt, show_review=show, person_name=attempt.person.full_name
     )
-    return render_template("assessment/taking/result.html", page=page, attempt=attempt, own=own)
+    only_wrong = request.args.get("review") == "wrong"
+    review = None if page.review is None else _review_sections(attempt, page.review, only_wrong)
+    wrong = sum(1 for r in page.review or () if r.marks < r.max_marks)
+    return render_template(
+        "assessment/taking/result.html",
+        page=page,
+        attempt=attempt,
+        own=own,
+        review=review,
+        only_wrong=only_wrong,
+        wrong=wrong,
+    )
 
 
 @bp.route("/assessments/results")

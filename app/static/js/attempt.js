@@ -36,16 +36,38 @@
       box.classList.toggle("text-muted", !bad);
     }
 
+    /* The counts the page was served with, kept in step as answers are saved: the
+       question's own state, its section's "2/15" and the "N of 75 answered" live region. */
+    function counted(fieldset, answered) {
+      var was = fieldset.getAttribute("data-answered") === "1";
+      if (was === answered) { return; }
+      var step = answered ? 1 : -1;
+      fieldset.setAttribute("data-answered", answered ? "1" : "0");
+      var section = fieldset.getAttribute("data-section");
+      var boxes = document.querySelectorAll("[data-answered-count]");
+      if (section !== null) {
+        boxes = Array.prototype.slice.call(boxes).concat(Array.prototype.slice.call(
+          document.querySelectorAll("[data-section-answered='" + section + "']")));
+      }
+      Array.prototype.forEach.call(boxes, function (box) {  /* "12 of 75 ...", "2" */
+        box.textContent = box.textContent.replace(/^\s*(\d+)/, function (all, n) {
+          return String(Math.max(0, parseInt(n, 10) + step));
+        });
+      });
+    }
+
     function send(fieldset) {
       var id = fieldset.getAttribute("data-item");
       if (busy[id]) { again[id] = true; return; }
       busy[id] = true;
       var body = new URLSearchParams();
+      var answered = false;
       body.append("csrf_token", token);
       body.append("item", id);
       fieldset.querySelectorAll("input, select").forEach(function (el) {
         if (!el.name || el.disabled) { return; }
         if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
+        if (el.type !== "hidden" && el.value !== "") { answered = true; }
         body.append(el.name, el.value);
       });
       status(fieldset, "Saving…", false);
@@ -62,6 +84,7 @@
         if (data.ok) {
           fieldset.querySelector("input[name='r" + id + "']").value = data.revision;
           status(fieldset, "Saved", false);
+          counted(fieldset, answered);
         } else {
           status(fieldset, data.message || "Not saved: use the Save button.", true);
         }
