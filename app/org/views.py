@@ -29,6 +29,7 @@ from app.learning.summary import learner_learning, trainer_learning
 from app.org import queries, services
 from app.org.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm, RoleForm
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
+from app.reports.heatmap import team_heatmap
 from app.staff_import.queries import import_attention
 from app.viewutil import (
     Confirmation,
@@ -126,7 +127,9 @@ def team():
     stmt = queries.team_query(flt, current_user.person_id, scope)
     # Unnarrowed, the list is the team just counted: no second count.
     page = paginate(stmt, total=None if flt.narrowed else size)
-    return render_template("org/team.html", page=page, flt=flt, team_size=size)
+    # The whole team's capability comes first; a narrowed list is about the people it lists.
+    heat = None if flt.narrowed else team_heatmap(db.session(), scope, date.today())
+    return render_template("org/team.html", page=page, flt=flt, team_size=size, heat=heat)
 
 
 @bp.route("/roles")

@@ -5,17 +5,17 @@ A plain WTForms ``Form`` bound to the query string (a GET form changes nothing, 
 no CSRF token and its URL can be bookmarked or shared). Use it in a view as::
 
     form = ReportFilterForm(request.args)
-    fill_choices(form, db.session, visible)       # visible = access.visible_people(user)
-    if form.validate():
-        try:
-            scope = form.scope(visible)
-        except ScopeRefused:                       # a unit/office/role beyond the viewer's reach
-            abort(403)
-        except ScopeError as error:                # an unknown id: shown on the page, status 400
-            ...
+    fill_choices(form, db.session(), visible)     # visible = access.visible_people(user)
+    if not form.validate():                       # bad date, unknown id: errors on the fields
+        return render_template(..., form=form), 400
+    try:
+        scope = form.scope(visible)               # compare_scope(visible): the compare date
+    except ScopeRefused:                          # a unit/office/role beyond the viewer's reach
+        abort(403)
 
-``fill_choices`` lists only what the viewer may report on; ``scope`` then tells an unknown id
-(a clear message) from one that exists but lies beyond the viewer's reach (refused).
+``fill_choices`` lists only what the viewer may report on and notes which ids exist, so that
+``validate`` reports an id that names nothing (a field error) and ``scope`` refuses one that
+exists beyond the viewer's reach. ``reports/_filters.html`` renders the form and its errors.
 """
 
 from __future__ import annotations
@@ -103,14 +103,22 @@ class ReportFilterForm(Form):
             self.on.data = date.today()
 
     def validate(self, extra_validators=None) -> bool:
+        """The fields' own checks, and ids that name nothing (once ``fill_choices`` ran)."""
         ok = super().validate(extra_validators)
-        for name in ("unit", "office", "role"):
+        for name, kind in (("unit", "org unit"), ("office", "office"), ("role", "role")):
             field = self[name]
             raw = field.raw_data[0] if field.raw_data else ""
             if raw not in ("", "None") and field.data is None:
                 field.errors = [*field.errors, f"“{raw[:40]}” is not an id; pick from the list."]
                 ok = False
+            elif self._unknown(name, field.data):
+                field.errors = [*field.errors, f"There is no {kind} with id {field.data}."]
+                ok = False
         return ok
+
+    def _unknown(self, name: str, value: int | None) -> bool:
+        known = self._allowed.get(name, set()) | self._allowed.get(f"{name}_exists", set())
+        return bool(self._allowed) and value is not None and value not in known
 
     @property
     def as_at(self) -> date:
