@@ -49,7 +49,13 @@ from app.learning.models.paths import PathAudience
 from app.org import tree  # noqa: F401  (keeps the org-unit closure table in step)
 from app.org.models import Office, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
 from app.reports import maintain  # noqa: F401  (keeps the level spans in step)
-from app.reports.models import LevelSpan, RequirementSpan
+from app.reports.models import (
+    LevelSpan,
+    OfficeFunction,
+    OfficeFunctionCompetency,
+    OfficeFunctionNeed,
+    RequirementSpan,
+)
 from app.staff_import.models import ImportBatch, ImportMapping
 
 __all__ = [
@@ -76,6 +82,9 @@ __all__ = [
     "ExternalCertificate",
     "LearningPath",
     "LevelSpan",
+    "OfficeFunction",
+    "OfficeFunctionCompetency",
+    "OfficeFunctionNeed",
     "RequirementSpan",
     "ModuleCompletion",
     "ModuleEvidence",

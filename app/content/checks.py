@@ -21,6 +21,7 @@ from app.content.certificates_schema import check_certificates
 from app.content.files import ContentError, ContentFile, ContentInvalid, read_yaml
 from app.content.framework_schema import check_framework, check_profiles
 from app.content.learning_schema import check_learning_files
+from app.content.office_functions import check_office_functions
 from app.content.roles import check_roles
 from app.framework.content import FrameworkContent
 from app.framework.versions import FRAMEWORK_CODE
@@ -33,6 +34,7 @@ KNOWN_KINDS = (
     "learning-path",
     "question-bank",
     "assessment-set",
+    "office-functions",
 )
 
 
@@ -97,6 +99,7 @@ def check_files(
             }
         except ContentInvalid as exc:
             errors.extend(exc.errors)
+    errors += _check_office_functions(by_kind, frameworks)
     errors += check_learning_files(
         by_kind.get("learning-path", []),
         framework=frameworks.get(FRAMEWORK_CODE) or next(iter(frameworks.values()), None),
@@ -133,6 +136,18 @@ def _check_assessments(by_kind, root: Path, competencies, warnings) -> list[Cont
         if warnings is not None:
             warnings.extend(check.warnings)
     return errors + _module_link_errors(by_kind, root, sets)
+
+
+def _check_office_functions(by_kind, frameworks) -> list[ContentError]:
+    """The office functions files, against the framework each names."""
+    errors: list[ContentError] = []
+    for content in by_kind.get("office-functions", []):
+        named = _framework_of(content, frameworks, by_kind, errors)
+        try:
+            check_office_functions(content, set(named.competency_codes()) if named else None)
+        except ContentInvalid as exc:
+            errors.extend(exc.errors)
+    return errors
 
 
 def _module_link_errors(by_kind, root: Path, sets: list[ContentFile]) -> list[ContentError]:

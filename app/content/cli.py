@@ -81,6 +81,12 @@ def content_check(paths: tuple[Path, ...]):
     help="Certificate catalogue (curricula/certificates.yaml).",
 )
 @click.option(
+    "--office-functions",
+    "office_functions_file",
+    type=FILE,
+    help="P3O office functions for the coverage report (curricula/office-functions.yaml).",
+)
+@click.option(
     "--learning",
     "learning_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -97,6 +103,7 @@ def content_load(
     framework_file: Path | None,
     profiles_file: Path | None,
     certificates_file: Path | None,
+    office_functions_file: Path | None,
     learning_dir: Path | None,
     assessments_dir: Path | None,
 ):
@@ -106,11 +113,13 @@ def content_load(
     from app.content.bank_load import load_banks
     from app.content.framework_load import load_framework
     from app.content.learning_load import load_paths
+    from app.content.office_functions import load_office_functions
 
     roles_path = roles_file or curricula_dir() / "roles.yaml"
     framework_path = framework_file or curricula_dir() / "framework.yaml"
     profiles_path = profiles_file or curricula_dir() / "role-profiles.yaml"
     certificates_path = certificates_file or curricula_dir() / "certificates.yaml"
+    functions_path = office_functions_file or curricula_dir() / "office-functions.yaml"
     try:
         roles = load_roles(db.session(), roles_path)
         framework = None
@@ -121,6 +130,11 @@ def content_load(
                 profiles_path,
                 certificates_path=certificates_path if certificates_path.exists() else None,
             )
+        functions = (
+            load_office_functions(db.session(), functions_path)
+            if framework and functions_path.exists()
+            else None
+        )
         learning_files = sorted((learning_dir or curricula_dir() / "learning").glob("*.yaml"))
         learning = (
             load_paths(db.session(), learning_files, content_root()) if learning_files else None
@@ -137,6 +151,8 @@ def content_load(
             click.echo(f"  {label}: {', '.join(codes)}")
     if framework:
         click.echo(f"Competency framework ({framework_path.name}): {framework.summary()}.")
+    if functions:
+        click.echo(f"Office functions ({functions_path.name}): {functions.summary()}.")
     if learning:
         click.echo(f"Learning paths: {learning.summary()}.")
         for path in learning.paths:
@@ -159,8 +175,8 @@ def _echo_assessment_reports(banks, assessments) -> None:
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write framework.yaml, role-profiles.yaml, certificates.yaml and "
-    "learning/*.yaml to.",
+    help="Folder to write framework.yaml, role-profiles.yaml, certificates.yaml, "
+    "office-functions.yaml and learning/*.yaml to.",
 )
 @click.option("--framework", "code", default=FRAMEWORK_CODE, show_default=True)
 def content_export(out_dir: Path, code: str):
@@ -170,6 +186,7 @@ def content_export(out_dir: Path, code: str):
     from app.content.bank_export import export_banks
     from app.content.framework_export import export_certificates, export_documents
     from app.content.learning_export import export_paths
+    from app.content.office_functions_export import export_office_functions
     from app.framework.versions import content_of, published_version
 
     version = published_version(db.session(), code)
@@ -185,6 +202,10 @@ def content_export(out_dir: Path, code: str):
     if certificates_text is not None:
         (out_dir / "certificates.yaml").write_text(certificates_text, encoding="utf-8")
     click.echo(f"Exported {code} version {version.number} to {out_dir}.")
+    functions_text = export_office_functions(db.session())
+    if functions_text is not None:
+        (out_dir / "office-functions.yaml").write_text(functions_text, encoding="utf-8")
+        click.echo(f"Exported the office functions to {out_dir / 'office-functions.yaml'}.")
     paths = export_paths(db.session())
     if paths:
         (out_dir / "learning").mkdir(exist_ok=True)

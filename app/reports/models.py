@@ -10,15 +10,21 @@ competencies not required are not stored: no row means 0.
 The spans are derived data: app/reports/spans.py states how they follow from evidence,
 role assignments and framework versions, app/reports/maintain.py keeps them current, and
 ``flask reports check`` recomputes them from scratch and reports any difference.
+
+Beside them, the rules of the P3O function coverage report (office_functions and its two
+small tables): content a trainer edits in curricula/office-functions.yaml and loads with
+``flask content load``.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.db import enum_column
 from app.extensions import Model
 
 
@@ -52,3 +58,71 @@ class RequirementSpan(Model):
     valid_to: Mapped[date | None]
     required: Mapped[int]
     essential: Mapped[bool]
+
+
+class OfficeKind(StrEnum):
+    """What decides the functions an office needs (curricula/office-functions.yaml)."""
+
+    PORTFOLIO = "portfolio"
+    PROGRAMME = "programme"
+    PROJECT = "project"
+    #: added for any office that other offices report into (it has spokes)
+    HUB = "hub"
+    #: instead of its P3 level's list, for an office marked as a Centre of Excellence
+    CENTRE_OF_EXCELLENCE = "centre_of_excellence"
+
+
+class OfficeFunction(Model):
+    """A P3O function an office provides (planning, risk, reporting…), as a trainer defines
+    it in curricula/office-functions.yaml: which competencies a member must hold, and at
+    what level, to cover it. Loaded by ``flask content load``; never edited elsewhere."""
+
+    __tablename__ = "office_functions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: the level a member needs in every competency of the function to cover it
+    level: Mapped[int]
+    #: the function's place in the file, for display
+    position: Mapped[int] = mapped_column(default=0)
+
+    competencies: Mapped[list[OfficeFunctionCompetency]] = relationship(
+        back_populates="function",
+        cascade="all, delete-orphan",
+        order_by="OfficeFunctionCompetency.position",
+    )
+    needs: Mapped[list[OfficeFunctionNeed]] = relationship(
+        back_populates="function", cascade="all, delete-orphan"
+    )
+
+
+class OfficeFunctionCompetency(Model):
+    """One competency a function asks for (a member covers the function only when at the
+    function's level in all of them)."""
+
+    __tablename__ = "office_function_competencies"
+
+    function_id: Mapped[int] = mapped_column(
+        ForeignKey("office_functions.id", ondelete="CASCADE"), primary_key=True
+    )
+    competency_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    function: Mapped[OfficeFunction] = relationship(back_populates="competencies")
+
+
+class OfficeFunctionNeed(Model):
+    """A kind of office that needs a function."""
+
+    __tablename__ = "office_function_needs"
+
+    function_id: Mapped[int] = mapped_column(
+        ForeignKey("office_functions.id", ondelete="CASCADE"), primary_key=True
+    )
+    office_kind: Mapped[OfficeKind] = mapped_column(
+        enum_column(OfficeKind, "office_kind", 24), primary_key=True
+    )
+
+    function: Mapped[OfficeFunction] = relationship(back_populates="needs")

@@ -63,9 +63,67 @@ def upgrade():
         unique=False,
     )
     # Existing installs fill them with `flask reports refresh` (README, upgrading).
+    # The rules of the P3O function coverage report (curricula/office-functions.yaml).
+    op.create_table(
+        "office_functions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_office_functions")),
+        sa.UniqueConstraint("code", name=op.f("uq_office_functions_code")),
+    )
+    op.create_table(
+        "office_function_competencies",
+        sa.Column("function_id", sa.Integer(), nullable=False),
+        sa.Column("competency_code", sa.String(length=16), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["function_id"],
+            ["office_functions.id"],
+            name=op.f("fk_office_function_competencies_function_id_office_functions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "function_id", "competency_code", name=op.f("pk_office_function_competencies")
+        ),
+    )
+    op.create_table(
+        "office_function_needs",
+        sa.Column("function_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "office_kind",
+            sa.Enum(
+                "portfolio",
+                "programme",
+                "project",
+                "hub",
+                "centre_of_excellence",
+                name="office_kind",
+                native_enum=False,
+                create_constraint=True,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["function_id"],
+            ["office_functions.id"],
+            name=op.f("fk_office_function_needs_function_id_office_functions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "function_id", "office_kind", name=op.f("pk_office_function_needs")
+        ),
+    )
 
 
 def downgrade():
+    op.drop_table("office_function_needs")
+    op.drop_table("office_function_competencies")
+    op.drop_table("office_functions")
     op.drop_index("ix_requirement_spans_code_from", table_name="requirement_spans")
     op.drop_table("requirement_spans")
     op.drop_index("ix_level_spans_code_from", table_name="level_spans")
