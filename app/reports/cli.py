@@ -1,17 +1,20 @@
 """`flask reports …`: rebuilding and checking the level and requirement spans the reports
-read. Both are safe to run at any time; `refresh` suits a nightly cron job."""
+read. Both are safe to run at any time."""
 
 from __future__ import annotations
 
 import sys
 import time
+from datetime import timedelta
 from itertools import zip_longest
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from app.extensions import db
-from app.reports.maintain import differences, refresh_all
+from app.org.models import Person
+from app.reports.maintain import Difference, differences, refresh_all
 
 reports_cli = AppGroup("reports", help="Reports: the spans of levels and requirements.")
 
@@ -19,35 +22,75 @@ reports_cli = AppGroup("reports", help="Reports: the spans of levels and require
 @reports_cli.command("refresh")
 def refresh_command() -> None:
     """Rewrite everyone's level and requirement spans from evidence, role assignments and
-    framework versions. Expiry needs no nightly pass (a span already ends on the day after
-    its evidence expires); run this after upgrading, or after changing data outside the
-    product."""
+    framework versions, set-wise in SQL.
+
+    Expiry needs no daily pass: a span already ends on the day after the evidence behind it
+    expires, so the spans stay right without a nightly job. Every change made through the
+    application keeps them current as it is made. Run this after upgrading to a release
+    that adds or changes the spans, after restoring or editing data outside the
+    application, or when `flask reports check` reports a difference. Safe to run at any
+    time, from cron too."""
     started = time.perf_counter()
     people = refresh_all(db.session())
     db.session.commit()
     click.echo(f"Refreshed the spans of {people} people in {time.perf_counter() - started:.1f} s.")
 
 
+def _span(span: tuple | None) -> str:
+    """One stored or expected span in words, e.g. 'RISK level 3 from 2025-01-01 onwards'."""
+    if span is None:
+        return "nothing"
+    if len(span) == 1:
+        return str(span[0])
+    code, valid_from, valid_to, figure, *essential = span
+    what = "required" if essential else "level"
+    # Stored ends are exclusive; people read the last day.
+    until = f"to {valid_to - timedelta(days=1)}" if valid_to is not None else "onwards"
+    extra = " (essential)" if essential and essential[0] else ""
+    return f"{code} {what} {figure}{extra} from {valid_from} {until}"
+
+
+def _first_difference(d: Difference) -> tuple[tuple | None, tuple | None]:
+    return next(pair for pair in zip_longest(d.stored, d.expected) if pair[0] != pair[1])
+
+
 @reports_cli.command("check")
-@click.option("--show", default=10, help="How many differences to print.")
+@click.option("--show", default=10, show_default=True, help="How many differences to list.")
 def check_command(show: int) -> None:
-    """Recompute every span from scratch with the rule and report any difference from the
-    stored ones (exit status 1 when there is one)."""
-    found = differences(db.session())
-    db.session.rollback()
+    """Recompute every person's spans from scratch with the rule (in Python, independently
+    of the SQL that writes them) and report any difference from the stored ones. Exits
+    with status 1 when there is one, so that a monitoring job can alert on it."""
+    session = db.session()
+    found = differences(session)
     if not found:
-        click.echo("The spans match the evidence: no differences.")
+        db.session.rollback()
+        click.echo("The spans match the evidence, roles and framework: no differences.")
         return
+    people = {d.person_id for d in found}
+    tables = {t: sum(1 for d in found if d.table == t) for t in ("levels", "requirements")}
+    names = dict(
+        session.execute(
+            select(Person.id, Person.employee_number).where(
+                Person.id.in_([d.person_id for d in found[:show]])
+            )
+        ).all()
+    )
+    db.session.rollback()
     click.echo(
-        f"{len(found)} difference{'' if len(found) == 1 else 's'} "
-        "between the stored spans and the rule:"
+        f"The stored spans differ from the rule for {len(people)} "
+        f"{'person' if len(people) == 1 else 'people'} "
+        f"({len(found)} difference{'' if len(found) == 1 else 's'}: "
+        f"{tables['levels']} in levels, {tables['requirements']} in requirements)."
     )
     for d in found[:show]:
-        first = next(pair for pair in zip_longest(d.stored, d.expected) if pair[0] != pair[1])
+        stored, expected = _first_difference(d)
+        who = names.get(d.person_id, "no longer on file")
         click.echo(
-            f"  person {d.person_id}, {d.table}: {len(d.stored)} spans stored, "
-            f"{len(d.expected)} expected; first difference: stored {first[0]}, "
-            f"expected {first[1]}"
+            f"  person {d.person_id} ({who}), {d.table}: {len(d.stored)} spans stored, "
+            f"{len(d.expected)} expected; first difference: stored {_span(stored)}, "
+            f"expected {_span(expected)}"
         )
+    if len(found) > show:
+        click.echo(f"  … and {len(found) - show} more (--show to list more).")
     click.echo("Run `flask reports refresh` to rewrite them.")
     sys.exit(1)

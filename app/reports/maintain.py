@@ -1,16 +1,39 @@
 """Keeps the level and requirement spans (models.py) current as the organisation changes.
 
-- **A single change** (a piece of evidence recorded, a rating decided, a role assigned or
-  ended) refreshes the spans of the people it touches in the same transaction: a flush that
-  adds, changes or deletes evidence or a role assignment notes the people, and the spans of
-  those people are rewritten right after the flush (``_refresh_after_flush``).
+- **A single change** (a piece of evidence recorded, changed or deleted, a rating decided,
+  a role assigned or ended) refreshes the spans of the people it touches in the same
+  transaction, right after the flush that writes it: mapper events note the people (an
+  evidence row moved to another person notes both; a deleted row is read before it goes),
+  and ``after_flush_postexec`` rewrites their level spans (evidence) or requirement spans
+  (role assignments) with the rule. A self-rating, or a change to a column the rule does
+  not read (a note, a rating's status), refreshes nothing.
+- **A bulk write** through the session (``session.execute(insert(Evidence), rows)``, an
+  UPDATE or DELETE of evidence or role assignments) is caught as it runs
+  (``do_orm_execute``): the people it touches are refreshed right after it, set-wise.
+  A write whose people cannot be told (an INSERT … SELECT, an UPDATE that moves rows to
+  other people) marks everyone stale, refreshed at commit.
 - **A framework publication** changes caps, catalogue and role profiles from the day it is
-  published: the commit that publishes it refreshes everyone's spans (``refresh_all``).
-- **A bulk change** (an import) runs inside ``deferred(session)``: the people it touches are
-  collected and refreshed together at the end, set-wise.
+  published: it marks everyone stale, and the commit refreshes everyone in SQL (bulk.py).
+  Until then the spans read as before the publication (``catch_up`` refreshes at once).
+  Published versions never change (the framework services refuse to edit one); a change
+  written straight into one needs ``flask reports refresh``.
+- **A bulk change** (an import) runs inside ``deferred(session)``: the people it touches
+  are collected and refreshed together, set-wise in SQL, when the block ends.
+- **A rollback** forgets what it undid: rolling back a savepoint restores what was stale
+  when it began; the end of the transaction forgets everything.
+- **Two transactions at once** (PostgreSQL): a refresh first locks the people's rows
+  (bulk.lock_people), so that the second waits and then reads what the first committed.
+- **Nothing runs on a schedule**: expiry is already in the spans (a span ends the day after
+  its evidence expires), so there is no daily pass.
 
-The rule the spans follow is app/reports/spans.py; ``differences`` recomputes it from the
-evidence and compares, for ``flask reports check``.
+Writes that bypass the session (``connection.execute``, the legacy
+``bulk_insert_mappings``) are not seen: follow them with ``refresh_all(session)``.
+
+Two ways to compute the spans: ``refresh_people_py`` applies the Python rule
+(app/reports/spans.py) person by person and is the reference; bulk.py computes the same
+spans in SQL, set-wise. Up to ``SMALL`` people at a time take the Python path (one write
+costs a few milliseconds), more the SQL path. ``differences`` recomputes everything with
+the Python rule and compares, for ``flask reports check``.
 """
 
 from __future__ import annotations
@@ -19,10 +42,29 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select
-from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy import (
+    BindParameter,
+    Delete,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy import inspect as orm_inspect
+from sqlalchemy.orm import (
+    InstanceState,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    object_session,
+)
 
 from app.capability.levels import CertificateRule, Fact
 from app.capability.models import Evidence
@@ -38,15 +80,42 @@ from app.framework.models import (
 )
 from app.framework.versions import FRAMEWORK_CODE
 from app.org.models import AssignmentKind, Person, Role, RoleAssignment
+from app.reports import bulk
 from app.reports.models import LevelSpan, RequirementSpan
 from app.reports.spans import Assignment, Era, Span, known_fact, level_spans, requirement_spans
 
-#: People refreshed per round trip in a bulk refresh.
+#: Up to this many people at a time are refreshed with the Python rule; more, set-wise in
+#: SQL (a single write touches one person; an import thousands).
+SMALL = 20
+#: People per round trip: a batch of the Python path, or person ids per SQL statement.
 BATCH = 2000
+#: What a refresh rewrites: a person's level spans, their requirement spans, or both.
+LEVELS, REQUIREMENTS = 1, 2
+BOTH = LEVELS | REQUIREMENTS
 
-_TOUCHED = "reports_touched_people"
-_ALL_STALE = "reports_all_stale"
-_DEFERRED = "reports_deferred"
+#: session.info keys
+_PENDING = "reports_pending"  # {person id: LEVELS | REQUIREMENTS}: stale spans
+_ALL_STALE = "reports_all_stale"  # True: everyone's spans are stale
+_DEFERRED = "reports_deferred"  # int: depth of deferred() blocks
+_ERAS = "reports_eras"  # the eras, read once a transaction
+_SAVED = "reports_saved"  # savepoint -> (all stale, pending) when it began
+
+#: The columns whose change can change someone's spans.
+_EVIDENCE_COLUMNS = frozenset(
+    {
+        "person_id",
+        "competency_id",
+        "competency_code",
+        "source",
+        "level",
+        "achieved_on",
+        "expires_on",
+        "validated",
+        "certificate_code",
+        "recorded_at",
+    }
+)
+_ASSIGNMENT_COLUMNS = frozenset({"person_id", "role_id", "kind", "start_date", "end_date"})
 
 
 # -- reading what the rule needs ---------------------------------------------------------
@@ -102,6 +171,43 @@ def eras(session: Session, code: str = FRAMEWORK_CODE) -> list[Era]:
     ]
 
 
+#: Eras already read, by what identifies them (see _eras_now). Any framework write made in
+#: this process empties it.
+_ERA_CACHE: dict[tuple, list[Era]] = {}
+
+
+def _eras_now(session: Session) -> list[Era]:
+    """The eras, read once a transaction, and kept across transactions while the published
+    versions stay the same: a published version never changes, and its content hash, id and
+    publication date say all an era holds. (A version without a hash is read each time.)"""
+    if _ERAS in session.info:
+        return session.info[_ERAS]
+    key = tuple(
+        tuple(row)
+        for row in session.execute(
+            select(
+                FrameworkVersion.id, FrameworkVersion.content_hash, FrameworkVersion.published_at
+            )
+            .join(Framework)
+            .where(
+                Framework.code == FRAMEWORK_CODE,
+                FrameworkVersion.status.in_([VersionStatus.PUBLISHED, VersionStatus.RETIRED]),
+                FrameworkVersion.published_at.is_not(None),
+            )
+            .order_by(FrameworkVersion.published_at, FrameworkVersion.number)
+        )
+    )
+    found = _ERA_CACHE.get(key)
+    if found is None:
+        found = eras(session)
+        if all(content_hash for _, content_hash, _ in key):
+            if len(_ERA_CACHE) > 16:
+                _ERA_CACHE.clear()
+            _ERA_CACHE[key] = found
+    session.info[_ERAS] = found
+    return found
+
+
 def certificate_rules(
     session: Session, version_ids: Iterable[int]
 ) -> dict[int, dict[str, CertificateRule]]:
@@ -117,11 +223,10 @@ def certificate_rules(
     return dict(out)
 
 
-def facts_of(session: Session, person_ids: Sequence[int]) -> dict[int, list[Fact]]:
-    """person id -> their validated evidence as facts known from the day recorded (self-
-    ratings never count towards a level, so they are left out)."""
-    out: dict[int, list[Fact]] = defaultdict(list)
-    rows = session.execute(
+@cache
+def _facts_statement() -> Select:
+    """Built once: every write runs it."""
+    return (
         select(
             Evidence.id,
             Evidence.person_id,
@@ -136,12 +241,18 @@ def facts_of(session: Session, person_ids: Sequence[int]) -> dict[int, list[Fact
         )
         .join(Competency, Competency.id == Evidence.competency_id)
         .where(
-            Evidence.person_id.in_(person_ids),
+            Evidence.person_id.in_(bindparam("ids", expanding=True)),
             Evidence.validated.is_(True),
             Evidence.source != Source.SELF_RATING,
         )
     )
-    for r in rows:
+
+
+def facts_of(session: Session, person_ids: Sequence[int]) -> dict[int, list[Fact]]:
+    """person id -> their validated evidence as facts known from the day recorded (self-
+    ratings never count towards a level, so they are left out)."""
+    out: dict[int, list[Fact]] = defaultdict(list)
+    for r in session.execute(_facts_statement(), {"ids": list(person_ids)}):
         fact = Fact(
             r.competency_code,
             Source(r.source).value,
@@ -157,10 +268,9 @@ def facts_of(session: Session, person_ids: Sequence[int]) -> dict[int, list[Fact
     return out
 
 
-def assignments_of(session: Session, person_ids: Sequence[int]) -> dict[int, list[Assignment]]:
-    """person id -> their current-role assignments (past, present and future)."""
-    out: dict[int, list[Assignment]] = defaultdict(list)
-    for person_id, role, start, end in session.execute(
+@cache
+def _assignments_statement() -> Select:
+    return (
         select(
             RoleAssignment.person_id,
             Role.code,
@@ -169,9 +279,17 @@ def assignments_of(session: Session, person_ids: Sequence[int]) -> dict[int, lis
         )
         .join(Role, Role.id == RoleAssignment.role_id)
         .where(
-            RoleAssignment.person_id.in_(person_ids),
+            RoleAssignment.person_id.in_(bindparam("ids", expanding=True)),
             RoleAssignment.kind == AssignmentKind.CURRENT,
         )
+    )
+
+
+def assignments_of(session: Session, person_ids: Sequence[int]) -> dict[int, list[Assignment]]:
+    """person id -> their current-role assignments (past, present and future)."""
+    out: dict[int, list[Assignment]] = defaultdict(list)
+    for person_id, role, start, end in session.execute(
+        _assignments_statement(), {"ids": list(person_ids)}
     ):
         out[person_id].append(Assignment(role, start, end))
     return out
@@ -202,60 +320,115 @@ def computed(
 # -- writing -----------------------------------------------------------------------------
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), BATCH):
-        yield ids[start : start + BATCH]
+def _chunks(ids: Sequence[int], size: int = BATCH) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
-def refresh_people(session: Session, person_ids: Iterable[int]) -> int:
-    """Rewrite the spans of these people from their evidence and assignments; returns how
-    many people were refreshed. Runs in the caller's transaction."""
+@cache
+def _delete_statement(model: type[LevelSpan] | type[RequirementSpan]) -> Delete:
+    return delete(model).where(model.person_id.in_(bindparam("ids", expanding=True)))
+
+
+def _level_rows(session: Session, ids: Sequence[int], era_list: list[Era]) -> list[dict]:
+    facts = facts_of(session, ids)
+    catalogues = {e.version_id: e.certificates for e in era_list if e.certificates}
+    return [
+        {
+            "person_id": person_id,
+            "competency_code": s.code,
+            "valid_from": s.valid_from,
+            "valid_to": s.valid_to,
+            "level": s.level,
+        }
+        for person_id in ids
+        for s in level_spans(facts.get(person_id, []), era_list, catalogues)
+    ]
+
+
+def _requirement_rows(session: Session, ids: Sequence[int], era_list: list[Era]) -> list[dict]:
+    assignments = assignments_of(session, ids)
+    return [
+        {
+            "person_id": person_id,
+            "competency_code": s.code,
+            "valid_from": s.valid_from,
+            "valid_to": s.valid_to,
+            "required": s.level,
+            "essential": s.essential,
+        }
+        for person_id in ids
+        for s in requirement_spans(assignments.get(person_id, []), era_list)
+    ]
+
+
+def refresh_people_py(session: Session, person_ids: Iterable[int], parts: int = BOTH) -> int:
+    """Rewrite the spans of these people with the Python rule (the reference), in the
+    caller's transaction: their LEVELS, their REQUIREMENTS or BOTH. Returns how many people
+    were refreshed."""
     ids = sorted(set(person_ids))
     if not ids:
         return 0
-    era_list = eras(session)
+    era_list = _eras_now(session)
     connection = session.connection()
     for chunk in _chunks(ids):
-        level_rows: list[dict[str, Any]] = []
-        requirement_rows: list[dict[str, Any]] = []
-        for spans in computed(session, chunk, era_list):
-            level_rows += [
-                {
-                    "person_id": spans.person_id,
-                    "competency_code": s.code,
-                    "valid_from": s.valid_from,
-                    "valid_to": s.valid_to,
-                    "level": s.level,
-                }
-                for s in spans.levels
-            ]
-            requirement_rows += [
-                {
-                    "person_id": spans.person_id,
-                    "competency_code": s.code,
-                    "valid_from": s.valid_from,
-                    "valid_to": s.valid_to,
-                    "required": s.level,
-                    "essential": s.essential,
-                }
-                for s in spans.requirements
-            ]
-        connection.execute(delete(LevelSpan).where(LevelSpan.person_id.in_(chunk)))
-        connection.execute(delete(RequirementSpan).where(RequirementSpan.person_id.in_(chunk)))
-        if level_rows:
-            connection.execute(insert(LevelSpan), level_rows)
-        if requirement_rows:
-            connection.execute(insert(RequirementSpan), requirement_rows)
+        bulk.lock_people(connection, chunk)
+        for part, model, rows_of in (
+            (LEVELS, LevelSpan, _level_rows),
+            (REQUIREMENTS, RequirementSpan, _requirement_rows),
+        ):
+            if parts & part:
+                rows = rows_of(session, chunk, era_list)
+                connection.execute(_delete_statement(model), {"ids": list(chunk)})
+                if rows:
+                    connection.execute(insert(model), rows)
     return len(ids)
 
 
+def refresh_people_sql(session: Session, person_ids: Iterable[int], parts: int = BOTH) -> int:
+    """Rewrite the spans of these people set-wise in SQL (bulk.py), ``BATCH`` people a
+    statement; returns how many people were refreshed."""
+    ids = sorted(set(person_ids))
+    for chunk in _chunks(ids):
+        bulk.refresh_people_sql(
+            session, chunk, levels=bool(parts & LEVELS), requirements=bool(parts & REQUIREMENTS)
+        )
+    return len(ids)
+
+
+def refresh_people(session: Session, person_ids: Iterable[int], parts: int = BOTH) -> int:
+    """Rewrite the spans of these people in the caller's transaction: a few with the Python
+    rule, more set-wise in SQL. Returns how many people were refreshed."""
+    ids = set(person_ids)
+    if len(ids) <= SMALL:
+        return refresh_people_py(session, ids, parts)
+    return refresh_people_sql(session, ids, parts)
+
+
+def _refresh_pending(session: Session, pending: dict[int, int]) -> None:
+    """Refresh what each person needs (their levels, requirements or both)."""
+    by_parts: dict[int, list[int]] = defaultdict(list)
+    for person_id, parts in pending.items():
+        by_parts[parts].append(person_id)
+    for parts, ids in sorted(by_parts.items()):
+        refresh_people(session, ids, parts)
+
+
+def _refresh_everyone(session: Session) -> None:
+    bulk.refresh_all_sql(session)
+    session.info.pop(_PENDING, None)
+    session.info.pop(_ALL_STALE, None)
+
+
 def refresh_all(session: Session) -> int:
-    """Rewrite everyone's spans (after a framework publication, or on demand)."""
-    ids = list(session.scalars(select(Person.id).order_by(Person.id)))
-    connection = session.connection()
-    connection.execute(delete(LevelSpan).where(LevelSpan.person_id.not_in(ids)))
-    connection.execute(delete(RequirementSpan).where(RequirementSpan.person_id.not_in(ids)))
-    return refresh_people(session, ids)
+    """Rewrite everyone's spans set-wise in SQL (after a bulk load, or on demand), in the
+    caller's transaction; returns how many people there are."""
+    session.flush()
+    _refresh_everyone(session)
+    return session.scalar(select(func.count()).select_from(Person)) or 0
+
+
+# -- checking ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -269,25 +442,36 @@ class Difference:
 def _stored(session: Session, person_ids: Sequence[int]) -> tuple[dict, dict]:
     levels: dict[int, list[tuple]] = defaultdict(list)
     for r in session.execute(
-        select(LevelSpan)
+        select(
+            LevelSpan.person_id,
+            LevelSpan.competency_code,
+            LevelSpan.valid_from,
+            LevelSpan.valid_to,
+            LevelSpan.level,
+        )
         .where(LevelSpan.person_id.in_(person_ids))
         .order_by(LevelSpan.competency_code, LevelSpan.valid_from)
-    ).scalars():
-        levels[r.person_id].append((r.competency_code, r.valid_from, r.valid_to, r.level))
+    ):
+        levels[r.person_id].append(tuple(r[1:]))
     requirements: dict[int, list[tuple]] = defaultdict(list)
     for q in session.execute(
-        select(RequirementSpan)
+        select(
+            RequirementSpan.person_id,
+            RequirementSpan.competency_code,
+            RequirementSpan.valid_from,
+            RequirementSpan.valid_to,
+            RequirementSpan.required,
+            RequirementSpan.essential,
+        )
         .where(RequirementSpan.person_id.in_(person_ids))
         .order_by(RequirementSpan.competency_code, RequirementSpan.valid_from)
-    ).scalars():
-        requirements[q.person_id].append(
-            (q.competency_code, q.valid_from, q.valid_to, q.required, q.essential)
-        )
+    ):
+        requirements[q.person_id].append(tuple(q[1:]))
     return levels, requirements
 
 
 def differences(session: Session, person_ids: Iterable[int] | None = None) -> list[Difference]:
-    """Recompute the spans from scratch with the pure rule and list every person whose
+    """Recompute the spans from scratch with the Python rule and list every person whose
     stored spans differ (an empty list: the table is right)."""
     ids = sorted(
         set(person_ids) if person_ids is not None else session.scalars(select(Person.id)).all()
@@ -297,100 +481,309 @@ def differences(session: Session, person_ids: Iterable[int] | None = None) -> li
     for chunk in _chunks(ids):
         levels, requirements = _stored(session, chunk)
         for spans in computed(session, chunk, era_list):
+            pid = spans.person_id
             want_l = [(s.code, s.valid_from, s.valid_to, s.level) for s in spans.levels]
             want_r = [
                 (s.code, s.valid_from, s.valid_to, s.level, s.essential) for s in spans.requirements
             ]
-            if levels.get(spans.person_id, []) != want_l:
-                out.append(
-                    Difference(spans.person_id, "levels", levels.get(spans.person_id, []), want_l)
-                )
-            if requirements.get(spans.person_id, []) != want_r:
-                out.append(
-                    Difference(
-                        spans.person_id,
-                        "requirements",
-                        requirements.get(spans.person_id, []),
-                        want_r,
-                    )
-                )
-    orphans = session.scalars(
-        select(LevelSpan.person_id).where(LevelSpan.person_id.not_in(ids)).distinct()
-    ).all()
-    out += [Difference(p, "levels", [("(person gone)",)], []) for p in orphans]
+            if levels.get(pid, []) != want_l:
+                out.append(Difference(pid, "levels", levels.get(pid, []), want_l))
+            if requirements.get(pid, []) != want_r:
+                out.append(Difference(pid, "requirements", requirements.get(pid, []), want_r))
+    if person_ids is None:  # spans of people who are gone (the foreign keys forbid it)
+        for table, model in (("levels", LevelSpan), ("requirements", RequirementSpan)):
+            gone = session.scalars(
+                select(model.person_id).where(model.person_id.not_in(select(Person.id))).distinct()
+            )
+            out += [Difference(p, table, [("(person gone)",)], []) for p in gone]
     return out
 
 
 # -- keeping them current ----------------------------------------------------------------
 
 
+def _note(session: Session | None, people: Iterable[int | None], parts: int) -> None:
+    if session is None:
+        return
+    pending = session.info.setdefault(_PENDING, {})
+    for person_id in people:
+        if person_id is not None:
+            pending[person_id] = pending.get(person_id, 0) | parts
+
+
+def _parts(target: Any) -> int:
+    """Evidence makes levels stale, role assignments requirements."""
+    return LEVELS if isinstance(target, Evidence) else REQUIREMENTS
+
+
+def _mark_all_stale(session: Session | None) -> None:
+    if session is not None:
+        session.info[_ALL_STALE] = True
+
+
+def _settle(session: Session) -> None:
+    """Refresh the people noted stale, unless a deferred block or a pending refresh of
+    everyone will."""
+    info = session.info
+    if info.get(_DEFERRED) or info.get(_ALL_STALE):
+        return
+    pending = info.pop(_PENDING, None)
+    if pending:
+        _refresh_pending(session, pending)
+
+
+def catch_up(session: Session) -> None:
+    """Bring whatever is stale up to date now (the commit would): for a read of the spans
+    in the transaction that published a framework version."""
+    if session.info.get(_ALL_STALE):
+        _refresh_everyone(session)
+        return
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _refresh_pending(session, pending)
+
+
 @contextmanager
 def deferred(session: Session) -> Iterator[None]:
-    """Collect the people a bulk change touches and refresh them together at the end."""
-    if _DEFERRED in session.info:  # nested: the outer block refreshes
-        yield
-        return
-    session.info[_DEFERRED] = set()
+    """Collect the people a bulk change touches and refresh them together, set-wise, when
+    the (outermost) block ends. If the block raises, nothing is refreshed here: the
+    caller rolls back, or the next flush or the commit catches up."""
+    info = session.info
+    info[_DEFERRED] = info.get(_DEFERRED, 0) + 1
     try:
         yield
-        session.flush()
+        if info[_DEFERRED] == 1:
+            session.flush()
     finally:
-        people = session.info.pop(_DEFERRED)
-    refresh_people(session, people)
+        info[_DEFERRED] -= 1
+        outermost = not info[_DEFERRED]
+        if outermost:
+            del info[_DEFERRED]
+    if outermost:
+        catch_up(session)
 
 
-def _touched_people(session: Session) -> set[int]:
-    people: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Evidence | RoleAssignment):
-            if obj.person_id is not None:
-                people.add(obj.person_id)
-            state: InstanceState = inspect(obj)
-            history = state.attrs["person_id"].history
-            people.update(p for p in history.deleted or () if p is not None)
+# ORM flushes: mapper events note who each written row belongs to.
+
+
+def _person_ids(state: InstanceState, connection: Any, table: Table) -> set[int]:
+    """The person a row belongs to now and, if it moved, before (without loading)."""
+    history = state.attrs["person_id"].history
+    people = {p for p in (*history.added, *history.unchanged, *history.deleted) if p}
+    if not people and state.identity:  # expired: ask the database (the row still exists)
+        people.add(connection.scalar(_person_of(table, state.identity[0])))
     return people
 
 
-def _publishes(session: Session) -> bool:
-    for obj in (*session.new, *session.dirty):
-        if isinstance(obj, FrameworkVersion) and obj.status != VersionStatus.DRAFT:
-            attrs = inspect(obj).attrs
-            if obj in session.new or attrs["status"].history.has_changes():
-                return True
-            if attrs["published_at"].history.has_changes():
-                return True
-    return False
+def _person_of(table: Table, row_id: int) -> Any:
+    return select(table.c.person_id).where(table.c.id == row_id)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_changes(session: Session, _context: Any) -> None:
-    people = _touched_people(session)
-    if people:
-        session.info.setdefault(_TOUCHED, set()).update(people)
-    if _publishes(session):
-        session.info[_ALL_STALE] = True
+def _counts(target: Any) -> bool:
+    """Whether a new row can change anyone's spans (a self-rating never counts)."""
+    return not (isinstance(target, Evidence) and target.source == Source.SELF_RATING)
+
+
+def _written(mapper: Any, connection: Any, target: Any) -> None:
+    if _counts(target):
+        people = _person_ids(orm_inspect(target), connection, mapper.local_table)
+        _note(object_session(target), people, _parts(target))
+
+
+def _changed(mapper: Any, connection: Any, target: Any) -> None:
+    """Before an UPDATE (the row still holds its old person, should it be moving)."""
+    state = orm_inspect(target)
+    columns = _EVIDENCE_COLUMNS if isinstance(target, Evidence) else _ASSIGNMENT_COLUMNS
+    if not any(state.attrs[c].history.has_changes() for c in columns):
+        return
+    people = _person_ids(state, connection, mapper.local_table)
+    moved = state.attrs["person_id"].history
+    if moved.has_changes() and not moved.deleted and state.identity:
+        # set without its old value loaded: the row in the database still has it
+        people.add(connection.scalar(_person_of(mapper.local_table, state.identity[0])))
+    _note(object_session(target), people, _parts(target))
+
+
+for _model in (Evidence, RoleAssignment):
+    event.listen(_model, "after_insert", _written)
+    event.listen(_model, "before_delete", _written)
+    event.listen(_model, "before_update", _changed)
+
+
+def _framework_written(_mapper: Any, _connection: Any, target: Any) -> None:
+    _ERA_CACHE.clear()
+    session = object_session(target)
+    if session is not None:
+        session.info.pop(_ERAS, None)
+
+
+def _version_inserted(mapper: Any, connection: Any, target: FrameworkVersion) -> None:
+    _framework_written(mapper, connection, target)
+    if target.status != VersionStatus.DRAFT:  # a version loaded as published
+        _mark_all_stale(object_session(target))
+
+
+def _version_updated(mapper: Any, connection: Any, target: FrameworkVersion) -> None:
+    _framework_written(mapper, connection, target)
+    attrs = orm_inspect(target).attrs
+    if attrs["status"].history.has_changes() or attrs["published_at"].history.has_changes():
+        _mark_all_stale(object_session(target))
+
+
+for _framework_model in (EvidenceCap, RoleRequirement, Certificate, Role):
+    for _event in ("after_insert", "after_update", "after_delete"):
+        event.listen(_framework_model, _event, _framework_written)
+event.listen(FrameworkVersion, "after_insert", _version_inserted)
+event.listen(FrameworkVersion, "after_update", _version_updated)
+event.listen(FrameworkVersion, "after_delete", _version_inserted)
 
 
 @event.listens_for(Session, "after_flush_postexec")
 def _refresh_after_flush(session: Session, _context: Any) -> None:
-    people = session.info.pop(_TOUCHED, None)
-    if not people:
-        return
-    if _DEFERRED in session.info:
-        session.info[_DEFERRED].update(people)
-    elif not session.info.get(_ALL_STALE):
-        refresh_people(session, people)
+    _settle(session)
+
+
+# Bulk writes through the session: the people each touches, read as it runs.
+
+#: table -> (the columns that matter, what its rows make stale)
+_WATCHED: dict[Any, tuple[frozenset[str], int]] = {
+    Evidence.__table__: (_EVIDENCE_COLUMNS, LEVELS),
+    RoleAssignment.__table__: (_ASSIGNMENT_COLUMNS, REQUIREMENTS),
+}
+_UNKNOWN = None  # a bulk write whose people cannot be told
+
+
+def _rows(parameters: Any) -> list[dict]:
+    if isinstance(parameters, dict):
+        return [parameters] if parameters else []
+    return list(parameters or [])
+
+
+def _set_columns(statement: Any, rows: list[dict]) -> set[str]:
+    names = {_key(k) for k in getattr(statement, "_values", None) or {}}
+    for row in rows:
+        names |= set(row)
+    return names
+
+
+def _key(column: Any) -> str:
+    return str(getattr(column, "key", getattr(column, "name", column)))
+
+
+def _inserted_people(statement: Any, rows: list[dict]) -> set[int] | None:
+    """The people an INSERT writes for: from its parameters, or from the literal values of
+    ``insert(...).values(...)``; unknown for an INSERT … SELECT."""
+    if getattr(statement, "select", None) is not None:
+        return _UNKNOWN
+    inline = [dict(statement._values or {})] if getattr(statement, "_values", None) else []
+    for many in getattr(statement, "_multi_values", None) or ():
+        inline += [v if isinstance(v, dict) else {} for v in many]
+    for values in inline:
+        found: Any = {_key(k): v for k, v in values.items()}.get("person_id")
+        if not isinstance(found, BindParameter):
+            return _UNKNOWN  # an SQL expression, or no person given
+        rows = [*rows, {"person_id": found.value}]
+    if not rows or any("person_id" not in row for row in rows):
+        return _UNKNOWN
+    return {row["person_id"] for row in rows}
+
+
+def _matched_people(state: ORMExecuteState, table: Table, rows: list[dict]) -> set[int] | None:
+    """The people whose rows an UPDATE or DELETE is about to touch."""
+    statement = state.statement
+    query = select(table.c.person_id).distinct()
+    if rows:  # an ORM bulk UPDATE by primary key
+        if any("id" not in row for row in rows):
+            return _UNKNOWN
+        ids = [row["id"] for row in rows]
+        people: set[int] = set()
+        for chunk in _chunks(ids):
+            people.update(state.session.scalars(query.where(table.c.id.in_(chunk))))
+        return people
+    where = getattr(statement, "whereclause", None)
+    if where is not None:
+        query = query.where(where)
+    # Through the session, so that it autoflushes as the statement itself will.
+    return set(state.session.scalars(query))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> Any:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return None
+    table = getattr(state.statement, "table", None)
+    watched = _WATCHED.get(table)
+    if table is None or watched is None:
+        return None
+    columns, parts = watched
+    rows = _rows(state.parameters)
+    people: set[int] | None
+    if state.is_insert:
+        people = _inserted_people(state.statement, rows)
+    else:
+        changed = _set_columns(state.statement, rows) - {"id"}
+        if state.is_update and not (changed & columns):
+            return None
+        if state.is_update and "person_id" in changed:
+            people = _UNKNOWN
+        else:
+            people = _matched_people(state, table, rows)
+    result = state.invoke_statement()
+    if getattr(result, "returns_rows", True):  # hand the rows on after our own queries
+        try:
+            result = result.freeze()()
+        except NotImplementedError:  # an ORM bulk INSERT without RETURNING: no rows
+            pass
+    session = state.session
+    if people is _UNKNOWN:
+        _mark_all_stale(session)
+    else:
+        _note(session, people, parts)
+        _settle(session)
+    return result
+
+
+# Commit and rollback.
 
 
 @event.listens_for(Session, "before_commit")
-def _refresh_after_publishing(session: Session) -> None:
-    if session.info.get(_ALL_STALE):
-        session.flush()  # what the commit is about to flush may belong to the publication
-    if session.info.pop(_ALL_STALE, False):
-        refresh_all(session)
+def _refresh_before_commit(session: Session) -> None:
+    session.flush()  # what the commit would flush may itself make spans stale
+    catch_up(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_TOUCHED, None)
-    session.info.pop(_ALL_STALE, None)
+@event.listens_for(Session, "after_transaction_create")
+def _remember(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        saved = (session.info.get(_ALL_STALE, False), dict(session.info.get(_PENDING, {})))
+        session.info.setdefault(_SAVED, {})[transaction] = saved
+
+
+def _boundary(transaction: SessionTransaction) -> SessionTransaction:
+    """The transaction a rollback really undid: the nearest savepoint, or the root."""
+    while transaction.parent is not None and not transaction.nested:
+        transaction = transaction.parent
+    return transaction
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous: SessionTransaction) -> None:
+    undone = _boundary(previous)
+    session.info.pop(_ERAS, None)
+    if not undone.nested:
+        _forget_all(session)
+        return
+    all_stale, pending = session.info.get(_SAVED, {}).get(undone, (False, {}))
+    session.info[_ALL_STALE] = all_stale
+    session.info[_PENDING] = dict(pending)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        _forget_all(session)
+
+
+def _forget_all(session: Session) -> None:
+    for key in (_PENDING, _ALL_STALE, _ERAS, _SAVED):
+        session.info.pop(key, None)

@@ -32,7 +32,19 @@ class LevelSpan(Model):
     """A person's validated level in one competency over a span of dates."""
 
     __tablename__ = "level_spans"
-    __table_args__ = (Index("ix_level_spans_code_from", "competency_code", "valid_from"),)
+    __table_args__ = (
+        Index("ix_level_spans_code_from", "competency_code", "valid_from"),
+        #: Covering: the reports' "levels as at D" joins read it alone (index-only on
+        #: PostgreSQL, a merge join in key order; no table look-up on SQLite).
+        Index(
+            "ix_level_spans_cover",
+            "person_id",
+            "competency_code",
+            "valid_from",
+            "valid_to",
+            "level",
+        ),
+    )
 
     person_id: Mapped[int] = mapped_column(
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
@@ -48,7 +60,19 @@ class RequirementSpan(Model):
     the highest level any of the roles requires, and whether any role holds it essential."""
 
     __tablename__ = "requirement_spans"
-    __table_args__ = (Index("ix_requirement_spans_code_from", "competency_code", "valid_from"),)
+    __table_args__ = (
+        Index("ix_requirement_spans_code_from", "competency_code", "valid_from"),
+        #: Covering, as ix_level_spans_cover.
+        Index(
+            "ix_requirement_spans_cover",
+            "person_id",
+            "competency_code",
+            "valid_from",
+            "valid_to",
+            "required",
+            "essential",
+        ),
+    )
 
     person_id: Mapped[int] = mapped_column(
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True

@@ -24,11 +24,12 @@ The rule over time, in words
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from app.capability.levels import CertificateRule, Fact, current_levels
+from app.capability.levels import CertificateRule, Fact, layers_for, proven
 
 ONE_DAY = timedelta(days=1)
 
@@ -74,11 +75,7 @@ def known_fact(fact: Fact, recorded_on: date) -> Fact:
 
 def era_on(eras: Sequence[Era], on: date) -> Era | None:
     """Rule 2: the era in force on a date (``eras`` in order of starting)."""
-    current = eras[0] if eras else None
-    for era in eras:
-        if era.starts_on is not None and era.starts_on <= on:
-            current = era
-    return current
+    return eras[_era_index(eras, on)] if eras else None
 
 
 def _merged(points: Sequence[tuple[date, Mapping[str, tuple[int, bool]]]]) -> list[Span]:
@@ -109,20 +106,46 @@ def level_spans(
     catalogues: Mapping[int, Mapping[str, CertificateRule]] | None = None,
 ) -> list[Span]:
     """One person's validated level per competency over time (rules 1, 2 and 4), from their
-    facts as known (``known_fact``). ``catalogues`` as for ``current_levels``."""
+    facts as known (``known_fact``). ``catalogues`` as for ``current_levels``.
+
+    What ``current_levels(facts, era.caps, on, era.certificates, catalogues)`` gives on each
+    change date, computed competency by competency: each era's certificates are expanded
+    once (``proven``, as current_levels does), and each competency is evaluated only on its
+    own change dates and on its own facts (``layers_for``), so that a person with much
+    evidence costs little more than one with a little."""
     facts = list(facts)
     if not facts or not eras:
         return []
-    changes = {f.achieved_on for f in facts}
-    changes |= {f.expires_on + ONE_DAY for f in facts if f.expires_on is not None}
-    changes |= {d for d in _era_starts(eras) if d > min(f.achieved_on for f in facts)}
-    points = []
-    for on in sorted(changes):
-        era = era_on(eras, on)
-        assert era is not None
-        layers = current_levels(facts, era.caps, on, era.certificates, catalogues)
-        points.append((on, {code: (lay.validated, False) for code, lay in layers.items()}))
-    return _merged(points)
+    starts = _era_starts(eras)
+    #: per era (by position), competency code -> the facts proving something in it
+    expanded: list[dict[str, list[Fact]]] = []
+    for era in eras:
+        groups: dict[str, list[Fact]] = defaultdict(list)
+        for fact in proven(facts, era.certificates, catalogues):
+            groups[fact.competency].append(fact)
+        expanded.append(groups)
+    out: list[Span] = []
+    for code in sorted({code for groups in expanded for code in groups}):
+        mine = [f for groups in expanded for f in groups.get(code, ())]
+        changes = {f.achieved_on for f in mine} | starts
+        changes |= {f.expires_on + ONE_DAY for f in mine if f.expires_on is not None}
+        points = []
+        for on in sorted(changes):
+            at = _era_index(eras, on)
+            group = expanded[at].get(code)
+            level = layers_for(group, eras[at].caps, on).validated if group else 0
+            points.append((on, {code: (level, False)}))
+        out += _merged(points)
+    return sorted(out, key=lambda s: (s.code, s.valid_from))
+
+
+def _era_index(eras: Sequence[Era], on: date) -> int:
+    """The position of era_on(eras, on) in ``eras``."""
+    current = 0
+    for i, era in enumerate(eras):
+        if era.starts_on is not None and era.starts_on <= on:
+            current = i
+    return current
 
 
 def requirement_on(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.db import refresh_planner_statistics
 from app.errors import DomainError
 from app.org.models import OrgUnit, Person, Role
+from app.reports.maintain import deferred
 from app.staff_import.apply import apply_plan
 from app.staff_import.mapping import (
     FIELD_KEYS,
@@ -407,9 +408,13 @@ def apply(
             f"Every row has errors ({plan.error_rows}); nothing was applied. Fix the file or "
             "the mapping and upload it again."
         )
-    counts = apply_plan(session, plan, today)
-    # Bulk changes: let the query planner (SQLite's above all) see the tables as they are now.
-    refresh_planner_statistics(session)
+    # The capability spans of the people whose roles change are rewritten together, set-wise
+    # in SQL, as the block ends (app.reports.maintain), not once per statement.
+    with deferred(session):
+        counts = apply_plan(session, plan, today)
+        # Bulk changes: let the query planner (SQLite's above all) see the tables as they are
+        # now.
+        refresh_planner_statistics(session)
     _keep_mapping(session, batch, batch.uploaded_by_id)
     batch.status = BatchStatus.APPLIED
     batch.skip_errors = skip_errors

@@ -38,6 +38,12 @@ def upgrade():
     op.create_index(
         "ix_level_spans_code_from", "level_spans", ["competency_code", "valid_from"], unique=False
     )
+    op.create_index(
+        "ix_level_spans_cover",
+        "level_spans",
+        ["person_id", "competency_code", "valid_from", "valid_to", "level"],
+        unique=False,
+    )
     op.create_table(
         "requirement_spans",
         sa.Column("person_id", sa.Integer(), nullable=False),
@@ -60,6 +66,12 @@ def upgrade():
         "ix_requirement_spans_code_from",
         "requirement_spans",
         ["competency_code", "valid_from"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_requirement_spans_cover",
+        "requirement_spans",
+        ["person_id", "competency_code", "valid_from", "valid_to", "required", "essential"],
         unique=False,
     )
     # Existing installs fill them with `flask reports refresh` (README, upgrading).
@@ -124,7 +136,9 @@ def downgrade():
     op.drop_table("office_function_needs")
     op.drop_table("office_function_competencies")
     op.drop_table("office_functions")
+    op.drop_index("ix_requirement_spans_cover", table_name="requirement_spans")
     op.drop_index("ix_requirement_spans_code_from", table_name="requirement_spans")
     op.drop_table("requirement_spans")
+    op.drop_index("ix_level_spans_cover", table_name="level_spans")
     op.drop_index("ix_level_spans_code_from", table_name="level_spans")
     op.drop_table("level_spans")
