@@ -1,6 +1,7 @@
 """Whose records a signed-in user may read: /people/<id> and the manager's /team list.
 (Learning records — enrolments, certificates, external certificates and their copies —
-follow the same scope: see tests/learning/test_learning_access.py.)
+follow the same scope: see tests/learning/test_learning_access.py; so do the capability
+reports, their exports and drill-downs: see tests/reports/test_report_scope.py.)
 
 The organisation used here (unit heads and line managers drive a manager's scope):
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from flask import current_app
@@ -42,10 +43,11 @@ from app.framework.models import (
     CompetencyGroup,
     Framework,
     FrameworkVersion,
+    RoleRequirement,
     Source,
     VersionStatus,
 )
-from app.framework.versions import FRAMEWORK_CODE
+from app.framework.versions import FRAMEWORK_CODE, published_version
 from app.learning import authoring, external
 from app.learning.certificates import issue_certificate
 from app.learning.models import (
@@ -66,6 +68,13 @@ from app.learning.models import (
 )
 from app.learning.path_queries import current_draft
 from app.org.models import Person
+from app.reports.maintain import refresh_all
+from app.reports.models import (
+    OfficeFunction,
+    OfficeFunctionCompetency,
+    OfficeFunctionNeed,
+    OfficeKind,
+)
 from app.staff_import.services import upload as upload_import
 from tests.assessment.attempt_factories import form_fields, make_assessment, make_bank
 from tests.conftest import log_in, make_app
@@ -79,6 +88,7 @@ EVERYONE = frozenset(AUDIENCES)
 ADMIN_ONLY = frozenset({ADMIN})
 TRAINER_ONLY = frozenset({TRAINER})
 MANAGERS_AND_TRAINERS = frozenset({MANAGER, TRAINER})
+REPORT_AUDIENCE = frozenset({MANAGER, TRAINER, ADMIN})
 
 PERMISSION_OF = {
     LEARNER: Permission.LEARNER,
@@ -270,6 +280,20 @@ EXPECTED: dict[str, frozenset[str]] = {
     "assessment.authoring_section_remove": TRAINER_ONLY,
     "assessment.authoring_certify": TRAINER_ONLY,
     "assessment.authoring_certify_remove": TRAINER_ONLY,
+    # capability reports (issue 13): managers on their own people (their subtree and
+    # reporting line), trainers and admins on everyone, learners none. Each page and each
+    # of its CSV/XLSX exports is probed (QUERIES); whose people a manager may report on is
+    # tested in tests/reports/test_report_scope.py
+    "reports.heatmap": REPORT_AUDIENCE,
+    "reports.heatmap_cell": REPORT_AUDIENCE,
+    "reports.readiness": REPORT_AUDIENCE,
+    "reports.bench": REPORT_AUDIENCE,
+    "reports.closest_roles": REPORT_AUDIENCE,
+    "reports.coverage": REPORT_AUDIENCE,
+    "reports.coverage_cell": REPORT_AUDIENCE,
+    "reports.coverage_rules": REPORT_AUDIENCE,
+    # - the coverage rules as a file to edit: those who edit content
+    "reports.coverage_rules_file": frozenset({TRAINER, ADMIN}),
 }
 
 #: Statuses an allowed audience may get with real ids and a valid CSRF token: the page, or a
@@ -327,10 +351,11 @@ def test_every_registered_endpoint_declares_an_access_rule(app):
 
 
 def test_the_probe_tables_name_registered_endpoints(app):
-    """ARGS_FOR, OWN_RECORDS and POST_DATA do not outlive the routes they are about."""
+    """ARGS_FOR, OWN_RECORDS, POST_DATA and QUERIES do not outlive the routes they are
+    about."""
     endpoints = registered_endpoints(app)
     stale = [p for p in ARGS_FOR if not any(e.startswith(p) for e in endpoints)]
-    stale += [e for e in [*OWN_RECORDS, *POST_DATA, *PERSON_SCOPED] if e not in endpoints]
+    stale += [e for e in [*OWN_RECORDS, *POST_DATA, *PERSON_SCOPED, *QUERIES] if e not in endpoints]
     assert not stale, f"probe tables name no registered endpoint: {stale}"
 
 
@@ -538,6 +563,37 @@ def build_learning_world(target: Person, role, me: User | None) -> tuple[dict, d
     return args, state
 
 
+PROBE_FUNCTION = "PRBFUNC"
+
+
+def build_reports_world(role) -> dict:
+    """What the report routes are probed on: the probe framework in force for the last
+    year (so a date a month ago is reported on the same competencies), a profile for the
+    probe role (so it has a bench), and a P3O function that the probe office (a portfolio
+    office with the target as its member) needs, so that its coverage cell exists. As URL
+    arguments (see QUERIES)."""
+    version = published_version(db.session())
+    assert version is not None
+    version.published_at = datetime.now(UTC) - timedelta(days=400)
+    competency = db.session.scalar(
+        select(Competency).where(Competency.version_id == version.id, Competency.code == "C1")
+    )
+    db.session.add(
+        RoleRequirement(version_id=version.id, role_id=role.id, competency=competency, level=2)
+    )
+    function = OfficeFunction(code=PROBE_FUNCTION, name="Probe function", level=1)
+    function.competencies.append(OfficeFunctionCompetency(competency_code="C1"))
+    function.needs.append(OfficeFunctionNeed(office_kind=OfficeKind.PORTFOLIO))
+    db.session.add(function)
+    db.session.flush()
+    refresh_all(db.session())  # the profile was added to a version already published
+    return {
+        "report_competency": "C1",
+        "report_function": PROBE_FUNCTION,
+        "month_ago": (date.today() - timedelta(days=30)).isoformat(),
+    }
+
+
 PROBE_BANK = "PRBANK"
 
 
@@ -634,6 +690,7 @@ def build_world(audience: str):
     if audience == MANAGER:
         unit.head_id = me.person_id
     rating, calibration = make_rating_and_calibration(target, target_user)
+    reports_args = build_reports_world(role)
     learning_args, learning_state = build_learning_world(target, role, me)
     assessment_args, assessment_state = build_assessment_world(target, me)
     batch = upload_import(
@@ -667,6 +724,7 @@ def build_world(audience: str):
         "code": "GOV-01",  # a competency code (framework authoring)
         **learning_args,
         **assessment_args,
+        **reports_args,
     }
     return me, args, objects, {**learning_state, "assessment": assessment_state}
 
@@ -788,6 +846,74 @@ POST_DATA = {
 }
 
 
+def _report_filters(args: dict) -> dict:
+    """Every filter of a report set to records within the manager's reach (the manager
+    heads the probe unit; the target holds the probe role in the probe office)."""
+    return {"unit": args["unit_id"], "office": args["office_id"], "role": args["role_id"]}
+
+
+def _cell(args: dict, row_kind: str, row_key: str | None) -> dict:
+    row = {"row": args[row_key]} if row_key else {}
+    return {"competency": args["report_competency"], "row_kind": row_kind, **row}
+
+
+#: Query strings a GET route is probed with, each a probe of its own: a function of
+#: build_world's args giving the list. A route not listed is probed once without one. The
+#: reports are probed bare, with every filter set (and a date to compare with), and as each
+#: of their exports; a drill-down on real rows of each kind.
+QUERIES: dict[str, Callable[[dict], list[dict]]] = {
+    "reports.heatmap": lambda a: [
+        {},
+        {**_report_filters(a), "compare": a["month_ago"]},
+        {"rows": "unit", "measure": "shortfall"},
+        {"rows": "office", "measure": "short"},
+        {"rows": "role"},
+        {"format": "csv"},
+        {"format": "xlsx"},
+        {**_report_filters(a), "rows": "unit", "compare": a["month_ago"], "format": "csv"},
+        {"rows": "role", "measure": "short", "format": "xlsx"},
+    ],
+    "reports.heatmap_cell": lambda a: [
+        _cell(a, "people", "person_id"),
+        {**_cell(a, "unit", "unit_id"), **_report_filters(a)},
+        {**_cell(a, "office", "office_id"), "short": "1"},
+        _cell(a, "role", "role_id"),
+        _cell(a, "all", None),
+    ],
+    # the page and its exports (readiness.csv, readiness.xlsx) share the endpoint
+    "reports.readiness": lambda a: [
+        {},
+        {**_report_filters(a), "compare": a["month_ago"]},
+        {"table": "gaps"},
+        {"table": "change", "compare": a["month_ago"]},
+    ],
+    "reports.bench": lambda a: [
+        {},
+        {**_report_filters(a), "basis": "all", "within": "0", "who": "targets"},
+        {"role": a["role_id"], "table": "people"},
+    ],
+    "reports.closest_roles": lambda a: [{}, {"on": a["month_ago"]}],
+    "reports.coverage": lambda a: [
+        {},
+        {**_report_filters(a), "compare": a["month_ago"]},
+        {"format": "csv"},
+        {"format": "xlsx", "compare": a["month_ago"]},
+    ],
+    "reports.coverage_cell": lambda a: [
+        {"cell_office": a["office_id"], "function": a["report_function"]},
+        {
+            "cell_office": a["office_id"],
+            "function": a["report_function"],
+            "rolled": "1",
+            **_report_filters(a),
+        },
+    ],
+}
+
+#: URL arguments probed with each of their values (every export format of a report).
+VARIANTS: dict[str, tuple[str, ...]] = {"fmt": ("csv", "xlsx")}
+
+
 def post_data(endpoint: str, args: dict) -> dict:
     data = POST_DATA.get(endpoint, {})
     return data(args) if callable(data) else data
@@ -814,6 +940,21 @@ def url_args(rule, args: dict, me, audience: str) -> dict:
             key = keys.get(name, name)
             values[name] = args[f"own_{key}"] if own and f"own_{key}" in args else args[key]
     return values
+
+
+def probe_urls(rule, args: dict, me, audience: str, method: str) -> list[str]:
+    """The URLs a (rule, method) is probed on: one per value of each argument in VARIANTS,
+    times one per query string in QUERIES (GETs only)."""
+    variants = [url_args(rule, args, me, audience)]
+    for name, values in VARIANTS.items():
+        if name in rule.arguments:
+            variants = [{**v, name: value} for v in variants for value in values]
+    queries = QUERIES[rule.endpoint](args) if method == "GET" and rule.endpoint in QUERIES else [{}]
+    urls = []
+    for values in variants:
+        path = rule.build(values, append_unknown=False)[1]
+        urls += [f"{path}?{urlencode(q)}" if q else path for q in queries]
+    return urls
 
 
 def probes(app):
@@ -852,16 +993,17 @@ def test_route_matrix(app, client, audience):
 
     failures, probed = [], 0
     for endpoint, method, rule in probes(app):
-        url = rule.build(url_args(rule, args, me, audience), append_unknown=False)[1]
-        if method == "GET":
-            response = client.get(url)
-        else:
-            response = client.post(url, data={"csrf_token": csrf, **post_data(endpoint, args)})
-        problem = judge(endpoint, audience, response)
-        response.close()
-        probed += 1
-        if problem:
-            failures.append(f"{method} {url} ({endpoint}): {problem}")
+        for url in probe_urls(rule, args, me, audience, method):
+            if method == "GET":
+                response = client.get(url)
+            else:
+                data = {"csrf_token": csrf, **post_data(endpoint, args)}
+                response = client.post(url, data=data)
+            problem = judge(endpoint, audience, response)
+            response.close()
+            probed += 1
+            if problem:
+                failures.append(f"{method} {url} ({endpoint}): {problem}")
 
     assert probed >= len(EXPECTED)
     assert not failures, f"{audience}:\n" + "\n".join(failures)

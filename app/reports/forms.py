@@ -46,14 +46,21 @@ class ScopeRefused(ScopeError):
     status = 403
 
 
+#: The largest id a record can have (the primary keys are INTEGER, PostgreSQL's int4): a
+#: larger number names nothing, and must not reach a query (PostgreSQL: "integer out of
+#: range"; SQLite: OverflowError past 2**63), which would be a 500.
+MAX_ID = 2**31 - 1
+
+
 def optional_id(value) -> int | None:
-    """A select's value: "" means none; anything but digits is kept as text to report."""
+    """A select's value: "" means none; anything but digits (or a number larger than any
+    id) is kept as text to report."""
     if value in (None, "", "None"):
         return None
     if isinstance(value, int):
-        return value
+        return value if 0 <= value <= MAX_ID else None
     text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) <= 12 else None
+    return int(text) if text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID else None
 
 
 def _differs_from_on(form: Form, field) -> None:

@@ -15,6 +15,7 @@ from flask_login import current_user
 from app.access import allow, get_person_or_refuse
 from app.extensions import db
 from app.reports import succession as queries
+from app.reports.forms import MAX_ID
 from app.reports.forms_succession import BenchFilterForm, ClosestRolesForm
 from app.reports.views import bp
 from app.reports.views.readiness import AUDIENCE, EXPORT, export, read_filters, scope_words
@@ -73,6 +74,8 @@ def bench(fmt: str | None = None):
 @bp.route(f"/people/<int:person_id>/closest-roles.{EXPORT}")
 @allow(*AUDIENCE)
 def closest_roles(person_id: int, fmt: str | None = None):
+    if person_id > MAX_ID:  # larger than any id: nobody (never a query, never a 500)
+        abort(404)
     person = get_person_or_refuse(db.session(), current_user, person_id)
     form = ClosestRolesForm(request.args)
     if not form.validate():
