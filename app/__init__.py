@@ -10,16 +10,27 @@ from flask import Flask, Response, g, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, RequestURITooLarge
+from werkzeug.routing import IntegerConverter
 
 from app import extensions
 from app.config import Config
 from app.extensions import bootstrap, csrf, login_manager, migrate
 
 
+class RecordId(IntegerConverter):
+    """``<int:…>`` in every route: a record id, at most the largest id the databases'
+    integer keys hold, so that an oversized id is an honest 404, never a database error."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's name)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(config_class.load())
     app.config.update(overrides)
+    app.url_map.converters["int"] = RecordId
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
