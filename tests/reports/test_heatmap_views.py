@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from html.parser import HTMLParser
 
@@ -500,3 +501,143 @@ def test_my_team_without_a_framework_shows_the_list_alone(client, login, session
 
     text = client.get("/team").text
     assert 'data-testid="team-heatmap"' not in text and "Member, Ann" in text
+
+
+# -- on a phone and at 1280 px: the table first, a cue to scroll, clean links ----------------------
+
+
+def filter_box(text: str) -> tuple[str, str]:
+    """The filters' <details> opening tag and its summary text."""
+    tag = re.search(r'<details[^>]*data-testid="filter-box"[^>]*>', text)
+    summary = re.search(r'data-testid="filter-summary">(.*?)</summary>', text, re.S)
+    assert tag and summary
+    return tag.group(0), " ".join(re.sub(r"<[^>]+>", "", summary.group(1)).split())
+
+
+def static(client, path: str) -> str:
+    with client.get(f"/static/{path}") as response:
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+
+def test_the_filters_fold_into_a_line_that_says_what_is_picked(client, login, admin, org):
+    login(admin)
+
+    url = (
+        f"/reports/heatmap?on={ON}&compare={APRIL}&unit={org.team_a.id}&office=&role="
+        "&rows=unit&measure=shortfall"
+    )
+    text = client.get(url).text
+    tag, summary = filter_box(text)
+    assert summary == (
+        f"Filters: as at {ON:%d %b %Y} · compared with {APRIL:%d %b %Y} · Team A · org units"
+        " · mean shortfall (levels)"
+    )
+    # closed as served (a phone sees the table first), opened on a wide screen by the script
+    assert " open" not in tag and "data-open-wide" in tag
+    assert text.index('data-testid="filter-box"') < text.index('data-testid="report-filters"')
+    assert text.index('data-testid="report-filters"') < text.index("</details>")
+    assert '<script src="/static/js/reports.js"></script>' in text
+    assert "min-width: 992px" in static(client, "js/reports.js")
+    # the explainer and the legend fold the same way, above the table
+    help_tag = re.search(r'<details[^>]*data-testid="heatmap-help"[^>]*>', text)
+    assert help_tag and " open" not in help_tag.group(0) and "data-open-wide" in help_tag.group(0)
+    assert text.index('data-testid="band-legend"') < text.index('data-testid="heatmap"')
+
+    plain = client.get("/reports/heatmap").text
+    assert (
+        filter_box(plain)[1]
+        == f"Filters: as at {date.today():%d %b %Y} · people · share meeting (%)"
+    )
+
+
+@pytest.mark.parametrize("query", ["on=1800-01-01", "unit=abc", "unit=999999"])
+def test_filters_that_need_putting_right_are_shown_open(client, login, admin, org, query):
+    login(admin)
+
+    response = client.get(f"/reports/heatmap?{query}")
+    assert response.status_code == 400
+    tag, _ = filter_box(response.text)
+    assert " open" in tag
+
+
+def test_a_cue_says_the_heatmap_scrolls_sideways(client, login, admin, org):
+    login(admin)
+
+    text = client.get(f"/reports/heatmap?on={ON}&rows=unit").text
+    cue = re.search(r'<p class="([^"]*)"[^>]*data-testid="scroll-cue">(.*?)</p>', text, re.S)
+    assert cue and "Scroll sideways for more competencies" in cue.group(2)
+    assert text.index('data-testid="scroll-cue"') < text.index('data-testid="heatmap"')
+    # three competencies fit a wide screen: without script the cue shows on narrow ones only
+    assert "narrow-only" in cue.group(1)
+    css = static(client, "css/heatmap.css")
+    assert ".hm-scroll-cue.narrow-only { display: none; }" in css
+    assert re.search(r"\.heatmap \.row-head \{ position: sticky; left: 0;", css)
+
+
+def test_a_drill_down_of_one_unit_names_the_unit_once(client, login, admin, org):
+    login(admin)
+
+    base = f"/reports/heatmap/cell?competency=FIN&on={ON}"
+    unit = client.get(f"{base}&row_kind=unit&row={org.team_a.id}&rows=unit").text
+    assert "Everyone listed is placed directly in this org unit." in unit
+    assert ">Org unit</th>" not in unit and '<td class="hide-sm">Team A</td>' not in unit
+    names = re.findall(r'<a class="person-name" href="/people/\d+/capability">([^<]+)</a>', unit)
+    assert names == ["Six, Noa", "Three, Kim", "Seven, Sky", "Two, Sam", "One, Pat"]
+    css = static(client, "css/heatmap.css")
+    assert (
+        ".cell-people .person-name { white-space: nowrap; }" in css
+    )  # "Harris, Stefan" on one line
+
+    person = client.get(f"{base}&row_kind=people&row={org.p2.id}").text
+    assert "Everyone listed is in the org unit <strong>Team A</strong>." in person
+    assert ">Org unit</th>" not in person
+
+    everyone = client.get(f"{base}&row_kind=all&rows=unit").text  # Team A and Team B
+    assert 'data-testid="cell-unit"' not in everyone
+    assert ">Org unit</th>" in everyone
+    assert '<td class="hide-sm">Team A</td>' in everyone
+    assert '<td class="hide-sm">Team B</td>' in everyone
+
+
+def test_a_unit_spread_over_pages_keeps_its_column(client, login, admin, org, monkeypatch):
+    monkeypatch.setattr(hm, "CELL_PER_PAGE", 2)
+    login(admin)
+
+    text = client.get(
+        f"/reports/heatmap/cell?competency=FIN&on={ON}&row_kind=unit&row={org.team_a.id}&rows=unit"
+    ).text
+    assert ">Org unit</th>" in text and 'data-testid="cell-unit"' not in text
+
+
+def hrefs(text: str) -> list[str]:
+    return [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]*)"', text)]
+
+
+def test_links_after_applying_the_filters_carry_no_empty_arguments(
+    client, login, admin, org, monkeypatch
+):
+    monkeypatch.setattr(hm, "PEOPLE_PER_PAGE", 2)
+    login(admin)
+
+    # what the "Show" button submits without script: every field, empty or not
+    submitted = f"on={ON}&compare=&unit=&office=&role=&rows=people&measure=meeting"
+    text = client.get(f"/reports/heatmap?{submitted}").text
+    links = [h for h in hrefs(text) if h.startswith("/reports/")]
+    assert links
+    assert not [h for h in links if re.search(r"=(&|$)", h)], links
+    assert f"/reports/heatmap?on={ON}&page=2" in links  # the pages keep the filters, cleanly
+    assert f"/reports/heatmap?format=xlsx&page=1&on={ON}" in links
+
+    text = client.get(f"/reports/heatmap?{submitted}&page=2").text
+    assert f"/reports/heatmap?on={ON}&page=1" in hrefs(text)
+
+    monkeypatch.setattr(hm, "CELL_PER_PAGE", 2)
+    cell = (
+        f"/reports/heatmap/cell?competency=FIN&row_kind=unit&row={org.team_a.id}"
+        f"&on={ON}&compare=&unit=&office=&role=&rows=unit&measure=meeting&short=1"
+    )
+    links = [h for h in hrefs(client.get(cell).text) if h.startswith("/reports/")]
+    assert not [h for h in links if re.search(r"=(&|$)", h)], links
+    pages = [h for h in links if "page=2" in h]
+    assert pages and all("short=1" in h and "rows=unit" in h for h in pages), pages

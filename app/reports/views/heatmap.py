@@ -206,6 +206,7 @@ def heatmap():
         moves=hm.moves(now, then, measure) if then is not None else [],
         chart=hm.group_chart(now, then),
         args=form.query_args(),
+        page_url=lambda number: url_for(".heatmap", **form.query_args(), page=number),
         measure_label=hm.MEASURE_LABELS[measure],
         row_note=ROW_NOTES[kind]
         + (f" Below {now.base_unit}." if kind == "unit" and now.base_unit else ""),
@@ -230,6 +231,15 @@ def _may_drill(form: HeatmapFilterForm, row_kind: str, row: int) -> bool:
     if row_kind == "office" and row != hm.NO_OFFICE:
         return form.may_pick(db.session(), "office", row)
     return True
+
+
+def _one_unit(cell: hm.CellPeople | None) -> str | None:
+    """The org unit of everyone the drill-down lists, when they all share one (said once
+    above the table instead of on every row); None when they differ or fill several pages."""
+    if cell is None or not cell.people or cell.pages > 1:
+        return None
+    units = {p.unit for p in cell.people}
+    return units.pop() if len(units) == 1 else None
 
 
 @bp.route("/heatmap/cell")
@@ -259,13 +269,17 @@ def heatmap_cell():
     args.pop("compare", None)
     back = url_for(".heatmap", **form.query_args())
     here = {**args, "competency": code, "row_kind": row_kind, "row": row}
+    here = {k: v for k, v in here.items() if v not in (None, "")}
+    short = "1" if cell is not None and cell.short_only else None
     return render_template(
         "reports/heatmap/cell.html",
         form=form,
         error=error,
         cell=cell,
         back=back,
-        here={k: v for k, v in here.items() if v not in (None, "")},
+        here=here,
+        page_url=lambda number: url_for(".heatmap_cell", **here, short=short, page=number),
+        one_unit=_one_unit(cell),
         people_page=None
         if cell is None
         else RowsPage(
