@@ -257,10 +257,12 @@ class Browsing:
 
     def horizontal_overflow(self) -> int:
         """How many CSS pixels the page, or a table in its scroll box, is wider than the space
-        it has (0 when everything fits, so no row hides a button off to the side)."""
+        it has (0 when everything fits, so no row hides a button off to the side). A heatmap's
+        grid (``data-scroll-box``) scrolls sideways by design, with a cue and its first column
+        held in view, so it is not counted."""
         return self.page.evaluate("""() => Math.max(
             document.documentElement.scrollWidth - document.documentElement.clientWidth,
-            ...[...document.querySelectorAll('.table-responsive')].map(
+            ...[...document.querySelectorAll('.table-responsive:not([data-scroll-box])')].map(
                 (box) => box.scrollWidth - box.clientWidth))""")
 
 

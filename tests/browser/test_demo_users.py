@@ -20,6 +20,8 @@ ADMIN_ITEMS = ["People", "Org units", "Offices", "Roles", "Accounts"]
 LEARNING = "Learning"
 FRAMEWORK = "Framework"
 FRAMEWORK_ITEMS = ["Competency framework", "Role catalogue"]
+REPORTS = "Reports"
+REPORT_ITEMS = ["Capability heatmap", "Role readiness", "Bench strength", "P3O function coverage"]
 #: Everyone's learning pages; managers add their team's, trainers the authoring and checking.
 LEARNER_LEARNING = [
     "Learning paths",
@@ -36,6 +38,7 @@ MUST_SHOW = {
         ["Home", "My learning", "My team"],
         {
             FRAMEWORK: FRAMEWORK_ITEMS,
+            REPORTS: REPORT_ITEMS,
             LEARNING: [*LEARNER_LEARNING, "Team learning", "Enrol people"],
         },
     ),
@@ -43,17 +46,31 @@ MUST_SHOW = {
         ["Home", "My learning"],
         {
             FRAMEWORK: FRAMEWORK_ITEMS,
+            REPORTS: REPORT_ITEMS,
             LEARNING: [*LEARNER_LEARNING, "Path authoring", "Certificates to verify"],
         },
     ),
     "admin": (
         ["Home", "My learning"],
-        {ADMIN_SECTION: ADMIN_ITEMS, FRAMEWORK: FRAMEWORK_ITEMS, LEARNING: LEARNER_LEARNING},
+        {
+            ADMIN_SECTION: ADMIN_ITEMS,
+            FRAMEWORK: FRAMEWORK_ITEMS,
+            REPORTS: REPORT_ITEMS,
+            LEARNING: LEARNER_LEARNING,
+        },
     ),
 }
 #: Items each demo user's permissions do not reach.
 MUST_NOT_SHOW = {
-    "learner": {"My team", "Team learning", "Path authoring", ADMIN_SECTION, *ADMIN_ITEMS},
+    "learner": {
+        "My team",
+        "Team learning",
+        "Path authoring",
+        ADMIN_SECTION,
+        *ADMIN_ITEMS,
+        REPORTS,
+        *REPORT_ITEMS,
+    },
     "manager": {"Path authoring", "Certificates to verify", ADMIN_SECTION, *ADMIN_ITEMS},
     "trainer": {"My team", ADMIN_SECTION, *ADMIN_ITEMS},
     "admin": {"My team", "Path authoring"},
@@ -236,7 +253,10 @@ def test_manager_team_page_lists_people(browsing):
     page.get_by_test_id("nav").get_by_role("link", name="My team").click()
     page.wait_for_url(re.compile(r"/team$"))
     assert page.get_by_role("heading", level=1).text_content().strip() == "My team"
-    names = page.locator("table tbody tr td:first-child a").all_text_contents()
+    # the people list below the team's heatmap
+    names = (
+        page.get_by_test_id("team-list").locator("tbody tr td:first-child a").all_text_contents()
+    )
     assert len(names) >= 2
     assert "Shah, Priya" in names  # she sits in a team of the Enterprise Portfolio Office
     assert "Okafor, Daniel" not in names  # the team is the others, as the summary counts
@@ -245,7 +265,7 @@ def test_manager_team_page_lists_people(browsing):
     assert counted == len(names)
     assert page.get_by_text(f"Showing 1–{counted} of {counted} people").is_visible()
     # A name from the team opens their profile.
-    page.get_by_role("link", name="Shah, Priya").click()
+    page.get_by_test_id("team-list").get_by_role("link", name="Shah, Priya").click()
     assert page.get_by_role("heading", level=1).text_content().strip() == "Priya Shah"
     browsing.watch.assert_clean()
 
