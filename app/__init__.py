@@ -12,8 +12,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, RequestURITooLarge
 from werkzeug.routing import IntegerConverter
 
-from app import extensions
+from app import extensions, hardening
 from app.config import Config
+from app.db import MAX_ID
 from app.extensions import bootstrap, csrf, login_manager, migrate
 
 
@@ -22,7 +23,7 @@ class RecordId(IntegerConverter):
     integer keys hold, so that an oversized id is an honest 404, never a database error."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's name)
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
@@ -30,6 +31,8 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(config_class.load())
     app.config.update(overrides)
+    # First: a production configuration that is unsafe stops here, before anything runs.
+    hardening.init_app(app)
     app.url_map.converters["int"] = RecordId
     register_extensions(app)
     register_blueprints(app)
@@ -42,6 +45,8 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered on the metadata)
     from app.accounts.auth import init_login
+    from app.audit.capture import install as install_audit_trail
+    from app.audit.security import init_security_log
 
     # ``extensions.db``, not a bare ``db``: the package's submodule ``app.db`` (the model
     # helpers) would shadow that name here.
@@ -51,6 +56,9 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     login_manager.init_app(app)
     init_login(app)
+    # After the models: the audit trail is written after the other before-commit work.
+    install_audit_trail()
+    init_security_log(app)
     with app.app_context():
         _configure_engine(app)
 
@@ -58,6 +66,8 @@ def register_extensions(app: Flask) -> None:
 def _configure_engine(app: Flask) -> None:
     """SQLite: WAL, foreign keys on, a busy timeout, on every new connection."""
     from sqlalchemy import event
+
+    from app.db import begin_writes_immediately
 
     engine = extensions.db.engine
     if engine.dialect.name != "sqlite":
@@ -72,15 +82,20 @@ def _configure_engine(app: Flask) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Requests that write begin with BEGIN IMMEDIATE (see app.db).
+    begin_writes_immediately(engine)
+
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per domain, each named like its package."""
     from app.accounts.views import bp as accounts_bp
     from app.assessment.views import bp as assessment_bp
+    from app.audit.views import bp as audit_bp
     from app.capability.views import bp as capability_bp
     from app.framework.views import bp as framework_bp
     from app.learning.views import bp as learning_bp
     from app.org.views import bp as org_bp
+    from app.privacy.views import bp as privacy_bp
     from app.reports.views import bp as reports_bp
     from app.staff_import.views import bp as staff_import_bp
 
@@ -93,6 +108,8 @@ def register_blueprints(app: Flask) -> None:
         assessment_bp,
         reports_bp,
         staff_import_bp,
+        audit_bp,
+        privacy_bp,
     ):
         app.register_blueprint(bp)
 
@@ -110,14 +127,36 @@ def register_request_hooks(app: Flask) -> None:
 
     app.before_request(enforce_route_rule)
     app.before_request(_request_id)
+    app.before_request(_audit_context)
     app.before_request(_refuse_nul_characters)
     app.before_request(_refuse_overlong_addresses)
     app.after_request(_security_headers)
+    app.after_request(_stale_edit_conflict)
     register_template_helpers(app)
 
 
 def _request_id() -> None:
     g.request_id = uuid.uuid4().hex[:12]
+
+
+def _stale_edit_conflict(response: Response) -> Response:
+    """An edit form sent back because its record changed since it was read (the stale-save
+    notice, ``app.viewutil``) answers 409 Conflict, as a refused write should."""
+    if g.get("stale_edit") and response.status_code == 200:
+        response.status_code = 409
+    return response
+
+
+def _audit_context() -> None:
+    """Changes this request makes are recorded as the signed-in user's (app.audit)."""
+    from app.audit.capture import begin_request
+
+    begin_request(
+        actor_user_id=current_user.id if current_user.is_authenticated else None,
+        request_id=g.request_id,
+        client_address=request.remote_addr,
+        endpoint=request.endpoint,
+    )
 
 
 def _refuse_nul_characters() -> None:
@@ -172,6 +211,11 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.audit.security import security_event
+    from app.versioning import STALE_MESSAGE, STALE_RETRY
+
     log = logging.getLogger("pmo_pathways")
 
     def render_error(status: int, title: str, message: str, incident: str | None = None):
@@ -181,6 +225,7 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
+        security_event("csrf_failure", outcome="refused", reason=error.description)
         return render_error(
             400,
             "Form expired",
@@ -190,6 +235,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if error.code == 403:
+            security_event("forbidden", outcome="refused")
         texts = {
             403: (
                 "Not yours to see",
@@ -200,7 +247,7 @@ def register_errorhandlers(app: Flask) -> None:
                 "Page not found",
                 "There is nothing at this address. It may have moved, or the link may be mistyped.",
             ),
-            413: ("File too large", "That upload is larger than the site accepts."),
+            413: hardening.too_large_text(),
             414: (
                 "Address too long",
                 "That address or search is longer than the site accepts. Shorten the search "
@@ -209,6 +256,17 @@ def register_errorhandlers(app: Flask) -> None:
         }
         title, message = texts.get(error.code or 500, (error.name, error.description or ""))
         return render_error(error.code or 500, title, message)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error: StaleDataError):
+        """A row someone else changed between this request's read and its write, where no
+        form could say so (``app.versioning``): a plain answer, never a server error."""
+        extensions.db.session.rollback()
+        return render_error(
+            409,
+            "Changed by someone else",
+            STALE_MESSAGE.format(what="What you were saving") + STALE_RETRY,
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -46,7 +46,9 @@ def _secret_key() -> str:
 class Config:
     SECRET_KEY: str | None = None  # filled in by load()
     SQLALCHEMY_DATABASE_URI = None
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: hide_parameters: a logged or raised SQL error shows its statement, never the values
+    #: bound to it (personal data, tokens).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -55,13 +57,47 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     #: A login session unused for this long is ended.
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
-    #: Failed log-ins allowed on one account before it is locked for LOGIN_LOCKOUT.
-    LOGIN_MAX_FAILURES = 10
-    LOGIN_LOCKOUT = timedelta(minutes=15)
+    #: Log-in throttling (app/accounts/throttle.py): per email address (and per known
+    #: device), LOGIN_FREE_FAILURES failures cost nothing, then each further attempt waits
+    #: 1 s, 2 s, 4 s … up to LOGIN_DELAY_CAP after the last failure; failures are forgotten
+    #: LOGIN_FAILURE_WINDOW after the first. The same per client address, more loosely
+    #: (many people may share one office address). No lock: the owner gets in from a known
+    #: device or through a set-password link.
+    LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", "5"))
+    LOGIN_DELAY_CAP = timedelta(minutes=15)
+    LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", "50"))
+    LOGIN_ADDRESS_DELAY_CAP = timedelta(minutes=5)
+    LOGIN_FAILURE_WINDOW = timedelta(hours=1)
+    #: A browser an account logged in on is "known" for this long (its own throttle).
+    KNOWN_DEVICE_LIFETIME = timedelta(days=180)
+    #: Between the password and the second-factor code of a log-in, at most this long.
+    TWO_FACTOR_STEP_TIMEOUT = timedelta(minutes=5)
+    #: Changing permissions, two-step log-in or a password needs the password (and code)
+    #: given this recently in the session: at log-in or on the "confirm it's you" page.
+    REAUTH_WINDOW = timedelta(minutes=10)
     #: One-time set-password links expire after this long.
     SET_PASSWORD_TOKEN_TTL = timedelta(hours=72)
 
+    #: The largest request body: the biggest upload (a 10 MB staff import) and its form.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    #: The most text one form sends: a urlencoded body in all, or one text field of a
+    #: multipart form (app/hardening.py). The longest real form (a 20,000-character lesson,
+    #: a 256 kB GIFT file pasted as text) stays well under it.
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
+
+    #: "production" turns on the start-up self-check (app/hardening.py): the app refuses to
+    #: start with a default secret key, debug on, no TRUSTED_HOSTS, or without HTTPS.
+    PMO_ENV = os.environ.get("PMO_ENV", "development")
+    #: Served over HTTPS (directly or behind a proxy that ends TLS): Secure cookies named
+    #: with the __Host- prefix, and HSTS for a year, subdomains included.
+    PMO_HTTPS = os.environ.get("PMO_HTTPS", "0") == "1"
+    #: Reverse proxies in front of the app: ProxyFix trusts that many X-Forwarded-For/
+    #: -Proto/-Host/-Port hops (0: none, the headers are ignored). Checked at start-up.
+    PMO_PROXIES = os.environ.get("PMO_PROXIES", "0")
+    #: Host names the site answers to, comma-separated (".example.org" takes subdomains);
+    #: a request for any other Host gets 400. Required in production.
+    TRUSTED_HOSTS = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    HSTS_MAX_AGE = 365 * 24 * 3600
     WTF_CSRF_TIME_LIMIT = 3600
     BOOTSTRAP_SERVE_LOCAL = True
     PEOPLE_PER_PAGE = 25
@@ -71,6 +107,14 @@ class Config:
     #: Uploaded copies of external certificates: a folder outside the web root, read only
     #: through the guarded download view.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+
+    #: Personal data (app/privacy): leavers' records are anonymised this many days after
+    #: they left, and staff import files deleted this many days after upload, by
+    #: `flask privacy retention`. The salt of anonymised people's pseudonyms: empty means
+    #: the SECRET_KEY (set PMO_PRIVACY_SALT to keep pseudonyms across a key rotation).
+    RETAIN_LEAVERS_DAYS = int(os.environ.get("PMO_RETAIN_LEAVERS_DAYS", "2190"))
+    RETAIN_HR_FILES_DAYS = int(os.environ.get("PMO_RETAIN_HR_FILES_DAYS", "30"))
+    PRIVACY_SALT = os.environ.get("PMO_PRIVACY_SALT", "")
 
     #: Outgoing mail (the reminders command). No MAIL_SERVER, no mail: the command says so.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
@@ -86,7 +130,16 @@ class Config:
     @classmethod
     def load(cls) -> dict:
         values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        #: Where the key came from, for the production self-check.
+        values["SECRET_KEY_SOURCE"] = (
+            "config"
+            if values["SECRET_KEY"]
+            else "environment"
+            if os.environ.get("SECRET_KEY")
+            else "instance file"
+        )
         values["SECRET_KEY"] = values["SECRET_KEY"] or _secret_key()
+        values["TRUSTED_HOSTS"] = values["TRUSTED_HOSTS"] or None
         url = values["SQLALCHEMY_DATABASE_URI"] or os.environ.get("DATABASE_URL")
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url or _default_database_url())
         return values

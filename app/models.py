@@ -17,6 +17,7 @@ from app.assessment.models import (
     Stimulus,
     StimulusVersion,
 )
+from app.audit.models import AuditChainHead, AuditEvent
 from app.capability.models import Calibration, Evidence, ValidationDecision
 from app.framework.models import (
     Certificate,
@@ -59,6 +60,8 @@ from app.reports.models import (
 from app.staff_import.models import ImportBatch, ImportMapping
 
 __all__ = [
+    "AuditChainHead",
+    "AuditEvent",
     "Assessment",
     "AssessmentCertification",
     "AssessmentSection",

@@ -48,6 +48,7 @@ ITEMS = (
     NavItem("Roles", "org.roles", "Administration"),
     NavItem("Accounts", "accounts.accounts_list", "Administration"),
     NavItem("Staff import", "staff_import.history", "Administration"),
+    NavItem("Audit trail", "audit.events", "Administration"),
 )
 
 

@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, render_template, request
+from flask import abort, current_app, flash, g, render_template, request
 from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, func
+from sqlalchemy.orm.exc import StaleDataError
 
+from app.db import page_number
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import ConfirmForm
+from app.forms import ConfirmForm, show_stale
+from app.versioning import STALE_MESSAGE, STALE_RETRY, StaleEdit
 
 T = TypeVar("T")
 
@@ -31,6 +34,10 @@ def safe_next(target: str | None, default: str) -> str:
 
 def apply_domain_error(form: FlaskForm | None, error: DomainError, prefix: str = "") -> None:
     """Show a use-case's refusal at the field it concerns, else as a message on top."""
+    if isinstance(error, StaleEdit) and form is not None:
+        show_stale(form, error)  # the form as saved now, and what differs from what was sent
+        g.stale_edit = True  # the page answers 409 Conflict (app/__init__.py)
+        return
     field = getattr(form, error.field, None) if form is not None and error.field else None
     if field is not None:
         field.errors = [*field.errors, error.message]
@@ -44,12 +51,19 @@ def run(
     """Run one use-case for a view: commit and return ``(True, result)``; or, when it refuses
     with a ``DomainError``, roll back, show the message at its form field (or as a flash) and
     return ``(False, None)``. ``prefix`` starts a flashed message (say whose record it was).
-    The one place a view turns a domain error into a message."""
+    The one place a view turns a domain error into a message. A record someone else changed
+    meanwhile (``StaleDataError`` at the flush, see ``app.versioning``) is refused the same
+    way, never a server error."""
     try:
         result = action()
+        db.session.flush()
     except DomainError as error:
         db.session.rollback()
         apply_domain_error(form, error, prefix)
+        return False, None
+    except StaleDataError:
+        db.session.rollback()
+        flash(prefix + STALE_MESSAGE.format(what="This record") + STALE_RETRY, "danger")
         return False, None
     db.session.commit()
     return True, result
@@ -97,6 +111,12 @@ def _selects_rows(stmt: Select) -> bool:
     return len(stmt.column_descriptions) > 1
 
 
+def current_page() -> int:
+    """The page number in the query string, bounded (app.db.page_number): an absurd page is
+    the last allowed one, never an offset the database cannot hold."""
+    return request.args.get("page", 1, type=page_number)
+
+
 def paginate(
     stmt: Select,
     total: int | None = None,
@@ -109,6 +129,8 @@ def paginate(
     it, and a short first page is the whole list, so most lists cost one query, not two.
     ``counter``, when given, is a cheaper statement that counts the same rows."""
     size = size or per_page()
+    if number is None:
+        number = current_page()
     if _selects_rows(stmt):
         page: Pagination = RowPagination(
             select=stmt,

@@ -21,7 +21,9 @@ SQLite file and a fresh database of a throwaway PostgreSQL cluster the run start
    units below, plus its total row and head counts; on PostgreSQL also with
    ``enable_memoize`` off, the fix proposed for its plan), the heatmap of one team's people,
    role readiness (``readiness.role_readiness``), bench strength
-   (``succession.bench_overview``) and office coverage (``coverage.coverage_report``).
+   (``succession.bench_overview``: today, read from the maintained role distances; and as
+   at 90 days ago, where they mostly do not hold and are computed as it runs) and office
+   coverage (``coverage.coverage_report``).
    The heatmap's figures are checked cell by cell against the floor's.
 4. **Per-unit aggregates kept current**: a table of unit x competency counts as at today
    (each unit with its whole subtree, and its own people) computed once; the heatmap's
@@ -45,12 +47,22 @@ plan printed (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE).
 
 PostgreSQL settings: the defaults, except shared_buffers=512MB and
 max_parallel_workers_per_gather=0 (one core per query, so that the backend's CPU time is
-the query's; on two cores shared with the client, parallel workers buy little).
+the query's; on two cores shared with the client, parallel workers buy little). On a server
+of yours (``--postgres``) only the second can be set (per database, on each one created).
+
+Builds are kept between runs (``--cache``, by default in the temporary folder): the
+generated organisation, and each database as loaded, before the spans are filled (a copy of
+the SQLite file; a template database on the PostgreSQL server), keyed by what they depend on
+(the migrations, the content, this data generator, the seed, the size and the date), so a
+second run starts from the loaded database and still times the bulk recompute.
+``--reuse-spans`` also keeps the database after the bulk recompute and reuses it (its
+recompute figures are then those of the run that built it). ``--phases`` picks what runs
+after the floor tables (for a quick look at the reads alone: ``--phases reads``).
 
 Usage:
   .venv/bin/python bench/reports_bench.py [--sizes 20000,100000] [--db sqlite,postgresql]
       [--repeat 5] [--writes 50] [--import-rows 50000] [--postgres URL] [--slow 15]
-      [--refresh-all-after]
+      [--refresh-all-after] [--cache DIR] [--reuse-spans] [--phases reads,team,...]
 --postgres: an existing server to create the benchmark's databases in (instead of a
 throwaway cluster). Results go to stdout, bench/results/reports.md and reports.json.
 """
@@ -58,9 +70,11 @@ throwaway cluster). Results go to stdout, bench/results/reports.md and reports.j
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import socket
 import statistics
@@ -71,7 +85,8 @@ import time
 import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -90,6 +105,8 @@ TODAY = date.today()
 RESULTS = ROOT / "bench" / "results"
 #: the heatmap's budget against the floor (issue 13): within 2x, aim for 1x
 HEATMAP_LIMIT = 2.0
+#: the past date bench strength is also read at (its role distances are kept for today)
+PAST_DAYS = 90
 
 
 # -- a throwaway PostgreSQL cluster ------------------------------------------------------------
@@ -138,15 +155,28 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def fresh_database(server_url: str, name: str) -> str:
-    """Create (or re-create) database ``name`` on the server; its URL."""
+def fresh_database(server_url: str, name: str, template: str | None = None) -> str:
+    """Create (or re-create) database ``name`` on the server (a copy of ``template`` when
+    given); its URL. Parallel query is switched off in it (one core per query, as the
+    throwaway cluster is started), whatever the server's default."""
+    import psycopg
+
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+        conn.execute(f'ALTER DATABASE "{name}" SET max_parallel_workers_per_gather = 0')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def database_exists(server_url: str, name: str) -> bool:
     import psycopg
 
     plain = server_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return found is not None
 
 
 def drop_database(server_url: str, name: str) -> None:
@@ -155,6 +185,110 @@ def drop_database(server_url: str, name: str) -> None:
     plain = server_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+# -- the build cache ---------------------------------------------------------------------------
+
+#: what a cached build depends on: change any of these and the build is made afresh
+BUILD_INPUTS = ("migrations/versions", "curricula", "bench/reports_data.py", "app/content")
+#: what the cached spans (and role distances) depend on besides the build
+SPANS_INPUTS = (
+    "app/reports/bulk.py",
+    "app/reports/maintain.py",
+    "app/reports/models.py",
+    "app/reports/spans.py",
+    "app/reports/distances.py",
+)
+
+
+def _digest(paths: tuple[str, ...], *extra: Any) -> str:
+    h = hashlib.sha256(repr(extra).encode())
+    for name in paths:
+        path = ROOT / name
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file() and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(ROOT)).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+class BuildCache:
+    """Built organisations kept between runs (a 100,000-person build takes minutes): the
+    generated rows (a pickle), and per database the loaded database before the spans are
+    filled (stage ``loaded``) and, with ``--reuse-spans``, after (stage ``spans``, with the
+    bulk recompute's figures beside it). SQLite: a copy of the file; PostgreSQL: a database
+    on the same server that new ones are created from (CREATE DATABASE … TEMPLATE). Keyed
+    by what the build depends on (BUILD_INPUTS, seed, size and today's date), so a stale
+    build is never reused."""
+
+    def __init__(self, folder: Path, size: int, seed: int) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.key = _digest(BUILD_INPUTS, size, seed, TODAY.isoformat())
+        self.spans_key = _digest(SPANS_INPUTS, self.key)
+        self.size = size
+
+    def _name(self, stage: str) -> str:
+        return f"{self.size}-{self.key if stage == 'loaded' else self.spans_key}-{stage}"
+
+    # the generated organisation
+    def org(self) -> data.Organisation | None:
+        path = self.folder / f"org-{self.size}-{self.key}.pickle"
+        return pickle.loads(path.read_bytes()) if path.exists() else None
+
+    def save_org(self, org: data.Organisation) -> None:
+        (self.folder / f"org-{self.size}-{self.key}.pickle").write_bytes(pickle.dumps(org))
+
+    # the figures measured when a stage was saved
+    def meta(self, stage: str) -> dict[str, Any] | None:
+        path = self.folder / f"{self._name(stage)}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    # SQLite files
+    def sqlite_file(self, stage: str) -> Path:
+        return self.folder / f"reports-{self._name(stage)}.sqlite3"
+
+    def pg_name(self, stage: str) -> str:
+        return f"pmo_reports_cache_{self._name(stage).replace('-', '_')}"
+
+    def has(self, dbname: str, stage: str, server: str | None) -> bool:
+        if self.meta(stage) is None:
+            return False
+        if dbname == "sqlite":
+            return self.sqlite_file(stage).exists()
+        return server is not None and database_exists(server, self.pg_name(stage))
+
+    def restore(self, dbname: str, stage: str, target: str | Path, server: str | None) -> None:
+        """Make ``target`` (a SQLite path, or a database name on ``server``) a copy of the
+        cached stage."""
+        if dbname == "sqlite":
+            shutil.copyfile(self.sqlite_file(stage), target)
+        else:
+            assert server is not None
+            fresh_database(server, str(target), template=self.pg_name(stage))
+
+    def save(self, session, stage: str, meta: dict[str, Any], url: str, server: str | None) -> None:
+        """Keep the database ``session`` is on as the cached ``stage`` (its connections are
+        closed first: they reopen on the next use)."""
+        engine = session.get_bind()
+        if engine.dialect.name == "sqlite":
+            session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            session.commit()
+            session.close()
+            engine.dispose()
+            source = Path(url.removeprefix("sqlite:///"))
+            partial_copy = self.sqlite_file(stage).with_suffix(".part")
+            shutil.copyfile(source, partial_copy)
+            partial_copy.replace(self.sqlite_file(stage))
+        else:
+            assert server is not None
+            session.commit()
+            session.close()
+            engine.dispose()
+            name = url.rsplit("/", 1)[1]
+            fresh_database(server, self.pg_name(stage), template=name)
+        (self.folder / f"{self._name(stage)}.json").write_text(json.dumps(meta, default=str))
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -457,10 +591,21 @@ def floor_cells(rows) -> dict[tuple[int, str], tuple[int, int, int]]:
 class DatabaseRun:
     """Every measure on one database, phase by phase (see the module docstring)."""
 
-    def __init__(self, session, org: data.Organisation, args) -> None:
+    def __init__(
+        self,
+        session,
+        org: data.Organisation,
+        args,
+        *,
+        restored: str | None = None,
+        keep: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         from app.reports.scope import ReportScope
 
         self.session, self.org, self.args = session, org, args
+        #: the cached stage the database was restored at (None: built here), and how to
+        #: keep a stage in the cache
+        self.restored, self.keep = restored, keep
         self.out: dict[str, Any] = {
             "load_average_start": load_average(),
             "reads": {},
@@ -481,15 +626,22 @@ class DatabaseRun:
         ]
 
     def all(self) -> dict[str, Any]:
+        phases = self.args.phases
         self.setup()
         self.recompute()
         self.floor_tables()
-        self.report_reads()
-        self.team_reads()
-        self.heatmap_statements()
-        self.aggregates()
-        self.writes()
-        self.bulk_import()
+        if "reads" in phases:
+            self.report_reads()
+        if "team" in phases:
+            self.team_reads()
+        if "statements" in phases:
+            self.heatmap_statements()
+        if "aggregates" in phases:
+            self.aggregates()
+        if "writes" in phases:
+            self.writes()
+        if "import" in phases:
+            self.bulk_import()
         self.out["load_average_end"] = load_average()
         return self.out
 
@@ -507,10 +659,19 @@ class DatabaseRun:
 
     def setup(self) -> None:
         """Migrate, load the shipped content as `flask content load` does, then the
-        organisation."""
+        organisation (unless the database was restored from the cache)."""
         from flask import current_app
         from flask_migrate import upgrade
 
+        if self.restored:
+            meta = self.out["cached"] = self.out.get("cached") or {}
+            meta["restored"] = self.restored
+            for key in ("content_s", "load_s"):
+                self.out[key] = self.restored_meta.get(key)
+            upgrade()  # nothing to do: the cache key holds the migrations
+            quiet()
+            print(f"  restored from the cache (stage {self.restored})")
+            return
         started = time.perf_counter()
         upgrade()
         quiet()
@@ -526,13 +687,30 @@ class DatabaseRun:
             f"  loaded {self.org.people:,} people, {len(self.org.evidence):,} evidence "
             f"in {self.out['load_s']} s"
         )
+        if self.keep:
+            self.keep("loaded", {k: self.out[k] for k in ("content_s", "load_s")})
+
+    @property
+    def restored_meta(self) -> dict[str, Any]:
+        return self.out.get("restored_meta") or {}
 
     def recompute(self) -> None:
-        """1. The bulk recompute: refresh_all, committed; then ANALYZE."""
+        """1. The bulk recompute: refresh_all, committed; then ANALYZE. (Restored from the
+        cache at stage ``spans``: the figures measured when it was built.)"""
         from app.reports import maintain
         from app.reports.models import LevelSpan, RequirementSpan
 
         session = self.session
+        if self.restored == "spans":
+            for key in ("bulk_recompute", "analyze_s", "level_spans", "requirement_spans"):
+                self.out[key] = self.restored_meta[key]
+            self.out["notes"].append(
+                "bulk recompute figures from the cached build of "
+                f"{self.restored_meta.get('when', '?')} (--reuse-spans)"
+            )
+            took = self.out["bulk_recompute"]["ms"] / 1000
+            print(f"  spans restored from the cache (refresh_all took {took:.1f} s)")
+            return
         wall, cpu = timed_write(session, lambda: (maintain.refresh_all(session), session.commit()))
         self.out["bulk_recompute"] = {"ms": round(wall), "cpu_ms": round(cpu)}
         started = time.perf_counter()
@@ -552,6 +730,19 @@ class DatabaseRun:
             f"{self.out['level_spans']:,} level and {self.out['requirement_spans']:,} "
             "requirement spans"
         )
+        if self.keep and self.args.reuse_spans:
+            kept = {
+                k: self.out[k]
+                for k in (
+                    "content_s",
+                    "load_s",
+                    "bulk_recompute",
+                    "analyze_s",
+                    "level_spans",
+                    "requirement_spans",
+                )
+            }
+            self.keep("spans", {**kept, "when": time.strftime("%Y-%m-%d %H:%M")})
 
     def floor_tables(self) -> None:
         """2. The floor's plain tables, from the spans as at today."""
@@ -612,6 +803,17 @@ class DatabaseRun:
                         reports["succession"].bench_overview,
                         session,
                         scope,
+                        reports["succession"].BenchOptions(),
+                    ),
+                )
+                # As at a past date the stored role distances (kept for today) mostly do
+                # not hold: the bench is computed for those people as it runs.
+                self.read(
+                    f"{key}/bench strength, as at {PAST_DAYS} days ago",
+                    partial(
+                        reports["succession"].bench_overview,
+                        session,
+                        replace(scope, on=TODAY - timedelta(days=PAST_DAYS)),
                         reports["succession"].BenchOptions(),
                     ),
                 )
@@ -759,11 +961,29 @@ class DatabaseRun:
             self.out["notes"].append(f"{len(found)} differences from the rule after the import")
 
 
-def run_database(url: str, org: data.Organisation, args) -> dict[str, Any]:
+def run_database(
+    url: str,
+    org: data.Organisation,
+    args,
+    *,
+    restored: str | None = None,
+    restored_meta: dict[str, Any] | None = None,
+    keep: Callable[[Any, str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     app = create_app(SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=SECRET)
     with app.app_context():
         try:
-            return DatabaseRun(db.session, org, args).all()
+            run = DatabaseRun(
+                db.session,
+                org,
+                args,
+                restored=restored,
+                keep=partial(keep, db.session) if keep else None,
+            )
+            run.out["restored_meta"] = restored_meta or {}
+            out = run.all()
+            out.pop("restored_meta", None)
+            return out
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -916,7 +1136,7 @@ def writes_table(results: dict[str, Any], sizes: list[int], dbs: list[str]) -> s
     for dbname in dbs:
         for size in sizes:
             r = results.get(f"{dbname}/{size}")
-            if not r:
+            if not r or "per_write" not in r or "import" not in r:
                 continue
             w, imp = r["per_write"], r["import"]
             after = f"{imp['refresh_all_ms'] / 1000:.1f} s" if "refresh_all_ms" in imp else "—"
@@ -924,7 +1144,7 @@ def writes_table(results: dict[str, Any], sizes: list[int], dbs: list[str]) -> s
                 f"| {dbname} | {size:,} | {r['bulk_recompute']['ms'] / 1000:.1f} s "
                 f"(CPU {r['bulk_recompute']['cpu_ms'] / 1000:.1f} s) | {w['with_refresh_ms']} ms | "
                 f"{w['without_refresh_ms']} ms | {w['refresh_one_ms']} ms | "
-                f"{r['aggregate_delta_write_ms']} ms | {imp['insert_ms'] / 1000:.1f} s | "
+                f"{r.get('aggregate_delta_write_ms', '—')} ms | {imp['insert_ms'] / 1000:.1f} s | "
                 f"{imp['refresh_touched_ms'] / 1000:.1f} s ({imp['people']:,} people) | {after} | "
                 f"{imp['differences']} differences in {imp['checked_people']} people |"
             )
@@ -955,11 +1175,11 @@ def report_markdown(results: dict[str, Any], sizes: list[int], dbs: list[str], m
             f"### {key}",
             "",
             f"- load average at start / end: {r['load_average_start']} / {r['load_average_end']}",
-            f"- content load {r['content_s']} s, organisation load {r['load_s']} s, "
-            f"ANALYZE {r['analyze_s']} s, floor tables {r['floor_tables_s']} s, per-unit "
-            f"aggregates built in {r['aggregates_build_ms']} ms",
+            f"- content load {r.get('content_s')} s, organisation load {r.get('load_s')} s, "
+            f"ANALYZE {r.get('analyze_s')} s, floor tables {r.get('floor_tables_s')} s, "
+            f"per-unit aggregates built in {r.get('aggregates_build_ms', '—')} ms",
             f"- spans: {r['level_spans']:,} level, {r['requirement_spans']:,} requirement",
-            f"- reports missing: {', '.join(r['missing']) or 'none'}",
+            f"- reports missing: {', '.join(r.get('missing', [])) or 'none'}",
         ]
         for note in r["notes"]:
             parts.append(f"- NOTE: {note}")
@@ -981,6 +1201,9 @@ def report_markdown(results: dict[str, Any], sizes: list[int], dbs: list[str], m
 
 
 # -- main --------------------------------------------------------------------------------------
+
+
+PHASES = ("reads", "team", "statements", "aggregates", "writes", "import")
 
 
 def parse_args() -> argparse.Namespace:
@@ -1010,7 +1233,27 @@ def parse_args() -> argparse.Namespace:
         help="keep the databases (SQLite files in the temporary folder, printed; PostgreSQL "
         "databases on a --postgres server)",
     )
+    parser.add_argument(
+        "--cache",
+        default=str(Path(tempfile.gettempdir()) / "pmo-reports-bench-cache"),
+        help="a folder to keep built organisations in between runs (SQLite files; on "
+        "PostgreSQL, template databases on the server); '' for none",
+    )
+    parser.add_argument(
+        "--reuse-spans",
+        action="store_true",
+        help="also keep and reuse the database after the bulk recompute (its figures are "
+        "then those measured when it was built)",
+    )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"which phases after the floor tables to run (of {','.join(PHASES)})",
+    )
     args = parser.parse_args()
+    args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
+    if args.phases - set(PHASES):
+        parser.error(f"unknown phases {args.phases - set(PHASES)}")
     args.sizes = sorted(int(s) for s in args.sizes.split(","))
     args.db = [d.strip() for d in args.db.split(",")]
     unknown = set(args.db) - {"sqlite", "postgresql"}
@@ -1036,30 +1279,74 @@ def shipped_content(folder: Path) -> data.Content:
     return content
 
 
-def run_size(size: int, args, folder: Path, server: str | None, results: dict) -> None:
-    """One organisation of ``size`` people, generated once and run on each database."""
-    content = shipped_content(folder)
+def organisation_for(size: int, args, folder: Path, cache: BuildCache | None):
+    """The generated organisation of ``size`` people (from the cache when it has it)."""
     started = time.perf_counter()
-    org = data.generate(content, size, seed=args.seed, today=TODAY)
+    org = cache.org() if cache else None
+    how = "read from the cache"
+    if org is None:
+        content = shipped_content(folder)
+        started = time.perf_counter()
+        org = data.generate(content, size, seed=args.seed, today=TODAY)
+        if cache:
+            cache.save_org(org)
+        how = "generated"
     print(
         f"\n{size:,} people: {len(org.units):,} org units ({org.teams:,} teams), "
         f"{len(org.assignments):,} role assignments, {len(org.evidence):,} evidence "
-        f"(generated in {time.perf_counter() - started:.1f} s)"
+        f"({how} in {time.perf_counter() - started:.1f} s)"
     )
+    return org
+
+
+def run_on(
+    dbname: str, org, args, folder: Path, server: str | None, cache: BuildCache | None
+) -> dict[str, Any]:
+    """Every measure on one database: a fresh one, or a copy of the cached build."""
+    size = org.people
+    if dbname == "sqlite":
+        target: str | Path = folder / f"reports-{size}.sqlite3"
+        url = f"sqlite:///{target}"
+    else:
+        assert server is not None
+        target = f"pmo_reports_{size}"
+        url = server.rsplit("/", 1)[0] + f"/{target}"
+    stages = ["spans", "loaded"] if args.reuse_spans else ["loaded"]
+    restored = next((st for st in stages if cache.has(dbname, st, server)), None) if cache else None
+    if restored and cache:
+        cache.restore(dbname, restored, target, server)
+    elif server is not None and dbname == "postgresql":
+        fresh_database(server, str(target))
+
+    def keep(session, stage: str, meta: dict[str, Any]) -> None:
+        if cache and not cache.has(dbname, stage, server):
+            cache.save(session, stage, meta, url, server)
+
+    try:
+        return run_database(
+            url,
+            org,
+            args,
+            restored=restored,
+            restored_meta=cache.meta(restored) if cache and restored else None,
+            keep=keep if cache else None,
+        )
+    finally:
+        if not args.keep:
+            if isinstance(target, Path):
+                target.unlink(missing_ok=True)
+            elif server is not None:
+                drop_database(server, target)
+
+
+def run_size(size: int, args, folder: Path, server: str | None, results: dict) -> None:
+    """One organisation of ``size`` people, generated once (or read from the cache) and run
+    on each database (each restored from the cache when it holds the build)."""
+    cache = BuildCache(Path(args.cache), size, args.seed) if args.cache else None
+    org = organisation_for(size, args, folder, cache)
     for dbname in args.db:
         print(f"[{dbname}, {size:,} people] load average {load_average()}")
-        if dbname == "sqlite":
-            path = folder / f"reports-{size}.sqlite3"
-            results[f"{dbname}/{size}"] = run_database(f"sqlite:///{path}", org, args)
-            if not args.keep:
-                path.unlink(missing_ok=True)
-        else:
-            assert server is not None
-            name = f"pmo_reports_{size}"
-            url = fresh_database(server, name)
-            results[f"{dbname}/{size}"] = run_database(url, org, args)
-            if not args.keep:
-                drop_database(server, name)
+        results[f"{dbname}/{size}"] = run_on(dbname, org, args, folder, server, cache)
 
 
 def write_results(results: dict, args, meta: dict) -> None:

@@ -18,6 +18,8 @@ APP = Path(__file__).resolve().parent.parent / "app"
 #: services and queries, since a page gathers what it shows; it never imports another
 #: domain's views.
 DOMAINS = [
+    "audit",
+    "backup",
     "org",
     "accounts",
     "framework",
@@ -26,6 +28,7 @@ DOMAINS = [
     "assessment",
     "reports",
     "staff_import",
+    "privacy",
     "content",
     "demo",
 ]
@@ -40,6 +43,7 @@ WEB_SHARED = {"access", "viewutil", "navigation", "forms"}
 #: Pure modules: data in, data out; no Flask, no ORM, no database.
 PURE = {
     "app.capability.levels",
+    "app.accounts.throttle",
     "app.reports.spans",
     "app.capability.chart",
     "app.framework.content",

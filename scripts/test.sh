@@ -40,5 +40,6 @@ echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:
 export TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/postgres"
 export PMO_CHROMIUM=/usr/bin/chromium
 # Two workers (the machines have two cores), each taking whole files so that a module's
-# live server or demo site is built once. PMO_TEST_WORKERS=0 runs in one process.
-.venv/bin/python -m pytest -n "${PMO_TEST_WORKERS:-2}" --dist loadfile "$@"
+# live server, demo site or gunicorn is built once; the longest files first, in the order
+# tests/conftest.py gives them. PMO_TEST_WORKERS=0 runs in one process.
+.venv/bin/python -m pytest -n "${PMO_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

@@ -102,10 +102,18 @@ EXPECTED: dict[str, frozenset[str]] = {
     "static": EVERYONE,
     "bootstrap.static": EVERYONE,
     "accounts.login": EVERYONE,
+    "accounts.login_code": EVERYONE,  # the second log-in step (sends back to /login without one)
     "accounts.set_password": EVERYONE,
     # any signed-in user
     "accounts.logout": SIGNED_IN,
     "accounts.change_password": SIGNED_IN,
+    "accounts.security": SIGNED_IN,
+    "accounts.reauthenticate": SIGNED_IN,
+    # two-step log-in is offered to trainers and admins; whoever has it may manage it
+    "accounts.two_factor_setup": frozenset({TRAINER, ADMIN}),
+    "accounts.two_factor_confirm": frozenset({TRAINER, ADMIN}),
+    "accounts.two_factor_recovery_codes": SIGNED_IN,
+    "accounts.two_factor_disable": SIGNED_IN,
     "org.home": SIGNED_IN,
     "org.my_profile": SIGNED_IN,
     "org.person": SIGNED_IN,  # object-scoped as well: see test_object_access.py
@@ -116,6 +124,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "framework.browse": SIGNED_IN,
     # managers
     "org.team": frozenset({MANAGER}),
+    "org.team_heatmap": frozenset({MANAGER}),  # the manager's own direct reports only
     # managers and administrators validate self-ratings (object-scoped as well)
     "capability.queue": frozenset({MANAGER, ADMIN}),
     "capability.decide": frozenset({MANAGER, ADMIN}),
@@ -140,6 +149,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "org.person_new": ADMIN_ONLY,
     "org.person_edit": ADMIN_ONLY,
     "org.person_active": ADMIN_ONLY,
+    # personal data: anyone's own download; an admin's of a person, and anonymising a leaver
+    "privacy.my_data": SIGNED_IN,
+    "privacy.my_data_download": SIGNED_IN,
+    "privacy.person_data": ADMIN_ONLY,
+    "privacy.person_data_download": ADMIN_ONLY,
+    "privacy.anonymise_person": ADMIN_ONLY,
     "org.assignment_new": ADMIN_ONLY,
     "org.assignment_edit": ADMIN_ONLY,
     "org.assignment_end": ADMIN_ONLY,
@@ -160,6 +175,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "accounts.account_edit": ADMIN_ONLY,
     "accounts.account_reset_link": ADMIN_ONLY,
     "accounts.account_end_sessions": ADMIN_ONLY,
+    "accounts.account_two_factor_reset": ADMIN_ONLY,
     "staff_import.history": ADMIN_ONLY,
     "staff_import.mapping": ADMIN_ONLY,
     "staff_import.preview": ADMIN_ONLY,
@@ -168,6 +184,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "staff_import.detail": ADMIN_ONLY,
     "staff_import.issues_csv": ADMIN_ONLY,
     "staff_import.mapping_json": ADMIN_ONLY,
+    # the audit trail (read only): administrators
+    "audit.events": ADMIN_ONLY,
+    "audit.events_csv": ADMIN_ONLY,
     # learning
     # - learners' own pages: any signed-in user. Those about an enrolment, a certificate, an
     #   external certificate or a booking are object-scoped as well (whose record: see
@@ -843,6 +862,9 @@ POST_DATA = {
     "learning.person_enrol": lambda args: {"path": str(args["path_id"]), "due_on": _soon()},
     "learning.session_edit": _session_form,
     "learning.session_new": _session_form,
+    # a download names its format (without one: 400, as a forged form would get)
+    "privacy.my_data_download": {"format": "json"},
+    "privacy.person_data_download": {"format": "zip"},
 }
 
 

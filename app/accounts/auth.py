@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
-from app.accounts.services import load_login_session
+from app.accounts.services import browser_fingerprint, load_login_session
 from app.extensions import db, login_manager
 
 
@@ -12,9 +12,11 @@ def init_login(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
-    # The login-session table already ends sessions on logout and password change;
-    # "strong" also drops a session whose browser fingerprint changes mid-way.
-    login_manager.session_protection = "strong"
+    # Flask-Login's own "strong" protection does nothing for permanent sessions (it only
+    # marks them not fresh), and every session here is permanent. The binding is done in
+    # the login-session table instead: a session's cookie used from another browser (a
+    # changed User-Agent) ends that session for everyone (load_login_session).
+    login_manager.session_protection = None
 
     @login_manager.user_loader
     def _load(token: str):
@@ -23,6 +25,7 @@ def init_login(app: Flask) -> None:
             token,
             idle=current_app.config["SESSION_IDLE_TIMEOUT"],
             absolute=current_app.config["PERMANENT_SESSION_LIFETIME"],
+            fingerprint=browser_fingerprint(request.headers.get("User-Agent")),
         )
         if db.session.dirty or db.session.deleted:
             db.session.commit()

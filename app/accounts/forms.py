@@ -13,6 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.models import Permission
 from app.accounts.passwords import MAX_LENGTH
+from app.forms import VersionField
 
 
 class LoginForm(FlaskForm):
@@ -21,8 +22,50 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Log in")
 
 
+#: A code from the authenticator app (six digits) or a recovery code (ten characters).
+CODE_DESCRIPTION = "The six digits your authenticator app shows now, or one of your recovery codes."
+
+
+def _code_field(label: str = "Code from your authenticator app") -> StringField:
+    return StringField(
+        label,
+        validators=[DataRequired("Type the code."), Length(max=32)],
+        description=CODE_DESCRIPTION,
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off"},
+    )
+
+
+class LoginCodeForm(FlaskForm):
+    """The second step of a log-in with two-step log-in on."""
+
+    code = _code_field()
+    submit = SubmitField("Log in")
+
+
+class ReauthForm(FlaskForm):
+    """ "Confirm it's you" before a sensitive change; ``code`` is removed for accounts
+    without two-step log-in."""
+
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    code = _code_field()
+    submit = SubmitField("Confirm")
+
+
+class EnrolForm(FlaskForm):
+    """The first code from the app, proving it was set up."""
+
+    code = StringField(
+        "Code from the app",
+        validators=[DataRequired("Type the six digits the app shows."), Length(max=16)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField("Turn on two-step log-in")
+
+
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
+    #: Removed by the view for an account without two-step log-in.
+    code = _code_field()
     new_password = PasswordField(
         "New password",
         validators=[DataRequired()],
@@ -89,7 +132,17 @@ class AccountEditForm(FlaskForm):
         description="Only asked when you take the admin permission from your own account: you "
         "lose the administration pages as soon as you save.",
     )
+    row_version = VersionField()
     submit = SubmitField("Save")
 
 
-__all__ = ["AccountEditForm", "AccountForm", "ChangePasswordForm", "LoginForm", "SetPasswordForm"]
+__all__ = [
+    "AccountEditForm",
+    "AccountForm",
+    "ChangePasswordForm",
+    "EnrolForm",
+    "LoginCodeForm",
+    "LoginForm",
+    "ReauthForm",
+    "SetPasswordForm",
+]

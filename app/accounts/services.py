@@ -1,4 +1,6 @@
-"""Use-cases for accounts: log-in, log-out, sessions, passwords and permissions.
+"""Use-cases for accounts: login sessions, log-out, passwords and permissions (the log-in
+steps themselves, with their throttling, are in ``signin``; two-step log-in in
+``two_factor``).
 
 They take a session and explicit inputs, flush when they need ids, and never commit.
 """
@@ -11,11 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Select, bindparam, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from app import versioning
+from app.accounts import throttling, two_factor
 from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
-from app.accounts.passwords import hash_password, needs_rehash, policy_problem, verify_password
+from app.accounts.passwords import hash_password, policy_problem, verify_password
+from app.accounts.sealing import Sealer
 from app.errors import DomainError
 from app.org.models import Person
 from app.signals import person_deactivated
@@ -36,48 +41,21 @@ def normalise_email(email: str) -> str:
 # --- log-in sessions ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LoginOutcome:
-    user: User | None
-    token: str | None
-    locked: bool = False
-
-
-def authenticate(
-    session: Session, *, email: str, password: str, max_failures: int, lockout: timedelta
-) -> LoginOutcome:
-    """Check credentials and open a login session.
-
-    Unknown account, wrong password, inactive account and locked account all give the same
-    outcome to the caller (no token); the hash is verified in every case so the timing
-    does not tell them apart either. ``locked`` is set only for a locked, existing account.
-    """
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None:
-        return LoginOutcome(None, None)
-    now = _now()
-    if user.locked_until and user.locked_until > now:
-        return LoginOutcome(None, None, locked=True)
-    if not ok or not user.active:
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + lockout
-            user.failed_logins = 0
-        return LoginOutcome(None, None)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return LoginOutcome(user, open_login_session(session, user))
-
-
-def open_login_session(session: Session, user: User) -> str:
+def open_login_session(session: Session, user: User, *, fingerprint: str | None = None) -> str:
+    """A new login session for ``user``; returns its token (the cookie carries it).
+    ``fingerprint`` binds it to the browser (see ``load_login_session``)."""
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(token_hash=token_digest(token), user_id=user.id))
+    session.add(
+        LoginSession(token_hash=token_digest(token), user_id=user.id, fingerprint=fingerprint)
+    )
     user.login_token = token
     return token
+
+
+def browser_fingerprint(user_agent: str | None) -> str:
+    """What a login session is bound to: a digest of the browser's User-Agent. The client
+    address is left out on purpose (phones and laptops change networks mid-session)."""
+    return hashlib.sha256((user_agent or "").encode()).hexdigest()
 
 
 @cache
@@ -91,17 +69,29 @@ def _login_session_statement() -> Select:
 
 
 def load_login_session(
-    session: Session, token: str, *, idle: timedelta, absolute: timedelta
+    session: Session,
+    token: str,
+    *,
+    idle: timedelta,
+    absolute: timedelta,
+    fingerprint: str | None = None,
 ) -> User | None:
-    """The user behind a session token, if the session is still open, fresh and active.
+    """The user behind a session token, if the session is still open, fresh and active,
+    and used from the browser that opened it.
 
-    Touches ``last_seen_at`` at most once a minute to keep writes rare.
+    A session's cookie presented by another browser (another ``fingerprint``) ends the
+    session for everyone holding it: a copied cookie is worth nothing, and the owner is
+    asked to log in again. (Sessions opened without one, by tests and benchmarks or before
+    the upgrade, are not bound.) Touches ``last_seen_at`` at most once a minute.
     """
     row = session.scalar(_login_session_statement(), {"token_hash": token_digest(token)})
     if row is None:
         return None
     now = _now()
     if now - row.last_seen_at > idle or now - row.created_at > absolute or not row.user.active:
+        session.delete(row)
+        return None
+    if fingerprint is not None and row.fingerprint not in (None, fingerprint):
         session.delete(row)
         return None
     if now - row.last_seen_at > timedelta(minutes=1):
@@ -127,13 +117,36 @@ def end_all_sessions(session: Session, user_id: int) -> int:
 # --- passwords ----------------------------------------------------------------------------
 
 
-def change_password(session: Session, *, user: User, current: str, new: str) -> str:
-    """Change a password, end every session of the user, and open a fresh one (token)."""
+def change_password(
+    session: Session,
+    *,
+    user: User,
+    current: str,
+    new: str,
+    code: str | None = None,
+    sealer: Sealer | None = None,
+    fingerprint: str | None = None,
+) -> str:
+    """Change a password, end every session of the user, and open a fresh one (token).
+
+    The current password re-authenticates the user; when two-step log-in is on, ``code``
+    (from the app, or a recovery code) must be valid too."""
     if not verify_password(user.password_hash, current):
         raise DomainError("Your current password is not right.", field="current_password")
+    if two_factor.is_enabled(session, user.id) and (
+        sealer is None
+        or not two_factor.verify(
+            session, user_id=user.id, code=code or "", sealer=sealer, now=_now()
+        )
+    ):
+        raise DomainError(
+            "That code is not right, or was used already. Type the code your app shows now, "
+            "or a recovery code.",
+            field="code",
+        )
     _set_password(user, new, field="new_password")
     end_all_sessions(session, user.id)
-    return open_login_session(session, user)
+    return open_login_session(session, user, fingerprint=fingerprint)
 
 
 def _set_password(user: User, password: str, *, field: str) -> None:
@@ -141,8 +154,6 @@ def _set_password(user: User, password: str, *, field: str) -> None:
     if problem:
         raise DomainError(problem, field=field)
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
 
 
 def issue_password_token(session: Session, *, user: User, ttl: timedelta) -> str:
@@ -168,7 +179,12 @@ def find_password_token(session: Session, token: str) -> PasswordToken | None:
     return row
 
 
-def use_password_token(session: Session, *, token: str, password: str) -> User:
+def use_password_token(
+    session: Session, *, token: str, password: str, pepper: bytes | None = None
+) -> User:
+    """Set the password through a one-time link and end every session of the user. With
+    ``pepper`` (the throttle counters' secret), the log-in delays on the account's email are
+    lifted too: the link is how an owner gets in while someone hammers their address."""
     row = find_password_token(session, token)
     if row is None:
         raise DomainError(
@@ -177,6 +193,9 @@ def use_password_token(session: Session, *, token: str, password: str) -> User:
     _set_password(row.user, password, field="password")
     row.used_at = _now()
     end_all_sessions(session, row.user_id)
+    if pepper is not None:
+        throttling.clear_value(session, pepper, throttling.ACCOUNT, row.user.email)
+        throttling.clear_value(session, pepper, throttling.REAUTH, str(row.user_id))
     return row.user
 
 
@@ -209,13 +228,16 @@ def update_account(
     active: bool,
     actor_id: int | None = None,
     confirmed: bool = False,
+    seen: str | None = None,
 ) -> User:
     """Change an account's email, permissions and whether it is active.
 
     The last active administrator keeps the admin permission and stays active, so that the
     site is never left without anyone who can administer it. An administrator taking the
-    permission from their own account must confirm it (``confirmed``).
+    permission from their own account must confirm it (``confirmed``). Refused
+    (``StaleEdit``) when the account was saved since its form was read at version ``seen``.
     """
+    _claim_account(session, user, seen)
     email = normalise_email(email)
     if not permissions:
         raise DomainError("Give the account at least one permission.", field="permissions")
@@ -238,6 +260,35 @@ def update_account(
     user.active = active
     session.flush()
     return user
+
+
+def account_values(user: User) -> dict:
+    """An account as its edit form shows it."""
+    return {
+        versioning.FIELD: str(user.row_version),
+        "email": user.email,
+        "permissions": sorted(p.value for p in user.permissions),
+        "active": user.active,
+    }
+
+
+def _claim_account(session: Session, user: User, seen: str | None) -> None:
+    """Take the account's next version, or refuse a form read at another one.
+
+    A compare-and-set on ``row_version`` rather than SQLAlchemy's version counter, which
+    log-ins would raise too (they write the row): a concurrent save of the form raises it
+    between this request's read and this statement, and the statement then changes no row.
+    """
+    what = f"The account {user.email}"
+    versioning.check(seen, account_values(user), what)
+    claimed = session.execute(
+        update(User)
+        .where(User.id == user.id, User.row_version == user.row_version)
+        .values(row_version=User.row_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise versioning.StaleEdit(what, reread=lambda: account_values(user))
 
 
 def active_admins(session: Session) -> int:

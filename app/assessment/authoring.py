@@ -9,7 +9,9 @@ a published bank version or an attempt holds are never touched. The draft's row 
 first, and each edit names what it was read at — an item edit the item version it showed,
 details, publishing and discarding the draft's content hash — so a stale form is refused
 rather than overwriting a newer change. An assessment carries ``row_version``: a builder
-form names the version it was read at; a stale one is refused the same way.
+form names the version it was read at; a stale one is refused the same way. A stale edit
+form's save raises ``versioning.StaleEdit`` with the values saved now, as the form shows
+them (``*_values``, also what the forms open with).
 
 Use-cases take the session and plain values (the actor and ``now`` passed in), raise
 DomainError for a broken rule, flush, and never commit.
@@ -18,15 +20,17 @@ DomainError for a broken rule, flush, and never commit.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import versioning
 from app.assessment import authoring_queries as queries
 from app.assessment import banks as writing
 from app.assessment.bank_queries import (
@@ -37,12 +41,18 @@ from app.assessment.bank_queries import (
     published_bank_version,
 )
 from app.assessment.content import (
+    ASSERTION_REASON,
     BANK_CODE_PATTERN,
     BANK_FORMATS,
     ITEM_ID_RE,
     ITEM_LEVEL_MAX,
     ITEM_LEVEL_MIN,
+    MATCHING,
+    MULTIPLE,
+    SEQUENCING,
+    SINGLE,
     TOPIC_CODE_PATTERN,
+    TRUE_FALSE,
     BankContent,
     BankReferences,
     DataPackContent,
@@ -231,6 +241,22 @@ def _require_hash(draft: BankVersion, expected_hash: str | None) -> None:
         raise DomainError(STALE_DRAFT)
 
 
+def topics_text(topics: Sequence[Sequence[str]]) -> str:
+    """Topics as the text area shows them: ``CODE: name`` per line."""
+    return "\n".join(f"{code}: {name}" for code, name in topics)
+
+
+def draft_details_values(draft: BankVersion) -> dict[str, Any]:
+    """A bank draft's details as their form shows them; its content hash is the version."""
+    return {
+        "draft_hash": draft.content_hash,
+        "title": draft.title,
+        "author": draft.author,
+        "original_work": draft.original_work,
+        "topics": topics_text(draft.topics),
+    }
+
+
 def update_draft_details(
     session: Session,
     bank: QuestionBank,
@@ -243,9 +269,15 @@ def update_draft_details(
     actor_id: int | None,
 ) -> BankVersion:
     """A draft's title, author, original-work attestation and topics. A topic an item
-    still uses cannot be removed."""
+    still uses cannot be removed. Refused when the draft changed since the form was read
+    (its content hash ``expected_hash``)."""
     draft = _draft(session, bank)
-    _require_hash(draft, expected_hash)
+    versioning.check(
+        expected_hash,
+        draft_details_values(draft),
+        f"The draft of bank {bank.code}",
+        field="draft_hash",
+    )
     content = content_of(session, draft)
     _check_bank_fields(title, content.format)
     topics = tuple(topics)
@@ -343,7 +375,11 @@ def save_item(
     current = queries.entry_version_id(session, draft, item.id)
     if expected_version_id is not None:
         if current != expected_version_id:
-            raise DomainError(STALE_ITEM.format(code=item.id))
+            saved = _item_in(content, item.id)
+            raise versioning.StaleEdit(
+                f"Item {item.id}",
+                item_form_values(saved) | {"version_id": str(current)} if saved else None,
+            )
     else:
         if not ITEM_ID_RE.match(item.id):
             raise DomainError(
@@ -364,6 +400,54 @@ def save_item(
         new = _add_item(content, item, scenario)
     _rewrite(session, draft, new, actor_id=actor_id)
     return item
+
+
+def _item_in(content: BankContent, code: str) -> ItemContent | None:
+    return next((i for _, i, _ in content.all_items() if i.id == code), None)
+
+
+def item_form_values(item: ItemContent) -> dict[str, Any]:
+    """An item as the editor shows it."""
+    data: dict[str, Any] = {
+        "topic": item.topic,
+        "competency": item.competency,
+        "level": str(item.level),
+        "tags": ", ".join(item.tags),
+        "name": item.name,
+        "feedback": item.feedback,
+        "notes": item.notes,
+        "data_pack": item.data_pack or "",
+        "stem": item.stem,
+    }
+    if item.type in (SINGLE, MULTIPLE):
+        data["options"] = [
+            {"text": o.text, "correct": o.correct, "rationale": o.rationale} for o in item.options
+        ]
+        data["select"] = item.select
+    elif item.type == TRUE_FALSE:
+        data.update(
+            statement=item.statement,
+            answer="true" if item.answer else "false",
+            rationale_true=item.rationale_true,
+            rationale_false=item.rationale_false,
+        )
+    elif item.type == MATCHING:
+        data.update(
+            premises="\n".join(f"{p.id}: {p.text}" for p in item.premises),
+            responses="\n".join(f"{r.id}: {r.text}" for r in item.responses),
+            pairs="\n".join(f"{p} = {r}" for p, r in item.pairs),
+            rationales="\n".join(f"{p}: {why}" for p, why in item.rationales),
+        )
+    elif item.type == SEQUENCING:
+        data["steps"] = "\n".join(f"{s.text} | {s.rationale}" for s in item.steps)
+    elif item.type == ASSERTION_REASON:
+        data.update(
+            assertion=item.assertion,
+            reason=item.reason,
+            answer=str(item.answer or "A"),
+            rationales="\n".join(f"{k}: {why}" for k, why in item.rationales),
+        )
+    return data
 
 
 def _all_ids(content: BankContent) -> set[str]:
@@ -773,9 +857,58 @@ def _sentence(problem: Problem) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def _require_version(assessment: Assessment, expected: int | None) -> None:
+Values = Callable[[], dict[str, Any]]
+
+
+def _require_version(
+    assessment: Assessment, expected: int | None, values: Values | None = None
+) -> None:
     if expected is not None and expected != assessment.row_version:
-        raise DomainError(STALE_ASSESSMENT.format(code=assessment.code, now=assessment.row_version))
+        raise versioning.StaleEdit(f"Assessment {assessment.code}", values() if values else None)
+
+
+def settings_values(assessment: Assessment) -> dict[str, Any]:
+    """An assessment's settings as their form shows them."""
+    d = queries.definition_of(assessment)
+    naive = {
+        k: getattr(d, k).replace(tzinfo=None) if getattr(d, k) else None
+        for k in ("opens_at", "closes_at")
+    }
+    return {
+        "title": d.title,
+        "summary": d.summary,
+        "status": d.status,
+        "module": d.module or "",
+        "pass_percent": d.pass_percent,
+        "time_limit_minutes": d.time_limit_minutes,
+        "grace_seconds": d.grace_seconds,
+        "attempt_limit": d.attempt_limit,
+        "wait_minutes": d.wait_minutes,
+        "shuffle_items": d.shuffle_items,
+        "shuffle_options": d.shuffle_options,
+        "feedback": d.feedback,
+        versioning.FIELD: str(assessment.row_version),
+        **naive,
+    }
+
+
+def section_form_values(assessment: Assessment, number: int | None) -> dict[str, Any]:
+    """Section ``number`` (1-based; None for a new one) as its form shows it."""
+    data: dict[str, Any] = {versioning.FIELD: str(assessment.row_version)}
+    sections = queries.definition_of(assessment).sections
+    current = sections[number - 1] if number and number <= len(sections) else None
+    if current is not None:
+        data |= {
+            "title": current.title,
+            "bank": current.bank,
+            "unit": current.unit,
+            "count": current.count,
+            "unscored": current.unscored,
+            "topics": ", ".join(current.topics),
+            "tags": ", ".join(current.tags),
+            "competencies": ", ".join(current.competencies),
+        }
+    return data
 
 
 def _bank_ids(session: Session, definition: AssessmentDefinition) -> dict[str, int]:
@@ -789,7 +922,12 @@ def _bank_ids(session: Session, definition: AssessmentDefinition) -> dict[str, i
 
 
 def _write(
-    session: Session, assessment: Assessment, d: AssessmentDefinition, *, now: datetime
+    session: Session,
+    assessment: Assessment,
+    d: AssessmentDefinition,
+    *,
+    now: datetime,
+    reread: Values | None = None,
 ) -> None:
     """Make the assessment's rows say ``d``. Sections are updated in place by position and
     certified levels by competency, so attempts (which keep the items they drew, their
@@ -819,7 +957,7 @@ def _write(
         c for c in assessment.certifies if c.competency_code not in dict(d.certifies)
     ]:
         assessment.certifies.remove(extra_cert)
-    _flush(session, assessment)
+    _flush(session, assessment, reread)
     for position, section in enumerate(d.sections):
         values = {
             "title": section.title,
@@ -842,14 +980,14 @@ def _write(
             have[code].level = level
         else:
             assessment.certifies.append(AssessmentCertification(competency_code=code, level=level))
-    _flush(session, assessment)
+    _flush(session, assessment, reread)
 
 
-def _flush(session: Session, assessment: Assessment) -> None:
+def _flush(session: Session, assessment: Assessment, reread: Values | None = None) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise DomainError(STALE_ASSESSMENT.format(code=assessment.code, now="a newer one")) from exc
+        raise versioning.StaleEdit(f"Assessment {assessment.code}", reread=reread) from exc
 
 
 def _checked(
@@ -882,10 +1020,13 @@ def _change(
     expected_version: int | None,
     new: AssessmentDefinition,
     now: datetime,
+    values: Values | None = None,
 ) -> Assessment:
-    _require_version(assessment, expected_version)
+    """Write ``new``; refused (``StaleEdit``, with the form's ``values`` saved now) when
+    the assessment is no longer at ``expected_version``."""
+    _require_version(assessment, expected_version, values)
     _checked(session, new)
-    _write(session, assessment, new, now=now)
+    _write(session, assessment, new, now=now, reread=values)
     return assessment
 
 
@@ -904,7 +1045,9 @@ def update_settings(
         raise ValueError(f"not a setting: {', '.join(sorted(forbidden))}")
     current = queries.definition_of(assessment)
     new = replace(current, **settings)  # type: ignore[arg-type]
-    return _change(session, assessment, expected_version, new, now)
+    return _change(
+        session, assessment, expected_version, new, now, lambda: settings_values(assessment)
+    )
 
 
 def save_section(
@@ -926,7 +1069,12 @@ def save_section(
     else:
         raise DomainError(STALE_ASSESSMENT.format(code=assessment.code, now=assessment.row_version))
     return _change(
-        session, assessment, expected_version, replace(current, sections=tuple(sections)), now
+        session,
+        assessment,
+        expected_version,
+        replace(current, sections=tuple(sections)),
+        now,
+        lambda: section_form_values(assessment, None if position is None else position + 1),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import enum_column, utcnow
@@ -48,6 +48,14 @@ class Evidence(Model):
         CheckConstraint(f"level BETWEEN 0 AND {MAX_LEVEL}", name="level_on_scale"),
         CheckConstraint("expires_on IS NULL OR expires_on >= achieved_on", name="expiry_after"),
         Index("ix_evidence_person_code", "person_id", "competency_code"),
+        #: One manager rating answers a self-rating, however many decisions race.
+        Index(
+            "uq_evidence_responds_to_id",
+            "responds_to_id",
+            unique=True,
+            sqlite_where=text("responds_to_id IS NOT NULL"),
+            postgresql_where=text("responds_to_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,8 +92,9 @@ class ValidationDecision(Model):
     __tablename__ = "validation_decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: One decision per self-rating (unique): a second is refused, never recorded.
     evidence_id: Mapped[int] = mapped_column(
-        ForeignKey("evidence.id", ondelete="CASCADE"), index=True
+        ForeignKey("evidence.id", ondelete="CASCADE"), index=True, unique=True
     )
     decision: Mapped[Decision] = mapped_column(enum_column(Decision, "decision"))
     level: Mapped[int | None]
@@ -104,8 +113,9 @@ class Calibration(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    #: One calibration per self-rating (unique).
     self_rating_id: Mapped[int] = mapped_column(
-        ForeignKey("evidence.id", ondelete="CASCADE"), index=True
+        ForeignKey("evidence.id", ondelete="CASCADE"), index=True, unique=True
     )
     self_level: Mapped[int]
     manager_level: Mapped[int]

@@ -6,15 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, lru_cache
 
 from sqlalchemy import (
+    BindParameter,
     Select,
+    and_,
+    bindparam,
     func,
     literal,
+    or_,
     select,
     union,
 )
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from app.capability.models import (
     Calibration,
@@ -25,13 +30,21 @@ from app.capability.models import (
 from app.capability.profile import evidence_layers
 from app.framework.models import (
     Competency,
+    Framework,
+    FrameworkVersion,
     RoleRequirement,
     Source,
+    VersionStatus,
 )
-from app.framework.versions import published_version
+from app.framework.versions import FRAMEWORK_CODE
 from app.org.models import AssignmentKind, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
 
+#: The queue's statements are kept (statements are immutable): the validation queue and the
+#: home page run them on every visit, and building them costs more than running them.
+_KEPT = 512
 
+
+@lru_cache(maxsize=_KEPT)
 def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Select:
     """Self-ratings waiting for a decision, for the people in ``scope`` (None: everyone)."""
     stmt = (
@@ -50,6 +63,7 @@ def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Selec
     return stmt if scope is None else stmt.where(Evidence.person_id.in_(scope))
 
 
+@cache
 def waiting_people() -> Select:
     """Ids of the people with a self-rating or a calibration waiting for a manager."""
     return select(
@@ -62,12 +76,15 @@ def waiting_people() -> Select:
     )
 
 
-def reach_among(manager_id: int, candidates: Select) -> Select:
+@lru_cache(maxsize=_KEPT)
+def reach_among(manager_id: int | BindParameter, candidates: Select) -> Select:
     """Those of ``candidates`` (a SELECT of person ids) that the manager reaches: people in
     the subtrees of the units they head and their direct and indirect reports, as
     ``app.org.queries.managed_people_ids`` — but found upwards from the candidates (each
     one's unit ancestors and line managers), so the cost follows the few people with
-    something waiting, not the size of the manager's organisation."""
+    something waiting, not the size of the manager's organisation. ``manager_id`` may be a
+    bound parameter, for a statement built once."""
+    manager = manager_id if isinstance(manager_id, BindParameter) else literal(manager_id)
     chain = (
         select(Person.id.label("person_id"), Person.line_manager_id.label("manager_id"))
         .where(Person.id.in_(candidates))
@@ -81,10 +98,26 @@ def reach_among(manager_id: int, candidates: Select) -> Select:
         select(Person.id)
         .join(OrgUnitPath, OrgUnitPath.descendant_id == Person.org_unit_id)
         .join(OrgUnit, OrgUnit.id == OrgUnitPath.ancestor_id)
-        .where(OrgUnit.head_id == manager_id, Person.id.in_(candidates))
+        .where(OrgUnit.head_id == manager, Person.id.in_(candidates))
     )
-    in_line = select(chain.c.person_id).where(chain.c.manager_id == manager_id)
-    return select(union(in_units, in_line, select(literal(manager_id))).subquery())
+    in_line = select(chain.c.person_id).where(chain.c.manager_id == manager)
+    return select(union(in_units, in_line, select(manager)).subquery())
+
+
+@cache
+def _rules_version_statement() -> Select:
+    """The published version with what the current-level rule reads of it (its evidence
+    caps and certificate catalogue; not its scale), built once."""
+    return (
+        select(FrameworkVersion)
+        .join(Framework, Framework.id == FrameworkVersion.framework_id)
+        .where(
+            Framework.code == bindparam("code"), FrameworkVersion.status == VersionStatus.PUBLISHED
+        )
+        .options(selectinload(FrameworkVersion.caps), selectinload(FrameworkVersion.certificates))
+        .order_by(FrameworkVersion.number.desc())
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -104,16 +137,17 @@ def rating_context(
     queries whatever the number of ratings."""
     if not ratings:
         return {}
-    version = published_version(session)
+    version = session.scalar(_rules_version_statement(), {"code": FRAMEWORK_CODE})
     if version is None:
         return {}
     people = {r.person_id for r in ratings}
     codes = {r.competency_code for r in ratings}
+    pairs = sorted({(r.person_id, r.competency_code) for r in ratings})
+    # only each rating's own person and competency (not every person by every code)
     evidence = session.scalars(
         select(Evidence).where(
-            Evidence.person_id.in_(people),
+            or_(*(and_(Evidence.person_id == p, Evidence.competency_code == c) for p, c in pairs)),
             Evidence.validated.is_(True),
-            Evidence.competency_code.in_(codes),
         )
     ).all()
     levels = evidence_layers(session, evidence, version, on)
@@ -163,6 +197,7 @@ def waiting_counts(
     )
 
 
+@lru_cache(maxsize=_KEPT)
 def open_calibrations_query(scope: Select | None, exclude_person_id: int) -> Select:
     stmt = (
         select(Calibration)

@@ -11,9 +11,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import (
     func,
     select,
+    update,
 )
 from sqlalchemy.orm import Session
 
+from app.accounts.models import User
 from app.capability.levels import (
     needs_calibration,
 )
@@ -32,6 +34,7 @@ from app.framework.models import (
 )
 from app.framework.scale import MAX_LEVEL, on_scale
 from app.framework.versions import require_published
+from app.org.models import Person
 from app.signals import draft_discarding
 
 # --- self-assessment ----------------------------------------------------------------------------
@@ -175,13 +178,20 @@ def decide(
     manager are CALIBRATION_GAP levels or more apart, or the manager rates at level 5
     (levels.needs_calibration): then a calibration opens and the validated level stays as
     it was until it is resolved.
+
+    Exactly once, however many decisions arrive together: the rating leaves "pending" by a
+    conditional UPDATE (``_move_rating``), and the database holds one decision, one
+    calibration and one manager rating per self-rating at most (unique indexes). The
+    others are refused, saying who decided and when.
     """
     if rating.source != Source.SELF_RATING or rating.status != RatingStatus.PENDING:
-        raise DomainError("This rating has already been decided.")
+        raise DomainError(_already_decided(session, rating.id))
     if rating.person_id == actor_person_id:
         raise DomainError("You cannot validate your own rating.")
     comment = (comment or "").strip()
     level = _decided_level(rating, decision, level, comment)
+    status = _status_after(rating, decision, level)
+    _move_rating(session, rating, RatingStatus.PENDING, status)
     record = ValidationDecision(
         evidence_id=rating.id,
         decision=decision,
@@ -191,12 +201,10 @@ def decide(
     )
     session.add(record)
     if decision == Decision.REJECT:
-        rating.status = RatingStatus.REJECTED
         session.flush()
         return DecisionOutcome(record, None, None)
     assert level is not None  # _decided_level gives a level for accept and adjust
-    if needs_calibration(rating.level, level):
-        rating.status = RatingStatus.IN_CALIBRATION
+    if status == RatingStatus.IN_CALIBRATION:
         calibration = Calibration(
             person_id=rating.person_id,
             self_rating_id=rating.id,
@@ -209,9 +217,78 @@ def decide(
         session.add(calibration)
         session.flush()
         return DecisionOutcome(record, None, calibration)
-    rating.status = RatingStatus.ACCEPTED if decision == Decision.ACCEPT else RatingStatus.ADJUSTED
     evidence = _manager_rating(session, rating, level, comment, actor_id, on)
     return DecisionOutcome(record, evidence, None)
+
+
+def _status_after(rating: Evidence, decision: Decision, level: int | None) -> RatingStatus:
+    """Where a decision leaves the self-rating (``level``: the manager's, None to reject)."""
+    if decision == Decision.REJECT or level is None:
+        return RatingStatus.REJECTED
+    if needs_calibration(rating.level, level):
+        return RatingStatus.IN_CALIBRATION
+    return RatingStatus.ACCEPTED if decision == Decision.ACCEPT else RatingStatus.ADJUSTED
+
+
+def _when(moment: datetime) -> str:
+    """A time in a refusal message (UTC: the service knows no time zone)."""
+    return f"{moment:%H:%M} UTC on {moment.day} {moment:%b %Y}"
+
+
+def _move_rating(
+    session: Session, rating: Evidence, expected: RatingStatus, status: RatingStatus
+) -> None:
+    """Move a self-rating from ``expected`` to ``status`` with one conditional UPDATE, the
+    exactly-once guard of a decision: of several simultaneous decisions on one rating (two
+    managers, a double click, six tabs) exactly one moves it; the UPDATE of each other waits
+    for that one to commit (a row lock on PostgreSQL, the write lock on SQLite), then finds
+    the rating no longer ``expected`` and changes nothing, and the decision is refused
+    saying who decided it and when (DomainError)."""
+    moved = session.execute(
+        update(Evidence)
+        .where(
+            Evidence.id == rating.id,
+            Evidence.source == Source.SELF_RATING,
+            Evidence.status == expected,
+        )
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError(_already_decided(session, rating.id))
+    session.refresh(rating, ["status"])
+
+
+def _decider(session: Session, user_id: int | None) -> str:
+    """The full name of the person behind a user account ("someone" when there is none)."""
+    if user_id is None:
+        return "someone"
+    row = session.execute(
+        select(Person.first_name, Person.last_name)
+        .join(User, User.person_id == Person.id)
+        .where(User.id == user_id)
+    ).first()
+    return f"{row.first_name} {row.last_name}" if row else "someone"
+
+
+def _already_decided(session: Session, evidence_id: int) -> str:
+    """Why a self-rating can no longer be decided, in words: who decided it and when."""
+    earlier = session.execute(
+        select(ValidationDecision.decided_by_id, ValidationDecision.decided_at)
+        .where(ValidationDecision.evidence_id == evidence_id)
+        .order_by(ValidationDecision.id)
+        .limit(1)
+    ).first()
+    if earlier is not None:
+        who = _decider(session, earlier.decided_by_id)
+        return f"This rating has already been decided by {who} at {_when(earlier.decided_at)}."
+    status = session.scalar(select(Evidence.status).where(Evidence.id == evidence_id))
+    if status == RatingStatus.WITHDRAWN:
+        return (
+            "This rating has already been decided: it was withdrawn, as they have rated "
+            "themselves again since."
+        )
+    return "This rating has already been decided."
 
 
 def _decided_level(
@@ -269,23 +346,50 @@ def resolve_calibration(
     actor_person_id: int,
     on: date,
 ) -> Evidence:
-    """Settle a calibration at an agreed level, with the reasons, as a manager rating."""
+    """Settle a calibration at an agreed level, with the reasons, as a manager rating.
+
+    Exactly once: the calibration moves from open to resolved with one conditional UPDATE,
+    so of several simultaneous resolutions one records the manager rating and the others
+    are refused saying who resolved it and when (DomainError)."""
     if calibration.status != CalibrationStatus.OPEN:
-        raise DomainError("This calibration is already resolved.")
+        raise DomainError(_already_resolved(session, calibration.id))
     if calibration.person_id == actor_person_id:
         raise DomainError("You cannot resolve a calibration about yourself.")
     if level is None or not on_scale(level):
         raise DomainError("Choose the agreed level.", field="level")
     if not (rationale or "").strip():
         raise DomainError("Give the rationale for the agreed level.", field="rationale")
+    moved = session.execute(
+        update(Calibration)
+        .where(Calibration.id == calibration.id, Calibration.status == CalibrationStatus.OPEN)
+        .values(
+            status=CalibrationStatus.RESOLVED,
+            resolved_level=level,
+            rationale=rationale.strip(),
+            resolved_by_id=actor_id,
+            resolved_at=datetime.now(UTC),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError(_already_resolved(session, calibration.id))
+    session.refresh(calibration)
     rating = calibration.self_rating
-    calibration.status = CalibrationStatus.RESOLVED
-    calibration.resolved_level = level
-    calibration.rationale = rationale.strip()
-    calibration.resolved_by_id = actor_id
-    calibration.resolved_at = datetime.now(UTC)
-    rating.status = RatingStatus.ACCEPTED if level == rating.level else RatingStatus.ADJUSTED
+    status = RatingStatus.ACCEPTED if level == rating.level else RatingStatus.ADJUSTED
+    _move_rating(session, rating, RatingStatus.IN_CALIBRATION, status)
     return _manager_rating(session, rating, level, rationale.strip(), actor_id, on)
+
+
+def _already_resolved(session: Session, calibration_id: int) -> str:
+    row = session.execute(
+        select(Calibration.resolved_by_id, Calibration.resolved_at).where(
+            Calibration.id == calibration_id
+        )
+    ).first()
+    if row is None or row.resolved_at is None:
+        return "This calibration is already resolved."
+    who = _decider(session, row.resolved_by_id)
+    return f"This calibration is already resolved: {who} resolved it at {_when(row.resolved_at)}."
 
 
 @draft_discarding.connect

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Integer, Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from app.capability.levels import gap
 from app.capability.models import Calibration, CalibrationStatus, Evidence, RatingStatus
 from app.capability.profile import evidence_layers
+from app.capability.queries import reach_among, waiting_people
 from app.framework.models import (
     Competency,
     FrameworkVersion,
@@ -142,3 +144,43 @@ def waiting_for(
         calibrations_stmt = calibrations_stmt.where(Calibration.person_id.in_(scope))
     ratings, overdue = session.execute(ratings_stmt).one()
     return Waiting(ratings or 0, overdue or 0, session.scalar(calibrations_stmt) or 0)
+
+
+@cache
+def _manager_waiting_statement() -> Select:
+    """``waiting_for`` a manager, built once: the people they reach among those with a
+    self-rating or a calibration waiting (``queries.reach_among``), so the cost follows the
+    few who wait, not the size of the manager's organisation."""
+    manager = bindparam("manager_id", type_=Integer)
+    reach = reach_among(manager, waiting_people())
+    pending = select(func.count()).where(
+        Evidence.source == Source.SELF_RATING,
+        Evidence.status == RatingStatus.PENDING,
+        Evidence.person_id != manager,
+        Evidence.person_id.in_(reach),
+    )
+    overdue = pending.where(
+        Evidence.recorded_at < bindparam("overdue_before", type_=Evidence.recorded_at.type)
+    )
+    calibrations = (
+        select(func.count())
+        .select_from(Calibration)
+        .where(
+            Calibration.status == CalibrationStatus.OPEN,
+            Calibration.person_id != manager,
+            Calibration.person_id.in_(reach),
+        )
+    )
+    return select(
+        pending.scalar_subquery(), overdue.scalar_subquery(), calibrations.scalar_subquery()
+    )
+
+
+def waiting_for_manager(session: Session, manager_id: int, now: datetime) -> Waiting:
+    """``waiting_for`` over the people a manager decides on (the validation queue's scope),
+    never their own ratings."""
+    ratings, overdue, calibrations = session.execute(
+        _manager_waiting_statement(),
+        {"manager_id": manager_id, "overdue_before": now - timedelta(days=OVERDUE_AFTER_DAYS)},
+    ).one()
+    return Waiting(ratings or 0, overdue or 0, calibrations or 0)

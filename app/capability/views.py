@@ -22,6 +22,7 @@ from app.capability.chart import bar_chart
 from app.capability.forms import CalibrationForm, DecisionForm, SelfRatingForm
 from app.capability.levels import CALIBRATION_GAP
 from app.capability.models import Calibration, Decision, Evidence
+from app.db import record_id
 from app.errors import DomainError
 from app.extensions import db
 from app.framework.versions import published_version
@@ -48,7 +49,7 @@ def _render_capability(person, own: bool, form=None):
             db.session(),
             person,
             date.today(),
-            compare_role_id=request.args.get("compare", type=int),
+            compare_role_id=request.args.get("compare", type=record_id),
         )
     except DomainError as error:
         return render_template("capability/unavailable.html", message=error.message)

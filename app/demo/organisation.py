@@ -6,13 +6,20 @@ temporary programme and project offices (one already closed); line management fr
 chief executive down; role assignments across the catalogue with career targets; and
 one demo login per app permission.
 
+Its capability reports show something worth looking at on a fresh install: a unit short
+in risk management, an office depending on one person, a bench for next roles and gaps
+closed lately (stories.py says which, and evidence.py shapes them in).
+
 Everything is drawn from ``random.Random(seed)`` and dates hang off a fixed anchor, so the
-same seed always builds the same organisation. Rows go in with bulk inserts so 20,000
-people build in seconds.
+same seed always builds the same organisation; only what has to be recent counts from the
+day of the build (the learning records, the gaps closed in the last three months, and the
+temporary offices' dates, moved on by whole months so that they are open whenever the demo
+is built). Rows go in with bulk inserts so 20,000 people build in seconds.
 """
 
 from __future__ import annotations
 
+import calendar
 import math
 import random
 from dataclasses import dataclass, field
@@ -30,11 +37,13 @@ from app.db import refresh_planner_statistics
 from app.demo.assessment import DemoAssessmentReport, seed_assessment_attempts
 from app.demo.learning import DemoLearningReport, seed_learning
 from app.demo.names import FIRST_NAMES, LAST_NAMES
+from app.demo.stories import Holder, StoryPlan, plan_stories
 from app.demo.structure import (
     CAREER_STEP,
     DEMO_USERS,
     DEPARTMENT_OFFICE,
     OFFICES,
+    OFFICES_AS_AT,
     ROLE_MIX,
     STRUCTURE,
     TEAM_AREAS,
@@ -60,6 +69,7 @@ from app.org.models import (
     Role,
     RoleAssignment,
 )
+from app.reports.coverage import load_functions
 from app.reports.maintain import refresh_all
 
 DOMAIN = "harbourside.example"
@@ -169,8 +179,12 @@ def _team_sizes(people: int, teams: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(teams)]
 
 
-def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoReport:
-    """Build the demo organisation into an empty database (see the module docstring)."""
+def build_demo(
+    session: Session, *, people: int = 300, seed: int = 7, today: date | None = None
+) -> DemoReport:
+    """Build the demo organisation into an empty database (see the module docstring).
+    ``today`` is the day of the build (the learning records and the gaps closed lately
+    count back from it); the system date when not given."""
     if people < MIN_PEOPLE:
         raise DomainError(f"The demo organisation needs at least {MIN_PEOPLE} people.")
     if organisation_exists(session):
@@ -182,12 +196,17 @@ def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoRep
             "Load the role catalogue first (flask content load): missing "
             + ", ".join(sorted(missing))
         )
+    today = today or date.today()
     builder = _Builder(session, random.Random(seed), roles)
     builder.units(people)
     builder.people(people)
     builder.heads()
-    offices = _build_offices(session, {d.code: d.id for d, _, _ in builder.departments})
-    assignments = builder.assignments(offices)
+    offices = _build_offices(session, {d.code: d.id for d, _, _ in builder.departments}, today)
+    builder.assignments(offices)
+    stories = plan_stories(
+        builder.holders, seed=seed, people=people, programme_needs=_programme_needs(session)
+    )
+    assignments = builder.insert_assignments(stories)
     report = DemoReport(
         people=people, org_units=builder.unit_count, offices=len(offices), assignments=assignments
     )
@@ -200,21 +219,35 @@ def build_demo(session: Session, *, people: int = 300, seed: int = 7) -> DemoRep
         builder.member_meta,
     )
     session.flush()
-    evidence = _demo_evidence(session, seed)
+    evidence = _demo_evidence(session, seed, stories)
     report.evidence, report.pending, report.calibrations = (
         evidence.evidence,
         evidence.pending,
         evidence.calibrations,
     )
     session.flush()
-    report.learning = _demo_learning(session, seed)
+    report.learning = _demo_learning(session, seed, today)
     session.flush()
-    report.assessment = _demo_attempts(session, seed, people)
+    report.assessment = _demo_attempts(session, seed, people, today)
     session.flush()
     _recorded_when_achieved(session)
+    report.evidence += _gaps_closed_lately(session, seed, today)
     refresh_all(session)
     refresh_planner_statistics(session)
     return report
+
+
+def _programme_needs(session: Session) -> dict[str, int]:
+    """competency -> level: what covering every function a programme office needs takes,
+    as the loaded office functions say (empty before they are loaded)."""
+    functions, needs = load_functions(session)
+    wanted = set(needs.get(P3Level.PROGRAMME.value, ()))
+    out: dict[str, int] = {}
+    for function in functions:
+        if function.code in wanted:
+            for code in function.competencies:
+                out[code] = max(out.get(code, 0), function.level)
+    return out
 
 
 def _recorded_when_achieved(session: Session) -> None:
@@ -345,27 +378,69 @@ class _Builder:
         heads += [{"id": d.id, "head_id": self.director_of[d.id]} for d in self.directorates]
         heads += [{"id": d.id, "head_id": self.head_of_dept[d.id]} for d, _, _ in self.departments]
         heads += [{"id": t.id, "head_id": self.lead_of_team[t.id]} for t, _, _ in self.teams]
-        self.session.execute(update(OrgUnit), heads)
+        # On the table, not the mapped class: units carry a record version for their edit
+        # forms, which a bulk update of rows this build has just inserted has no use for.
+        table = cast(Table, OrgUnit.__table__)
+        self.session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("unit_id"))
+            .values(head_id=bindparam("head")),
+            [{"unit_id": row["id"], "head": row["head_id"]} for row in heads],
+        )
 
-    def assignments(self, offices: dict[str, int]) -> int:
+    def assignments(self, offices: dict[str, int]) -> None:
         """Current roles by kind of department, and career targets for about a third."""
         self.rows: list[dict] = []
+        self.holders: list[Holder] = []
         self.offices = offices
+        self.office_codes = {oid: code for code, oid in offices.items()}
         sponsor = self.director_of[self.departments[0][2].id]
-        self._assign(sponsor, "P01", "ST-EPO")  # the strategy director sponsors the P3O
+        self._assign(sponsor, "P01", "ST-EPO", head=True)  # the strategy director sponsors
         for (dept, kind, _), pid in zip(self.departments, self.dept_head_ids, strict=True):
             self._assign(
-                pid, {"pmo": "R01", "delivery": "R08", "learning": "P07"}.get(kind), dept.code
+                pid,
+                {"pmo": "R01", "delivery": "R08", "learning": "P07"}.get(kind),
+                dept.code,
+                head=True,
             )
         for team, kind, dept_code in self.teams:
             self._assign(self.lead_of_team[team.id], ROLE_MIX[kind][0], dept_code)
-        for pid, (role, dept_code, _) in zip(self.member_ids, self.member_meta, strict=True):
-            self._assign(pid, role, dept_code)
+        for pid, (role, dept_code, slot) in zip(self.member_ids, self.member_meta, strict=True):
+            self._assign(pid, role, dept_code, login=slot)
+
+    def insert_assignments(self, stories: StoryPlan) -> int:
+        """Insert the roles, with the next role as a target for the people on the bench
+        who aim at it (stories.py) and do not have it as a target yet."""
+        targets = {
+            (r["person_id"], r["role_id"]) for r in self.rows if r["kind"] is AssignmentKind.TARGET
+        }
+        for i, pick in enumerate(stories.bench):
+            role_id = self.roles.get(pick.next_role)
+            if not pick.target or role_id is None or (pick.person_id, role_id) in targets:
+                continue
+            self.rows.append(
+                {
+                    "person_id": pick.person_id,
+                    "role_id": role_id,
+                    "kind": AssignmentKind.TARGET,
+                    "office_id": None,
+                    "start_date": ANCHOR - timedelta(days=60 + 45 * i),
+                    "end_date": None,
+                }
+            )
         if self.rows:
             self.session.execute(insert(RoleAssignment), self.rows)
         return len(self.rows)
 
-    def _assign(self, person_id: int, code: str | None, dept_code: str) -> None:
+    def _assign(
+        self,
+        person_id: int,
+        code: str | None,
+        dept_code: str,
+        *,
+        head: bool = False,
+        login: str | None = None,
+    ) -> None:
         roles, rng = self.roles, self.rng
         if code is None or code not in roles:
             return
@@ -381,6 +456,16 @@ class _Builder:
                 "end_date": None,
             }
         )
+        self.holders.append(
+            Holder(
+                person_id,
+                code,
+                dept_code,
+                self.office_codes.get(office) if office is not None else None,
+                login=login,
+                head=head,
+            )
+        )
         nxt = CAREER_STEP.get(code)
         if nxt in roles and rng.random() < 0.3:
             self.rows.append(
@@ -395,7 +480,7 @@ class _Builder:
             )
 
 
-def _demo_learning(session: Session, seed: int) -> DemoLearningReport:
+def _demo_learning(session: Session, seed: int, today: date) -> DemoLearningReport:
     from app.org.queries import managed_people_ids
 
     users = {u.person.last_name: u for u in session.scalars(select(User))}
@@ -404,7 +489,7 @@ def _demo_learning(session: Session, seed: int) -> DemoLearningReport:
     return seed_learning(
         session,
         seed=seed,
-        today=date.today(),
+        today=today,
         learner_person_id=users["Shah"].person_id,
         manager_person_id=manager.person_id,
         trainer_user_id=users["Lindqvist"].id,
@@ -412,7 +497,7 @@ def _demo_learning(session: Session, seed: int) -> DemoLearningReport:
     )
 
 
-def _demo_attempts(session: Session, seed: int, people: int) -> DemoAssessmentReport:
+def _demo_attempts(session: Session, seed: int, people: int, today: date) -> DemoAssessmentReport:
     learner = session.scalar(
         select(User.person_id)
         .join(Person, Person.id == User.person_id)
@@ -421,13 +506,25 @@ def _demo_attempts(session: Session, seed: int, people: int) -> DemoAssessmentRe
     return seed_assessment_attempts(
         session,
         seed=seed,
-        now=datetime.combine(date.today(), time(9, 0), tzinfo=UTC),
+        now=datetime.combine(today, time(9, 0), tzinfo=UTC),
         people=people,
         learner_person_id=learner,
     )
 
 
-def _demo_evidence(session: Session, seed: int):
+def _gaps_closed_lately(session: Session, seed: int, today: date) -> int:
+    from app.demo.evidence import close_recent_gaps
+    from app.org.queries import managed_people_ids
+
+    users = {u.person.last_name: u for u in session.scalars(select(User))}
+    manager, learner = users["Okafor"], users["Shah"]
+    team = set(session.scalars(managed_people_ids(manager.person_id))) - {manager.person_id}
+    return close_recent_gaps(
+        session, seed=seed, today=today, team_ids=team, learner_person_id=learner.person_id
+    )
+
+
+def _demo_evidence(session: Session, seed: int, stories: StoryPlan):
     from app.demo.evidence import seed_evidence
     from app.org.queries import managed_people_ids
 
@@ -438,6 +535,7 @@ def _demo_evidence(session: Session, seed: int):
         session,
         seed=seed,
         anchor=ANCHOR,
+        plan=stories,
         manager_person_id=manager.person_id,
         manager_user_id=manager.id,
         learner_person_id=learner.person_id,
@@ -494,9 +592,31 @@ def _title(role: str | None, rng: random.Random) -> str:
     return ROLE_TITLES.get(role or "") or rng.choice(PLAIN_TITLES)
 
 
-def _build_offices(session: Session, dept_ids: dict[str, int]) -> dict[str, int]:
+def shift_months(day: date, months: int) -> date:
+    """``day`` moved by whole months: a month's last day stays its last day, and a day the
+    target month lacks becomes that month's last."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    at_end = day.day == calendar.monthrange(day.year, day.month)[1]
+    return date(year, month + 1, last if at_end else min(day.day, last))
+
+
+def office_dates(
+    permanence: str, opened: date, closes: date | None, today: date
+) -> tuple[date, date | None]:
+    """An office's (opened, closes) for a demo built on ``today``: a temporary office's dates
+    move on by the whole months from ``OFFICES_AS_AT`` to ``today`` (so its story does not
+    run out on later builds); a permanent office keeps its founding date."""
+    if permanence != Permanence.TEMPORARY.value:
+        return opened, closes
+    months = (today.year - OFFICES_AS_AT.year) * 12 + today.month - OFFICES_AS_AT.month
+    return shift_months(opened, months), closes and shift_months(closes, months)
+
+
+def _build_offices(session: Session, dept_ids: dict[str, int], today: date) -> dict[str, int]:
     ids: dict[str, int] = {}
-    for code, name, level, permanence, coe, hub, dept, opened, closes, active in OFFICES:
+    for code, name, level, permanence, coe, hub, dept, first, last, active in OFFICES:
+        opened, closes = office_dates(permanence, first, last, today)
         office = Office(
             code=code,
             name=name,

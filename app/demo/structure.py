@@ -123,6 +123,11 @@ DEMO_USERS = [
     ),
 ]
 
+#: The day the offices' dates below are written for. A demo built on another day moves the
+#: temporary offices' dates by as many whole months (organisation.office_dates), so that
+#: whenever it is built the programme offices are as far into their lives, the project
+#: office closes within the year and one is already closed: the same P3O to report on.
+OFFICES_AS_AT = date(2025, 12, 31)
 #: (code, name, level, permanence, CoE, hub code, department code, opened, closes, active)
 OFFICES = [
     (

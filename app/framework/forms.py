@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.forms import VersionField
 from app.framework.models import SOURCE_LABELS, Source
 from app.framework.scale import MAX_LEVEL
 
@@ -100,6 +101,7 @@ def competency_form(
         description="Where this competency meets a neighbouring one, and which covers what. "
         f"Up to {SHORT_TEXT:,} characters; leave blank for none.",
     )
+    CompetencyForm.row_version = VersionField()
     CompetencyForm.submit = SubmitField("Add to the draft" if new else "Save")
     return CompetencyForm(data=data or {})
 
@@ -118,14 +120,15 @@ def level_choices(level_names: dict[int, str], zero: str | None = None) -> list[
 
 
 def scale_form(
-    *, levels: list[dict], caps: dict[str, int], level_names: dict[int, str]
+    *, levels: list[dict], caps: dict[str, int], level_names: dict[int, str], token: str = ""
 ) -> FlaskForm:
-    """One name and descriptor per scale level, one cap per evidence source."""
+    """One name and descriptor per scale level, one cap per evidence source; ``token`` is
+    the version of the scale the form is read at."""
 
     class ScaleForm(FlaskForm):
-        pass
+        row_version = VersionField()
 
-    data = {}
+    data: dict[str, object] = {"row_version": token}
     for level in levels:
         n = level["level"]
         setattr(
@@ -167,14 +170,19 @@ def scale_form(
 
 
 def profile_form(
-    *, codes: list[str], current: dict[str, tuple[int, bool]], level_names: dict[int, str]
+    *,
+    codes: list[str],
+    current: dict[str, tuple[int, bool]],
+    level_names: dict[int, str],
+    token: str = "",
 ) -> FlaskForm:
-    """A level (0 = not required) and an essential box per competency of the draft."""
+    """A level (0 = not required) and an essential box per competency of the draft;
+    ``token`` is the version of the profile the form is read at."""
 
     class ProfileForm(FlaskForm):
-        pass
+        row_version = VersionField()
 
-    data = {}
+    data: dict[str, object] = {"row_version": token}
     for code in codes:
         setattr(
             ProfileForm,
@@ -243,6 +251,7 @@ def certificate_form(
                 coerce=int,
             ),
         )
+    CertificateForm.row_version = VersionField()
     CertificateForm.submit = SubmitField("Add to the catalogue" if new else "Save")
     return CertificateForm(data=data or {})
 

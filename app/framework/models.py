@@ -127,6 +127,10 @@ class ProficiencyLevel(Model):
     descriptor: Mapped[str] = mapped_column(Text, default="")
     #: A clarification shown with the level (e.g. that level 3 is not a qualification).
     note: Mapped[str] = mapped_column(Text, default="")
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="levels")
 
@@ -144,6 +148,10 @@ class EvidenceCap(Model):
         enum_column(Source, "evidence_source", 24), primary_key=True
     )
     max_level: Mapped[int]
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="caps")
 
@@ -187,6 +195,10 @@ class Competency(Model):
     #: {level: what the competency looks like at that level}
     indicators: Mapped[dict] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(default=0)
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="competencies")
     group: Mapped[CompetencyGroup] = relationship(back_populates="competencies")
@@ -213,6 +225,10 @@ class RoleRequirement(Model):
     )
     level: Mapped[int]
     essential: Mapped[bool] = mapped_column(default=True)
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="requirements")
     role: Mapped[Role] = relationship()
@@ -242,5 +258,9 @@ class Certificate(Model):
     max_level: Mapped[int]
     #: competency code -> the level the certificate proves in it.
     evidences: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="certificates")

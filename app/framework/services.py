@@ -8,16 +8,20 @@ Evidence keeps pointing at the competency rows of the version it was recorded ag
 so publishing rewrites nothing that old evidence meant.
 
 Every use-case takes the session and plain values, raises DomainError (with the name of
-the form field concerned) for a broken rule, flushes, and never commits.
+the form field concerned) for a broken rule, flushes, and never commits. An edit names the
+version its form was read at (``seen``); a stale one raises ``versioning.StaleEdit`` with
+the values saved now, as the form shows them (``*_values``, also what the form opens with).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import versioning
 from app.errors import DomainError
 from app.framework.content import certificate, certificate_problems
 from app.framework.models import (
@@ -151,6 +155,21 @@ def _indicators(current: dict, changes: dict[int, str] | None) -> dict[str, str]
     return dict(sorted(merged.items(), key=lambda kv: int(kv[0])))
 
 
+def competency_values(comp: Competency) -> dict[str, Any]:
+    """A draft competency as its edit form shows it."""
+    return {
+        versioning.FIELD: str(comp.row_version),
+        "group": comp.group.code,
+        "name": comp.name,
+        "description": comp.description,
+        "boundary": comp.boundary,
+        **{
+            f"indicator_{level}": comp.indicators.get(str(level), "")
+            for level in range(MAX_LEVEL + 1)
+        },
+    }
+
+
 def update_competency(
     session: Session,
     draft: FrameworkVersion,
@@ -161,6 +180,7 @@ def update_competency(
     group_code: str,
     indicators: dict[int, str] | None = None,
     boundary: str | None = None,
+    seen: str | None = None,
 ) -> Competency:
     """Change a draft competency's name, description, group, indicators and boundary note.
 
@@ -168,10 +188,12 @@ def update_competency(
     ``indicators`` maps a level to its text; a blank text removes that level's indicator
     and levels not given keep theirs. Moving to another group puts it last there.
     ``boundary`` (where it meets a neighbouring competency) is kept when None, cleared
-    when blank.
+    when blank. Refused when the competency changed since its form was read at ``seen``.
     """
     _require_draft(draft)
     comp = _competency(session, draft, code)
+    what = f"Competency {code}"
+    versioning.check(seen, competency_values(comp), what)
     comp.name = _required(name, "name", "competency's name", 160)
     comp.description = _required(description, "description", "description")
     group = _group(session, draft, group_code)
@@ -181,7 +203,7 @@ def update_competency(
     comp.indicators = _indicators(comp.indicators, indicators)
     if boundary is not None:
         comp.boundary = _one_line(boundary)
-    session.flush()
+    versioning.flush(session, what, lambda: competency_values(comp))
     return comp
 
 
@@ -303,6 +325,53 @@ def remove_competency(
     return roles
 
 
+def scale_values(session: Session, draft: FrameworkVersion) -> dict[str, Any]:
+    """The draft's scale and evidence caps as their form shows them; the version is each
+    level's and each cap's."""
+    levels = list(
+        session.scalars(
+            select(ProficiencyLevel)
+            .where(ProficiencyLevel.version_id == draft.id)
+            .order_by(ProficiencyLevel.level)
+        )
+    )
+    caps = list(session.scalars(select(EvidenceCap).where(EvidenceCap.version_id == draft.id)))
+    values: dict[str, Any] = {
+        versioning.FIELD: versioning.token(
+            [(f"L{row.level}", row.row_version) for row in levels]
+            + [(f"C{cap.source.value}", cap.row_version) for cap in caps]
+        )
+    }
+    for row in levels:
+        values[f"name_{row.level}"] = row.name
+        values[f"descriptor_{row.level}"] = row.descriptor
+        values[f"note_{row.level}"] = row.note
+    for cap in caps:
+        values[f"cap_{cap.source.value}"] = cap.max_level
+    return values
+
+
+def save_scale(
+    session: Session,
+    draft: FrameworkVersion,
+    *,
+    levels: dict[int, tuple[str, str, str | None]],
+    caps: dict[str, int],
+    seen: str | None = None,
+) -> None:
+    """Save the scale form: each level's (name, descriptor, note) and each source's cap, as
+    ``update_scale_level`` and ``update_evidence_cap`` do. Refused when a level or a cap
+    changed since the form was read at ``seen``."""
+    _require_draft(draft)
+    what = f"The scale of draft version {draft.number}"
+    versioning.check(seen, scale_values(session, draft), what)
+    for level, (name, descriptor, note) in levels.items():
+        update_scale_level(session, draft, level, name=name, descriptor=descriptor, note=note)
+    for source, max_level in caps.items():
+        update_evidence_cap(session, draft, source, max_level)
+    versioning.flush(session, what, lambda: scale_values(session, draft), unique_races=True)
+
+
 def update_scale_level(
     session: Session,
     draft: FrameworkVersion,
@@ -370,21 +439,47 @@ def update_evidence_cap(
     return cap
 
 
+def profile_values(session: Session, draft: FrameworkVersion, role_id: int) -> dict[str, Any]:
+    """A role's profile in the draft as its form shows it: a level (0, not required) and
+    essential or not per competency; the version is each line's."""
+    lines = {
+        line.competency_id: line
+        for line in session.scalars(
+            select(RoleRequirement).where(
+                RoleRequirement.version_id == draft.id, RoleRequirement.role_id == role_id
+            )
+        )
+    }
+    values: dict[str, Any] = {
+        versioning.FIELD: versioning.token((line.id, line.row_version) for line in lines.values())
+    }
+    for comp in session.scalars(select(Competency).where(Competency.version_id == draft.id)):
+        line = lines.get(comp.id)
+        values[f"level_{comp.code}"] = line.level if line else 0
+        values[f"essential_{comp.code}"] = line.essential if line else False
+    return values
+
+
 def set_profile(
     session: Session,
     draft: FrameworkVersion,
     role_id: int,
     requirements: dict[str, tuple[int, bool]],
+    *,
+    seen: str | None = None,
 ) -> None:
     """Set a role's profile lines in the draft: {competency code: (level, essential)}.
 
     Level 0 removes the line; 1 to 5 sets it. Codes not given keep their line. Errors name
-    the field ``level_<code>``.
+    the field ``level_<code>``. Refused when a line was changed, added or removed since the
+    form was read at ``seen``.
     """
     _require_draft(draft)
     role = session.get(Role, role_id)
     if role is None:
         raise DomainError("There is no such role.")
+    what = f"The profile of {role.name}"
+    versioning.check(seen, profile_values(session, draft, role_id), what)
     comps = {
         c.code: c
         for c in session.scalars(select(Competency).where(Competency.version_id == draft.id))
@@ -425,7 +520,9 @@ def set_profile(
             )
         else:
             line.level, line.essential = level, bool(essential)
-    session.flush()
+    versioning.flush(
+        session, what, lambda: profile_values(session, draft, role_id), unique_races=True
+    )
 
 
 # --- the certificate catalogue ----------------------------------------------------------------
@@ -544,6 +641,20 @@ def add_certificate(
     return cert
 
 
+def certificate_values(session: Session, cert: Certificate) -> dict[str, Any]:
+    """A draft certificate as its edit form shows it (a level, 0 for none, per competency
+    of its version)."""
+    codes = session.scalars(select(Competency.code).where(Competency.version_id == cert.version_id))
+    return {
+        versioning.FIELD: str(cert.row_version),
+        "name": cert.name,
+        "issuer": cert.issuer,
+        "expires": cert.expires,
+        "max_level": cert.max_level,
+        **{f"level_{c}": int(cert.evidences.get(c, 0)) for c in codes},
+    }
+
+
 def update_certificate(
     session: Session,
     draft: FrameworkVersion,
@@ -554,12 +665,16 @@ def update_certificate(
     expires: bool,
     max_level: int,
     evidences: dict[str, int],
+    seen: str | None = None,
 ) -> Certificate:
     """Change a draft certificate: name, issuer, whether it expires, its max level and what
     it evidences (``evidences`` replaces the list; a level of 0 leaves a competency out).
-    The code never changes: learners' records name the certificate by it."""
+    The code never changes: learners' records name the certificate by it. Refused when the
+    certificate changed since its form was read at ``seen``."""
     _require_draft(draft)
     cert = _certificate(session, draft, code)
+    what = f"Certificate {code}"
+    versioning.check(seen, certificate_values(session, cert), what)
     values = _checked_certificate(
         session,
         draft,
@@ -573,7 +688,7 @@ def update_certificate(
     )
     for key, value in values.items():
         setattr(cert, key, value)
-    session.flush()
+    versioning.flush(session, what, lambda: certificate_values(session, cert))
     return cert
 
 

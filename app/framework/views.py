@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from app.access import SIGNED_IN, TRAINER, allow, any_of
+from app.db import record_id
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.framework import forms
@@ -83,7 +84,7 @@ def versions():
 @bp.route("/diff")
 @allow(TRAINER)
 def diff():
-    chosen = request.args.get("from", type=int), request.args.get("to", type=int)
+    chosen = request.args.get("from", type=record_id), request.args.get("to", type=record_id)
     numbers = (
         (chosen[0], chosen[1])
         if chosen[0] is not None and chosen[1] is not None
@@ -245,17 +246,7 @@ def competency_new():
 def competency_edit(code: str):
     draft = _draft()
     comp = framework_queries.find_competency(db.session(), draft, code) or abort(404)
-    form = _competency_form(
-        draft,
-        new=False,
-        data={
-            "group": comp.group.code,
-            "name": comp.name,
-            "description": comp.description,
-            "boundary": comp.boundary,
-            **{f"indicator_{k}": v for k, v in comp.indicators.items()},
-        },
-    )
+    form = _competency_form(draft, new=False, data=authoring.competency_values(comp))
 
     def render():
         return render_template(
@@ -278,6 +269,7 @@ def competency_edit(code: str):
                 group_code=form.group.data,
                 indicators=forms.indicator_changes(form),
                 boundary=form.boundary.data or "",
+                seen=form.row_version.data,
             ),
             form,
         )
@@ -337,7 +329,8 @@ def scale():
     content = content_of(db.session(), draft)
     level_names = {s["level"]: s["name"] for s in content.scale}
     caps = {s: content.caps[s] for s in CAPPABLE if s in content.caps}
-    form = forms.scale_form(levels=content.scale, caps=caps, level_names=level_names)
+    token = authoring.scale_values(db.session(), draft)["row_version"]
+    form = forms.scale_form(levels=content.scale, caps=caps, level_names=level_names, token=token)
 
     def render():
         return render_template(
@@ -349,17 +342,16 @@ def scale():
         )
 
     def action():
-        for level in (s["level"] for s in content.scale):
-            authoring.update_scale_level(
-                db.session(),
-                draft,
-                level,
-                name=form[f"name_{level}"].data,
-                descriptor=form[f"descriptor_{level}"].data,
-                note=form[f"note_{level}"].data or "",
-            )
-        for source in caps:
-            authoring.update_evidence_cap(db.session(), draft, source, form[f"cap_{source}"].data)
+        authoring.save_scale(
+            db.session(),
+            draft,
+            levels={
+                n: (form[f"name_{n}"].data, form[f"descriptor_{n}"].data, form[f"note_{n}"].data)
+                for n in (s["level"] for s in content.scale)
+            },
+            caps={source: form[f"cap_{source}"].data for source in caps},
+            seen=form.row_version.data,
+        )
 
     if form.validate_on_submit():
         done, _ = run(action, form)
@@ -383,7 +375,10 @@ def profile(role_id: int):
     codes = content.competency_codes()
     level_names = {s["level"]: s["name"] for s in content.scale}
     form = forms.profile_form(
-        codes=codes, current=content.profiles.get(role.code, {}), level_names=level_names
+        codes=codes,
+        current=content.profiles.get(role.code, {}),
+        level_names=level_names,
+        token=authoring.profile_values(db.session(), draft, role.id)["row_version"],
     )
 
     def render():
@@ -400,7 +395,11 @@ def profile(role_id: int):
     if form.validate_on_submit():
         done, _ = run(
             lambda: authoring.set_profile(
-                db.session(), draft, role.id, forms.profile_requirements(form, codes)
+                db.session(),
+                draft,
+                role.id,
+                forms.profile_requirements(form, codes),
+                seen=form.row_version.data,
             ),
             form,
         )
@@ -467,15 +466,7 @@ def certificate_edit(code: str):
     draft = _draft()
     cert = framework_queries.find_certificate(db.session(), draft, code) or abort(404)
     form, content, codes = _certificate_form(
-        draft,
-        new=False,
-        data={
-            "name": cert.name,
-            "issuer": cert.issuer,
-            "expires": cert.expires,
-            "max_level": cert.max_level,
-            **{f"level_{c}": level for c, level in cert.evidences.items()},
-        },
+        draft, new=False, data=authoring.certificate_values(db.session(), cert)
     )
     if form.validate_on_submit():
         done, _ = run(
@@ -488,6 +479,7 @@ def certificate_edit(code: str):
                 expires=form.expires.data,
                 max_level=form.max_level.data,
                 evidences=forms.certificate_evidences(form, codes),
+                seen=form.row_version.data,
             ),
             form,
         )

@@ -9,7 +9,10 @@ before. Enrolments keep the version they were made on. Every change is recorded 
 ``PathChange`` (who, what, when): the path's history.
 
 Every use-case takes the session and plain values, raises DomainError (naming the form
-field concerned) for a broken rule, flushes, and never commits.
+field concerned) for a broken rule, flushes, and never commits. An edit of a draft's
+details, of a module or of a rule names the version its form was read at (``seen``); a
+stale one raises ``versioning.StaleEdit`` with the values saved now, as the form shows them
+(``*_values``, also what the form opens with).
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app import versioning
 from app.db import utcnow
 from app.errors import DomainError
 from app.learning.content import (
@@ -261,6 +266,17 @@ def start_draft(session: Session, path: LearningPath, *, actor_id: int | None) -
     return draft
 
 
+def details_values(draft: PathVersion) -> dict[str, Any]:
+    """A draft's details as their form shows them."""
+    return {
+        versioning.FIELD: str(draft.row_version),
+        "title": draft.title,
+        "summary": draft.summary,
+        "open_enrolment": draft.open_enrolment,
+        "audience": [r.code for r in draft.audience],
+    }
+
+
 def update_details(
     session: Session,
     draft: PathVersion,
@@ -270,9 +286,13 @@ def update_details(
     open_enrolment: bool,
     audience: Iterable[str],
     actor_id: int | None,
+    seen: str | None = None,
 ) -> PathVersion:
-    """Change a draft's title, summary, open enrolment and target roles (role codes)."""
+    """Change a draft's title, summary, open enrolment and target roles (role codes).
+    Refused when they changed since their form was read at version ``seen``."""
     _require_draft(draft)
+    what = f"The details of draft version {draft.number} of {draft.path.code}"
+    versioning.check(seen, details_values(draft), what)
     draft.title = _required(title, "title", "path's title", TITLE_MAX)
     draft.summary = _required(summary, "summary", "summary", SUMMARY_MAX)
     draft.open_enrolment = bool(open_enrolment)
@@ -282,6 +302,7 @@ def update_details(
     if missing:
         raise DomainError("Unknown roles: " + ", ".join(missing), field="audience")
     draft.audience = roles
+    versioning.touch(draft)  # the target roles are rows of their own
     record(
         session,
         draft.path,
@@ -290,7 +311,7 @@ def update_details(
         actor_id=actor_id,
         version=draft,
     )
-    session.flush()
+    versioning.flush(session, what, lambda: details_values(draft))
     return draft
 
 
@@ -538,6 +559,22 @@ def _module(session: Session, draft: PathVersion, code: str) -> PathModule:
     return row
 
 
+def module_values(row: PathModule) -> dict[str, Any]:
+    """A draft module as its form shows it (its evidence rows, one per competency)."""
+    item = module_content(row)
+    return {
+        versioning.FIELD: str(row.row_version),
+        "title": item.title,
+        "type": item.type,
+        "hours": item.hours,
+        "optional": item.optional,
+        "outcomes": "\n".join(item.outcomes),
+        "evidences": [{"competency": c, "level": str(lv)} for c, lv in item.evidences.items()],
+        "requires": list(item.requires),
+        "lesson": item.lesson,
+    }
+
+
 def update_module(
     session: Session,
     draft: PathVersion,
@@ -545,10 +582,14 @@ def update_module(
     fields: ModuleFields,
     *,
     actor_id: int | None,
+    seen: str | None = None,
 ) -> PathModule:
-    """Change a draft module's fields (its code and place stay)."""
+    """Change a draft module's fields (its code and place stay). Refused when the module
+    changed since its form was read at version ``seen``."""
     _require_draft(draft)
     row = _module(session, draft, code)
+    what = f"Module {code}"
+    versioning.check(seen, module_values(row), what)
     item = _module_value(code, fields, row.assessment_code)
     _check_module(session, draft, item, row.position)
     before = module_content(row)
@@ -558,6 +599,7 @@ def update_module(
     if before.evidences != item.evidences:
         _set_evidences(row, item.evidences)
     if before != item:
+        versioning.touch(row)  # its evidence rows are rows of their own
         record(
             session,
             draft.path,
@@ -566,7 +608,7 @@ def update_module(
             actor_id=actor_id,
             version=draft,
         )
-    session.flush()
+    versioning.flush(session, what, lambda: module_values(row), unique_races=True)
     return row
 
 
@@ -808,10 +850,23 @@ def add_rule(
     return rule
 
 
+def rule_values(rule: EnrolmentRule) -> dict[str, Any]:
+    """An enrolment rule as its form shows it."""
+    return {versioning.FIELD: str(rule.row_version), "due_days": rule.due_days}
+
+
 def update_rule(
-    session: Session, rule: EnrolmentRule, *, due_days: int | None, actor_id: int | None
+    session: Session,
+    rule: EnrolmentRule,
+    *,
+    due_days: int | None,
+    actor_id: int | None,
+    seen: str | None = None,
 ) -> EnrolmentRule:
-    """Change a rule's days until due (for enrolments it makes from now on)."""
+    """Change a rule's days until due (for enrolments it makes from now on). Refused when
+    the rule changed since its form was read at version ``seen``."""
+    what = f"The rule for {rule.role.code}"
+    versioning.check(seen, rule_values(rule), what)
     days = _due_days(due_days)
     if days != rule.due_days:
         record(
@@ -822,7 +877,7 @@ def update_rule(
             actor_id=actor_id,
         )
         rule.due_days = days
-    session.flush()
+    versioning.flush(session, what, lambda: rule_values(rule))
     return rule
 
 

@@ -14,13 +14,14 @@ import re
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import DomainError
 from app.framework.models import Competency
 from app.framework.versions import published_version
+from app.learning.enrolment import insert_skipping_duplicates
 from app.learning.models import (
     CompletionCertificate,
     Enrolment,
@@ -86,10 +87,11 @@ def issue_certificate(session: Session, enrolment: Enrolment) -> CompletionCerti
 
     Raises DomainError when a required (non-optional) module of the version is not
     complete: a certificate is never issued for an unfinished path.
+
+    Exactly once: the certificate is inserted with ON CONFLICT DO NOTHING on its unique
+    enrolment, so of simultaneous issues one inserts it and the others get that one.
     """
-    existing = session.scalar(
-        select(CompletionCertificate).where(CompletionCertificate.enrolment_id == enrolment.id)
-    )
+    existing = _certificate_of(session, enrolment.id)
     if existing is not None:
         return existing
     version = enrolment.version
@@ -103,21 +105,29 @@ def issue_certificate(session: Session, enrolment: Enrolment) -> CompletionCerti
     completed = [m for m in version.modules if m.code in done]
     person = session.get(Person, enrolment.person_id)
     assert person is not None
-    certificate = CompletionCertificate(
-        enrolment_id=enrolment.id,
-        person_id=enrolment.person_id,
-        code=new_code(),
-        issued_at=utcnow(),
-        learner_name=person.full_name,
-        path_code=enrolment.path.code,
-        path_title=version.title,
-        version_number=version.number,
-        minutes=sum(m.minutes for m in completed),
-        competencies=_evidenced(session, completed),
+    session.execute(
+        insert_skipping_duplicates(session, CompletionCertificate).values(
+            enrolment_id=enrolment.id,
+            person_id=enrolment.person_id,
+            code=new_code(),
+            issued_at=utcnow(),
+            learner_name=person.full_name,
+            path_code=enrolment.path.code,
+            path_title=version.title,
+            version_number=version.number,
+            minutes=sum(m.minutes for m in completed),
+            competencies=_evidenced(session, completed),
+        )
     )
-    session.add(certificate)
-    session.flush()
+    certificate = _certificate_of(session, enrolment.id)
+    assert certificate is not None  # inserted now, or by a simultaneous request
     return certificate
+
+
+def _certificate_of(session: Session, enrolment_id: int) -> CompletionCertificate | None:
+    return session.scalar(
+        select(CompletionCertificate).where(CompletionCertificate.enrolment_id == enrolment_id)
+    )
 
 
 def revoke_certificate(
@@ -140,15 +150,21 @@ def revoke_certificate(
         raise DomainError("Say why the certificate is revoked.", field="reason")
     if len(reason) > REASON_MAX:
         raise DomainError(f"Keep the reason under {REASON_MAX} characters.", field="reason")
-    if certificate.revoked_at is not None:
-        raise DomainError(
-            f"This certificate was already revoked on {certificate.revoked_at:%d %b %Y}."
+    if certificate.revoked_at is None:
+        moved = session.execute(
+            update(CompletionCertificate)
+            .where(
+                CompletionCertificate.id == certificate.id,
+                CompletionCertificate.revoked_at.is_(None),
+            )
+            .values(revoked_at=now or utcnow(), revoked_reason=reason, revoked_by_id=actor_id)
+            .execution_options(synchronize_session=False)
         )
-    certificate.revoked_at = now or utcnow()
-    certificate.revoked_reason = reason
-    certificate.revoked_by_id = actor_id
-    session.flush()
-    return certificate
+        session.refresh(certificate)
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            return certificate
+    assert certificate.revoked_at is not None
+    raise DomainError(f"This certificate was already revoked on {certificate.revoked_at:%d %b %Y}.")
 
 
 # --- reads ------------------------------------------------------------------------------------

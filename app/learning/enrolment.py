@@ -33,6 +33,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -484,10 +485,7 @@ def enrol_person(
             field="path",
         )
     if existing is not None:
-        existing.status, existing.withdrawn_at = EnrolmentStatus.ACTIVE, None
-        existing.due_on, existing.enrolled_by_id = due_on, actor_id
-        session.flush()
-        return existing
+        return _reinstate(session, existing, person, version, due_on=due_on, actor_id=actor_id)
     enrolment = _insert_one(
         session,
         person_id=person_id,
@@ -499,6 +497,45 @@ def enrol_person(
     if enrolment is None:
         raise DomainError(f"{person.full_name} is already on {version.title}.", field="path")
     return enrolment
+
+
+def _move(session: Session, enrolment: Enrolment, expected: EnrolmentStatus, **values) -> bool:
+    """Change ``enrolment`` only if it is still ``expected``, with one conditional UPDATE
+    (the exactly-once guard of reinstating and withdrawing: of two simultaneous requests
+    one changes it; the other waits for it, finds it changed and changes nothing). False
+    when it was no longer ``expected``; the enrolment is read afresh either way."""
+    moved = session.execute(
+        update(Enrolment)
+        .where(Enrolment.id == enrolment.id, Enrolment.status == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(enrolment)
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _reinstate(
+    session: Session,
+    existing: Enrolment,
+    person: Person,
+    version: PathVersion,
+    *,
+    due_on: date | None,
+    actor_id: int | None,
+) -> Enrolment:
+    """Put a withdrawn person back on their enrolment, once (DomainError if someone else
+    did so, or anything else changed it, meanwhile)."""
+    if not _move(
+        session,
+        existing,
+        EnrolmentStatus.WITHDRAWN,
+        status=EnrolmentStatus.ACTIVE,
+        withdrawn_at=None,
+        due_on=due_on,
+        enrolled_by_id=actor_id,
+    ):
+        raise DomainError(f"{person.full_name} is already on {version.title}.", field="path")
+    return existing
 
 
 def enrol_self(
@@ -541,15 +578,19 @@ def enrol_self(
 
 def withdraw(session: Session, *, enrolment: Enrolment, actor_id: int | None) -> Enrolment:
     """Withdraw an active enrolment (its completed modules and evidence stay). The person is
-    not enrolled again by a rule; a trainer or manager may reinstate them by hand."""
+    not enrolled again by a rule; a trainer or manager may reinstate them by hand. Once:
+    of simultaneous withdrawals one withdraws it, the others are told it already is."""
+    if _move(
+        session,
+        enrolment,
+        EnrolmentStatus.ACTIVE,
+        status=EnrolmentStatus.WITHDRAWN,
+        withdrawn_at=datetime.now(UTC),
+    ):
+        return enrolment
     if enrolment.status == EnrolmentStatus.COMPLETED:
         raise DomainError("A completed path cannot be withdrawn.")
-    if enrolment.status == EnrolmentStatus.WITHDRAWN:
-        raise DomainError("This enrolment is already withdrawn.")
-    enrolment.status = EnrolmentStatus.WITHDRAWN
-    enrolment.withdrawn_at = datetime.now(UTC)
-    session.flush()
-    return enrolment
+    raise DomainError("This enrolment is already withdrawn.")
 
 
 # --- enrolment rules ---------------------------------------------------------------------

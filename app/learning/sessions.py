@@ -5,8 +5,9 @@ A session belongs to a module of a path by the module's stable code, so it serve
 on every version of the path. Times are entered in the organisation's time zone and stored
 in UTC. Capacity holds under concurrent bookings: booking, cancelling and changing the
 capacity first lock the session's row (a no-op UPDATE: a row lock on PostgreSQL, the write
-lock on SQLite), then count the places taken in the same transaction. A cancelled place
-goes to the first person on the waiting list.
+lock on SQLite), then count the places taken in the same transaction; booking holds the
+learner's enrolment before that, so that one learner's simultaneous bookings give one place.
+A cancelled place goes to the first person on the waiting list.
 """
 
 from __future__ import annotations
@@ -105,6 +106,17 @@ def _lock(session: Session, class_session: ClassSession) -> None:
     session.refresh(class_session)
 
 
+def _hold(session: Session, enrolment: Enrolment) -> None:
+    """Hold the enrolment's row until commit (a no-op UPDATE), then read it afresh."""
+    session.execute(
+        update(Enrolment)
+        .where(Enrolment.id == enrolment.id)
+        .values(status=Enrolment.status)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(enrolment)
+
+
 def _taken(session: Session, class_session: ClassSession) -> int:
     return (
         session.scalar(
@@ -196,11 +208,11 @@ def save_session(
 def cancel_session(session: Session, *, class_session: ClassSession, now: datetime) -> int:
     """Cancel a session that has not started; its bookings stay on record (the session
     shows as cancelled to those booked). Returns how many were booked or waiting."""
+    _lock(session, class_session)
     if class_session.cancelled_at is not None:
         raise DomainError("This session is already cancelled.")
     if class_session.starts_at <= now:
         raise DomainError("This session has already started; it cannot be cancelled.")
-    _lock(session, class_session)
     class_session.cancelled_at = now
     session.flush()
     return sum(1 for b in class_session.bookings if b.status in LIVE)
@@ -251,11 +263,17 @@ def book(
     the path, has completed the module, has not completed the modules it requires, or is
     already booked on this or another upcoming session of the module.
     """
+    enrolment = _enrolment_for(session, class_session, person_id)
+    # Hold the learner's enrolment, then the session, until commit (see the module
+    # docstring), and check everything after: two simultaneous bookings of one learner (on
+    # this session or another of the module) run one after the other, and the places are
+    # counted with no other booking of this session in between.
+    _hold(session, enrolment)
+    _lock(session, class_session)
     if class_session.cancelled_at is not None:
         raise DomainError("This session was cancelled.")
     if class_session.starts_at <= now:
         raise DomainError("This session has already started.")
-    enrolment = _enrolment_for(session, class_session, person_id)
     module = module_of(enrolment, class_session.module_code)
     done = completed_codes(session, enrolment.id)
     if module.code in done:
@@ -269,7 +287,6 @@ def book(
         raise DomainError(
             "You already have a place on another session of this module; cancel that first."
         )
-    _lock(session, class_session)
     booking = session.scalar(
         select(Booking).where(
             Booking.session_id == class_session.id, Booking.person_id == person_id
@@ -295,7 +312,10 @@ def cancel_booking(
     session: Session, *, class_session: ClassSession, person_id: int, now: datetime
 ) -> list[Booking]:
     """Cancel the learner's place (or their place on the waiting list) before the session
-    starts. A freed place goes to the first person waiting; returns those promoted."""
+    starts. A freed place goes to the first person waiting; returns those promoted. Once:
+    the session is held first, so of two simultaneous cancellations one cancels and the
+    other is told there is no booking."""
+    _lock(session, class_session)
     booking = session.scalar(
         select(Booking).where(
             Booking.session_id == class_session.id,
@@ -307,7 +327,6 @@ def cancel_booking(
         raise DomainError("You have no booking on this session.")
     if class_session.starts_at <= now:
         raise DomainError("This session has already started.")
-    _lock(session, class_session)
     booking.status, booking.cancelled_at = BookingStatus.CANCELLED, now
     session.flush()
     return _promote(session, class_session) if class_session.cancelled_at is None else []

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from app.learning.learner_queries import (
@@ -80,36 +81,61 @@ def learner_learning(
     )
 
 
-def _expiring(session: Session, person_id: int, today: date) -> list[Expiring]:
-    from app.framework.models import Certificate
-    from app.framework.versions import published_version
-
-    version = published_version(session)
-    names = (
-        dict(
-            session.execute(
-                select(Certificate.code, Certificate.name).where(
-                    Certificate.version_id == version.id
-                )
-            ).all()
-        )
-        if version
-        else {}
-    )
-    rows = session.execute(
+@cache
+def _expiring_statement() -> Select:
+    """The person's verified external certificates expiring within the window (built once:
+    the learner's home page runs it on every visit)."""
+    today = bindparam("today", type_=ExternalCertificate.expires_on.type)
+    return (
         select(
             ExternalCertificate.certificate_code,
             ExternalCertificate.other_name,
             ExternalCertificate.expires_on,
         )
         .where(
-            ExternalCertificate.person_id == person_id,
+            ExternalCertificate.person_id == bindparam("person_id"),
             ExternalCertificate.status == ExternalStatus.VERIFIED,
             ExternalCertificate.expires_on >= today,
-            ExternalCertificate.expires_on <= today + timedelta(days=EXPIRY_WINDOW_DAYS),
+            ExternalCertificate.expires_on <= bindparam("until", type_=today.type),
         )
         .order_by(ExternalCertificate.expires_on)
+    )
+
+
+def _expiring(session: Session, person_id: int, today: date) -> list[Expiring]:
+    """Certificates expiring soon, named from the published catalogue; the catalogue is read
+    only when one is expiring (rarely), not on every visit."""
+    rows = session.execute(
+        _expiring_statement(),
+        {
+            "person_id": person_id,
+            "today": today,
+            "until": today + timedelta(days=EXPIRY_WINDOW_DAYS),
+        },
     ).all()
+    if not rows:
+        return []
+    from app.framework.models import Certificate, Framework, FrameworkVersion, VersionStatus
+    from app.framework.versions import FRAMEWORK_CODE
+
+    codes = {code for code, other, _ in rows if code and not other}
+    names = (
+        dict(
+            session.execute(
+                select(Certificate.code, Certificate.name)
+                .join(FrameworkVersion, FrameworkVersion.id == Certificate.version_id)
+                .join(Framework, Framework.id == FrameworkVersion.framework_id)
+                .where(
+                    Framework.code == FRAMEWORK_CODE,
+                    FrameworkVersion.status == VersionStatus.PUBLISHED,
+                    Certificate.code.in_(codes),
+                )
+                .order_by(FrameworkVersion.number)
+            ).all()
+        )
+        if codes
+        else {}
+    )
     return [
         Expiring(
             other or names.get(code or "", code or ""),

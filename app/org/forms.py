@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
-from app.forms import date_in_range
+from app.forms import VersionField, date_in_range
 from app.org.models import AssignmentKind, P3Level, Permanence, RoleFamily, RoleLevel
 
 CODE = Regexp(
@@ -42,6 +42,7 @@ class OrgUnitForm(FlaskForm):
         validators=[Optional(), Length(max=32)],
         description="As a manager, the head sees this unit and every unit below it.",
     )
+    row_version = VersionField()
     submit = SubmitField("Save")
 
 
@@ -59,6 +60,7 @@ class OfficeForm(FlaskForm):
     org_unit = SelectField("Org unit", coerce=optional_int)
     start_date = DateField("Opened", validators=[Optional(), date_in_range])
     end_date = DateField("Closes / closed", validators=[Optional(), date_in_range])
+    row_version = VersionField()
     submit = SubmitField("Save")
 
 
@@ -76,6 +78,7 @@ class PersonForm(FlaskForm):
     line_manager = StringField(
         "Line manager (employee number)", validators=[Optional(), Length(max=32)]
     )
+    row_version = VersionField()
     submit = SubmitField("Save")
 
 
@@ -93,6 +96,7 @@ class RoleForm(FlaskForm):
         validators=[Optional(), Length(max=4000)],
         description="Up to 4,000 characters.",
     )
+    row_version = VersionField()
     submit = SubmitField("Save")
 
 
@@ -111,6 +115,7 @@ class AssignmentForm(FlaskForm):
         "Start date", validators=[InputRequired("Give a start date."), date_in_range]
     )
     end_date = DateField("End date", validators=[Optional(), date_in_range])
+    row_version = VersionField()
     submit = SubmitField("Save")
 
 

@@ -63,6 +63,10 @@ class OrgUnit(Model):
         ForeignKey("people.id", use_alter=True, ondelete="SET NULL"), index=True
     )
     active: Mapped[bool] = mapped_column(default=True)
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     parent: Mapped[OrgUnit | None] = relationship(
         remote_side=[id], back_populates="children", foreign_keys=[parent_id]
@@ -117,6 +121,10 @@ class Office(Model):
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     active: Mapped[bool] = mapped_column(default=True)
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     hub: Mapped[Office | None] = relationship(remote_side=[id], back_populates="spokes")
     spokes: Mapped[list[Office]] = relationship(back_populates="hub")
@@ -148,8 +156,15 @@ class Person(Model):
     active: Mapped[bool] = mapped_column(default=True, index=True)
     #: The last day of employment, from HR.
     leaving_date: Mapped[date | None]
+    #: When the record was anonymised (app/privacy): names, email and employee number are
+    #: then a pseudonym, and the row stays so that figures keep counting the person.
+    anonymised_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     org_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[org_unit_id])
     line_manager: Mapped[Person | None] = relationship(remote_side=[id])
@@ -179,6 +194,10 @@ class Role(Model):
     #: Other job titles HR systems use for this role (suggest job-title mappings on import).
     aliases: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     def __repr__(self) -> str:
         return f"<Role {self.code}>"
@@ -205,6 +224,10 @@ class RoleAssignment(Model):
     source: Mapped[AssignmentSource] = mapped_column(
         enum_column(AssignmentSource, "assignment_source"), default=AssignmentSource.HAND
     )
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     person: Mapped[Person] = relationship(back_populates="assignments")
     role: Mapped[Role] = relationship()

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache, lru_cache
 
 from sqlalchemy import (
     CTE,
+    BindParameter,
     ColumnElement,
     CompoundSelect,
+    Date,
+    Integer,
     Select,
+    bindparam,
     case,
     func,
     literal,
@@ -63,12 +68,14 @@ def unit_subtree(roots: ColumnElement[bool], name: str = "unit_subtree") -> CTE:
 
 
 def reporting_line(manager_id: int) -> CTE:
-    """CTE (column ``id``) of a person's direct and indirect reports."""
-    line = (
-        select(Person.id)
-        .where(Person.line_manager_id == manager_id)
-        .cte("reporting_line", recursive=True)
-    )
+    """CTE (column ``id``) of a person and their direct and indirect reports.
+
+    The recursion starts from the person themself, one row: PostgreSQL then estimates the
+    line at about its real size and walks it down the line-manager index (a nested loop).
+    Started from the direct reports, it guessed ten times as many rows a level, merged
+    the whole people index on every level, and passed the cost at which it compiles the
+    query (JIT, a third of a second)."""
+    line = select(literal(manager_id, Integer).label("id")).cte("reporting_line", recursive=True)
     sub = aliased(Person)
     return line.union(select(sub.id).where(sub.line_manager_id == line.c.id))
 
@@ -84,8 +91,12 @@ def managers_above(person_id: int) -> CTE:
     return chain.union(select(up.id, up.line_manager_id).where(up.id == chain.c.line_manager_id))
 
 
+@lru_cache(maxsize=512)
 def managed_people_ids(person_id: int) -> CompoundSelect:
-    """Ids of the people a manager sees: their units' subtrees and their reporting line."""
+    """Ids of the people a manager sees: their units' subtrees and their reporting line.
+
+    Kept per manager (statements are immutable): building this one costs more than running
+    it, and every page a manager opens asks for it (``access.visible_people``)."""
     units = unit_subtree(OrgUnit.head_id == person_id, "headed_units")
     reports = reporting_line(person_id)
     in_units = select(Person.id).where(Person.org_unit_id.in_(select(units.c.id)))
@@ -121,17 +132,21 @@ class PersonProfile:
     past_roles: list[AssignmentRow]
 
 
+@cache
+def _unit_path_statement() -> Select:
+    return (
+        select(OrgUnit.name)
+        .join(OrgUnitPath, OrgUnitPath.ancestor_id == OrgUnit.id)
+        .where(OrgUnitPath.descendant_id == bindparam("unit_id"))
+        .order_by(OrgUnitPath.depth.desc())
+    )
+
+
 def unit_path(session: Session, unit_id: int | None) -> list[str]:
     """Names from the top of the tree down to the unit."""
     if unit_id is None:
         return []
-    rows = session.execute(
-        select(OrgUnit.name)
-        .join(OrgUnitPath, OrgUnitPath.ancestor_id == OrgUnit.id)
-        .where(OrgUnitPath.descendant_id == unit_id)
-        .order_by(OrgUnitPath.depth.desc())
-    )
-    return [r.name for r in rows]
+    return list(session.scalars(_unit_path_statement(), {"unit_id": unit_id}))
 
 
 def person_profile(session: Session, person: Person, today: date) -> PersonProfile:
@@ -172,6 +187,58 @@ def person_profile(session: Session, person: Person, today: date) -> PersonProfi
 
 
 @dataclass(frozen=True)
+class HomeProfile:
+    """What the home page shows of its user: where they sit and their live roles."""
+
+    unit_path: list[str]
+    current_roles: list[AssignmentRow]
+    target_roles: list[AssignmentRow]
+
+
+@cache
+def _live_roles_statement() -> Select:
+    """A person's role assignments live on a date, as rows (built once: the home page runs
+    it on every visit)."""
+    on: BindParameter[date] = bindparam("on", type_=Date)
+    return (
+        select(
+            RoleAssignment.id,
+            Role.code,
+            Role.name,
+            RoleAssignment.role_id,
+            Office.name.label("office"),
+            RoleAssignment.kind,
+            RoleAssignment.start_date,
+            RoleAssignment.end_date,
+        )
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .outerjoin(Office, Office.id == RoleAssignment.office_id)
+        .where(
+            RoleAssignment.person_id == bindparam("person_id"),
+            RoleAssignment.start_date <= on,
+            or_(RoleAssignment.end_date.is_(None), RoleAssignment.end_date >= on),
+        )
+        .order_by(RoleAssignment.start_date.desc(), RoleAssignment.id)
+    )
+
+
+def home_profile(session: Session, person: Person, today: date) -> HomeProfile:
+    """The home page's part of ``person_profile``: the unit path and the roles live today,
+    without the past roles and the direct reports the home page does not show."""
+    rows = [
+        AssignmentRow(
+            r.id, r.code, r.name, r.role_id, r.office, r.kind.value, r.start_date, r.end_date, True
+        )
+        for r in session.execute(_live_roles_statement(), {"person_id": person.id, "on": today})
+    ]
+    return HomeProfile(
+        unit_path=unit_path(session, person.org_unit_id),
+        current_roles=[r for r in rows if r.kind == AssignmentKind.CURRENT],
+        target_roles=[r for r in rows if r.kind == AssignmentKind.TARGET],
+    )
+
+
+@dataclass(frozen=True)
 class TeamSummary:
     people: int
     units: int
@@ -179,29 +246,139 @@ class TeamSummary:
     without_role: int
 
 
-def team_summary(session: Session, manager_id: int, scope: Select | None) -> TeamSummary:
-    """Counts for a manager's team, in one query: the active people in ``scope`` (the person
-    ids they may see; None for everyone) other than the manager, their units, the
-    manager's direct reports, and those without a current role."""
-    with_role = _holds_a_current_role()
+def _team_summary_statement(manager_id: int, scope: Select | None) -> Select:
     stmt = select(
         func.count(),
         func.count(func.distinct(Person.org_unit_id)),
         func.coalesce(func.sum(case((Person.line_manager_id == manager_id, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((Person.id.not_in(with_role), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((~_has_a_current_role(), 1), else_=0)), 0),
     ).where(Person.active.is_(True), Person.id != manager_id)
-    if scope is not None:
-        stmt = stmt.where(Person.id.in_(scope))
-    people, units, direct, without = session.execute(stmt).one()
+    return stmt if scope is None else stmt.where(Person.id.in_(scope))
+
+
+def _team_size_statement(manager_id: int, scope: Select | None) -> Select:
+    stmt = select(func.count()).where(Person.active.is_(True), Person.id != manager_id)
+    return stmt if scope is None else stmt.where(Person.id.in_(scope))
+
+
+def team_summary(session: Session, manager_id: int, scope: Select | None) -> TeamSummary:
+    """Counts for a manager's team, in one query: the active people in ``scope`` (the person
+    ids they may see; None for everyone) other than the manager, their units, the
+    manager's direct reports, and those without a current role."""
+    row = session.execute(_team_summary_statement(manager_id, scope)).one()
+    return _summary(row)
+
+
+def _summary(row) -> TeamSummary:
+    people, units, direct, without = row
     return TeamSummary(people or 0, units or 0, direct or 0, without or 0)
 
 
 def team_size(session: Session, manager_id: int, scope: Select | None) -> int:
     """How many active people a manager's team has (``team_summary``'s first figure, alone)."""
-    stmt = select(func.count()).where(Person.active.is_(True), Person.id != manager_id)
-    if scope is not None:
-        stmt = stmt.where(Person.id.in_(scope))
-    return session.scalar(stmt) or 0
+    return session.scalar(_team_size_statement(manager_id, scope)) or 0
+
+
+@dataclass(frozen=True)
+class TeamStatements:
+    """A manager's team statements over the people they manage (``managed_people_ids``,
+    what ``access.visible_people`` gives a manager), or over everyone: built once per
+    manager, since building them costs more than running them."""
+
+    size: Select  # team_size
+    summary: Select  # team_summary
+    people: Select  # team_query, not narrowed
+    #: the manager's own people: ``people`` with the team's size on every row (``total``),
+    #: so the page lists and counts them in one pass over the reach (None for everyone,
+    #: where the name index gives a page without reading everyone)
+    counted: Select | None
+
+
+@lru_cache(maxsize=512)
+def team_statements(manager_id: int, everyone: bool) -> TeamStatements:
+    """``everyone``: the manager sees everyone (``visible_people`` gives None)."""
+    scope = None if everyone else select(managed_people_ids(manager_id).subquery().c[0])
+    people = team_query(PeopleFilter(), manager_id, scope)
+    return TeamStatements(
+        size=_team_size_statement(manager_id, scope),
+        summary=_team_summary_statement(manager_id, scope),
+        people=people,
+        counted=None if everyone else people.add_columns(func.count().over().label("total")),
+    )
+
+
+def team_summary_of(session: Session, manager_id: int, everyone: bool) -> TeamSummary:
+    """``team_summary`` over the people the manager manages (or everyone)."""
+    return _summary(session.execute(team_statements(manager_id, everyone).summary).one())
+
+
+def team_size_of(session: Session, manager_id: int, everyone: bool) -> int:
+    """``team_size`` over the people the manager manages (or everyone)."""
+    return session.scalar(team_statements(manager_id, everyone).size) or 0
+
+
+@dataclass(frozen=True)
+class DirectReportsPage:
+    """One page of a manager's active direct reports in name order."""
+
+    people: list  # rows: id, first_name, last_name, job_title
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.people)
+
+    @property
+    def page_numbers(self) -> list[int | None]:
+        """The page links to offer: the first, the last and two either side of this one;
+        None where pages are left out."""
+        shown = sorted(
+            {1, self.pages, *range(self.page - 2, self.page + 3)} & set(range(1, self.pages + 1))
+        )
+        out: list[int | None] = []
+        for number in shown:
+            if out and number != (out[-1] or 0) + 1:
+                out.append(None)
+            out.append(number)
+        return out
+
+
+def direct_reports_page(
+    session: Session, manager_id: int, page: int, per_page: int
+) -> DirectReportsPage:
+    """Page ``page`` (kept within the pages there are) of the manager's active direct
+    reports: an indexed look-up by line manager, whatever the size of their organisation."""
+    count, rows = _direct_reports_statements()
+    total = session.scalar(count, {"manager_id": manager_id}) or 0
+    page = max(1, min(page, -(-total // per_page) or 1))
+    people = session.execute(
+        rows, {"manager_id": manager_id, "size": per_page, "skip": (page - 1) * per_page}
+    ).all()
+    return DirectReportsPage(list(people), total, page, per_page)
+
+
+@cache
+def _direct_reports_statements() -> tuple[Select, Select]:
+    """(count, one page) of a manager's active direct reports, built once."""
+    mine = (Person.line_manager_id == bindparam("manager_id")) & Person.active.is_(True)
+    return (
+        select(func.count()).select_from(Person).where(mine),
+        select(Person.id, Person.first_name, Person.last_name, Person.job_title)
+        .where(mine)
+        .order_by(Person.last_name, Person.first_name, Person.id)
+        .limit(bindparam("size"))
+        .offset(bindparam("skip")),
+    )
 
 
 @dataclass(frozen=True)
@@ -371,23 +548,30 @@ def office_choices(
     return [(o.id, f"{o.name} — {o.p3_level.value}") for o in session.execute(stmt)]
 
 
+@cache
+def _units_statement(to_depth: bool) -> Select:
+    """Active units (id, name, parent); ``to_depth``: only those ``max_depth`` (bound) levels
+    below the top or fewer. Built once: the people list offers them on every visit."""
+    stmt = select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id).where(OrgUnit.active.is_(True))
+    if not to_depth:
+        return stmt
+    top = aliased(OrgUnit)
+    return stmt.where(
+        OrgUnit.id.in_(
+            select(OrgUnitPath.descendant_id)
+            .join(top, top.id == OrgUnitPath.ancestor_id)
+            .where(top.parent_id.is_(None), OrgUnitPath.depth <= bindparam("max_depth"))
+        )
+    )
+
+
 def org_unit_choices(
     session: Session, exclude_id: int | None = None, max_depth: int | None = None
 ) -> list[tuple[int, str]]:
     """Active units as (id, indented label), in tree order, for select boxes; with
     ``max_depth``, only the units that many levels below the top or fewer (a filter over a
     unit takes its whole subtree, so the upper levels are enough to narrow a long list)."""
-    stmt = select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id).where(OrgUnit.active.is_(True))
-    if max_depth is not None:
-        top = aliased(OrgUnit)
-        stmt = stmt.where(
-            OrgUnit.id.in_(
-                select(OrgUnitPath.descendant_id)
-                .join(top, top.id == OrgUnitPath.ancestor_id)
-                .where(top.parent_id.is_(None), OrgUnitPath.depth <= max_depth)
-            )
-        )
-    units = session.execute(stmt).all()
+    units = session.execute(_units_statement(max_depth is not None), {"max_depth": max_depth}).all()
     children: dict[int | None, list] = {}
     for u in units:
         children.setdefault(u.parent_id, []).append(u)
@@ -443,9 +627,17 @@ class PeopleFilter:
         )
 
 
-def _holds_a_current_role() -> Select:
-    return select(RoleAssignment.person_id).where(
-        RoleAssignment.kind == AssignmentKind.CURRENT, RoleAssignment.end_date.is_(None)
+def _has_a_current_role():
+    """EXISTS a current role assignment of the row's person (``Person``): one probe of the
+    assignments' person index per person, where NOT IN first reads every open assignment."""
+    return (
+        select(RoleAssignment.id)
+        .where(
+            RoleAssignment.person_id == Person.id,
+            RoleAssignment.kind == AssignmentKind.CURRENT,
+            RoleAssignment.end_date.is_(None),
+        )
+        .exists()
     )
 
 
@@ -471,13 +663,32 @@ def _filtered(stmt: Select, flt: PeopleFilter) -> Select:
             )
         )
     if flt.without_role:
-        stmt = stmt.where(Person.id.not_in(_holds_a_current_role()))
+        stmt = stmt.where(~_has_a_current_role())
     if flt.reports_to:
         stmt = stmt.where(Person.line_manager_id == flt.reports_to)
     return stmt
 
 
+@lru_cache(maxsize=8)
+def _plain_people_statements(status: str) -> tuple[Select, Select]:
+    """The people list and its count with nothing but the status chosen (the list as an
+    administrator first opens it), built once."""
+    flt = PeopleFilter(status=status)
+    return _people_query(flt), _people_count(flt)
+
+
 def people_query(flt: PeopleFilter) -> Select:
+    """The people list, filtered and sorted by name: only the columns the list shows (name,
+    number, job title, unit, line manager, status), as rows, not whole records."""
+    return _plain_people_statements(flt.status)[0] if not flt.narrowed else _people_query(flt)
+
+
+def people_count(flt: PeopleFilter) -> Select:
+    """How many people the list has, counted on the people table alone (no joins)."""
+    return _plain_people_statements(flt.status)[1] if not flt.narrowed else _people_count(flt)
+
+
+def _people_query(flt: PeopleFilter) -> Select:
     """The people list, filtered and sorted by name: only the columns the list shows (name,
     number, job title, unit, line manager, status), as rows, not whole records."""
     manager = aliased(Person)
@@ -498,8 +709,7 @@ def people_query(flt: PeopleFilter) -> Select:
     return _filtered(stmt, flt).order_by(Person.last_name, Person.first_name, Person.id)
 
 
-def people_count(flt: PeopleFilter) -> Select:
-    """How many people the list has, counted on the people table alone (no joins)."""
+def _people_count(flt: PeopleFilter) -> Select:
     return _filtered(select(func.count()).select_from(Person), flt)
 
 
@@ -564,7 +774,7 @@ def needs_attention(session: Session) -> Attention:
     without_role = session.scalar(
         select(func.count())
         .select_from(Person)
-        .where(Person.active.is_(True), Person.id.not_in(_holds_a_current_role()))
+        .where(Person.active.is_(True), ~_has_a_current_role())
     )
     headless = session.scalar(
         select(func.count(func.distinct(OrgUnit.id)))

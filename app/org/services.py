@@ -1,17 +1,21 @@
 """Use-cases for the organisation: org units, offices, people, roles and assignments.
 
 Each takes a session and plain values, raises DomainError for a broken rule (naming the
-field), flushes, and never commits.
+field), flushes, and never commits. An edit names the version its form was read at
+(``seen``); a stale one raises ``versioning.StaleEdit`` with the record's values as its form
+shows them (``*_values``, also what the form opens with).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app import versioning
 from app.dates import RANGE_TEXT, in_range
 from app.errors import DomainError
 from app.org import queries
@@ -72,7 +76,24 @@ class OrgUnitData:
     head_id: int | None = None
 
 
-def save_org_unit(session: Session, data: OrgUnitData, unit: OrgUnit | None = None) -> OrgUnit:
+def unit_values(unit: OrgUnit) -> dict[str, Any]:
+    """An org unit as its edit form shows it."""
+    return {
+        versioning.FIELD: str(unit.row_version),
+        "code": unit.code,
+        "name": unit.name,
+        "parent": unit.parent_id,
+        "head": unit.head.employee_number if unit.head else "",
+    }
+
+
+def save_org_unit(
+    session: Session, data: OrgUnitData, unit: OrgUnit | None = None, *, seen: str | None = None
+) -> OrgUnit:
+    """Create an org unit, or change ``unit`` (refused when it changed since its form was
+    read at version ``seen``)."""
+    if unit is not None:
+        versioning.check(seen, unit_values(unit), f"Org unit {unit.name}")
     code = data.code.strip().upper()
     _unique(
         session,
@@ -89,12 +110,12 @@ def save_org_unit(session: Session, data: OrgUnitData, unit: OrgUnit | None = No
             raise DomainError(
                 "A unit cannot sit under itself or one of its own sub-units.", field="parent"
             )
-    unit = unit or OrgUnit()
-    unit.code, unit.name = code, data.name.strip()
-    unit.parent_id, unit.head_id = data.parent_id, data.head_id
-    session.add(unit)
-    session.flush()
-    return unit
+    saved = unit or OrgUnit()
+    saved.code, saved.name = code, data.name.strip()
+    saved.parent_id, saved.head_id = data.parent_id, data.head_id
+    session.add(saved)
+    versioning.flush(session, f"Org unit {saved.name}", lambda: unit_values(saved))
+    return saved
 
 
 def set_org_unit_active(session: Session, unit: OrgUnit, active: bool) -> None:
@@ -125,7 +146,29 @@ class OfficeData:
     end_date: date | None = None
 
 
-def save_office(session: Session, data: OfficeData, office: Office | None = None) -> Office:
+def office_values(office: Office) -> dict[str, Any]:
+    """An office as its edit form shows it."""
+    return {
+        versioning.FIELD: str(office.row_version),
+        "code": office.code,
+        "name": office.name,
+        "p3_level": office.p3_level.value,
+        "permanence": office.permanence.value,
+        "is_coe": office.is_coe,
+        "hub": office.hub_id,
+        "org_unit": office.org_unit_id,
+        "start_date": office.start_date,
+        "end_date": office.end_date,
+    }
+
+
+def save_office(
+    session: Session, data: OfficeData, office: Office | None = None, *, seen: str | None = None
+) -> Office:
+    """Create an office, or change ``office`` (refused when it changed since its form was
+    read at version ``seen``)."""
+    if office is not None:
+        versioning.check(seen, office_values(office), f"Office {office.name}")
     code = data.code.strip().upper()
     _unique(
         session,
@@ -152,13 +195,13 @@ def save_office(session: Session, data: OfficeData, office: Office | None = None
             )
         if hub.permanence != Permanence.PERMANENT:
             raise DomainError("A hub must be a permanent office.", field="hub")
-    office = office or Office()
+    saved = office or Office()
     for name in OfficeData.__dataclass_fields__:
-        setattr(office, name, getattr(data, name))
-    office.code, office.name = code, data.name.strip()
-    session.add(office)
-    session.flush()
-    return office
+        setattr(saved, name, getattr(data, name))
+    saved.code, saved.name = code, data.name.strip()
+    session.add(saved)
+    versioning.flush(session, f"Office {saved.name}", lambda: office_values(saved))
+    return saved
 
 
 def _hub_chain_reaches(hub: Office, office_id: int) -> bool:
@@ -186,7 +229,27 @@ class PersonData:
     job_title: str | None = None
 
 
-def save_person(session: Session, data: PersonData, person: Person | None = None) -> Person:
+def person_values(person: Person) -> dict[str, Any]:
+    """A person as their edit form shows them."""
+    return {
+        versioning.FIELD: str(person.row_version),
+        "employee_number": person.employee_number,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email or "",
+        "job_title": person.job_title or "",
+        "org_unit": person.org_unit_id,
+        "line_manager": person.line_manager.employee_number if person.line_manager else "",
+    }
+
+
+def save_person(
+    session: Session, data: PersonData, person: Person | None = None, *, seen: str | None = None
+) -> Person:
+    """Add a person, or change ``person`` (refused when their record changed since its form
+    was read at version ``seen``)."""
+    if person is not None:
+        versioning.check(seen, person_values(person), f"{person.full_name}'s record")
     number = data.employee_number.strip()
     _unique(
         session,
@@ -221,16 +284,16 @@ def save_person(session: Session, data: PersonData, person: Person | None = None
                 "cannot also be their line manager.",
                 field="line_manager",
             )
-    person = person or Person()
-    person.employee_number = number
-    person.first_name, person.last_name = data.first_name.strip(), data.last_name.strip()
-    person.email = data.email.strip().lower() if data.email and data.email.strip() else None
-    person.job_title = (data.job_title or "").strip() or None
-    person.org_unit_id = data.org_unit_id
-    person.line_manager_id = manager.id if manager else None
-    session.add(person)
-    session.flush()
-    return person
+    saved = person or Person()
+    saved.employee_number = number
+    saved.first_name, saved.last_name = data.first_name.strip(), data.last_name.strip()
+    saved.email = data.email.strip().lower() if data.email and data.email.strip() else None
+    saved.job_title = (data.job_title or "").strip() or None
+    saved.org_unit_id = data.org_unit_id
+    saved.line_manager_id = manager.id if manager else None
+    session.add(saved)
+    versioning.flush(session, f"{saved.full_name}'s record", lambda: person_values(saved))
+    return saved
 
 
 def _manager_chain_reaches(session: Session, manager: Person, person_id: int) -> bool:
@@ -280,7 +343,25 @@ class RoleData:
     description: str = ""
 
 
-def save_role(session: Session, data: RoleData, role: Role | None = None) -> Role:
+def role_values(role: Role) -> dict[str, Any]:
+    """A role as its edit form shows it."""
+    return {
+        versioning.FIELD: str(role.row_version),
+        "code": role.code,
+        "name": role.name,
+        "p3_level": role.p3_level.value,
+        "family": role.family.value,
+        "description": role.description,
+    }
+
+
+def save_role(
+    session: Session, data: RoleData, role: Role | None = None, *, seen: str | None = None
+) -> Role:
+    """Create a role, or change ``role`` (refused when it changed since its form was read
+    at version ``seen``)."""
+    if role is not None:
+        versioning.check(seen, role_values(role), f"Role {role.name}")
     code = data.code.strip().upper()
     _unique(
         session, Role.code, code, exclude_id=role.id if role else None, field="code", what="role"
@@ -293,13 +374,13 @@ def save_role(session: Session, data: RoleData, role: Role | None = None) -> Rol
         field="name",
         what="role",
     )
-    role = role or Role()
-    role.code, role.name = code, data.name.strip()
-    role.p3_level, role.family = data.p3_level, data.family
-    role.description = data.description.strip()
-    session.add(role)
-    session.flush()
-    return role
+    saved = role or Role()
+    saved.code, saved.name = code, data.name.strip()
+    saved.p3_level, saved.family = data.p3_level, data.family
+    saved.description = data.description.strip()
+    session.add(saved)
+    versioning.flush(session, f"Role {saved.name}", lambda: role_values(saved))
+    return saved
 
 
 # --- role assignments -------------------------------------------------------------------------
@@ -314,9 +395,32 @@ class AssignmentData:
     end_date: date | None = None
 
 
+def assignment_values(assignment: RoleAssignment) -> dict[str, Any]:
+    """A role assignment as its edit form shows it."""
+    return {
+        versioning.FIELD: str(assignment.row_version),
+        "role": assignment.role_id,
+        "kind": assignment.kind.value,
+        "office": assignment.office_id,
+        "start_date": assignment.start_date,
+        "end_date": assignment.end_date,
+    }
+
+
 def save_assignment(
-    session: Session, person: Person, data: AssignmentData, assignment: RoleAssignment | None = None
+    session: Session,
+    person: Person,
+    data: AssignmentData,
+    assignment: RoleAssignment | None = None,
+    *,
+    seen: str | None = None,
 ) -> RoleAssignment:
+    """Assign a role, or change ``assignment`` (refused when it changed since its form was
+    read at version ``seen``)."""
+    if assignment is not None:
+        versioning.check(
+            seen, assignment_values(assignment), f"{person.full_name}'s role assignment"
+        )
     role = _get(session, Role, data.role_id, field="role", what="role")
     office = _get(session, Office, data.office_id, field="office", what="office")
     _dates_in_order(data.start_date, data.end_date)
@@ -337,14 +441,16 @@ def save_assignment(
             f"{person.full_name} already has this role as {data.kind.value} for overlapping dates.",
             field="role",
         )
-    assignment = assignment or RoleAssignment(person=person)
-    assignment.role_id, assignment.office_id, assignment.kind = role.id, data.office_id, data.kind
-    assignment.start_date, assignment.end_date = data.start_date, data.end_date
-    session.add(assignment)
-    session.flush()
-    if assignment.kind == AssignmentKind.CURRENT:
-        roles_assigned.send(session, assignment_ids=[assignment.id])
-    return assignment
+    saved = assignment or RoleAssignment(person=person)
+    saved.role_id, saved.office_id, saved.kind = role.id, data.office_id, data.kind
+    saved.start_date, saved.end_date = data.start_date, data.end_date
+    session.add(saved)
+    versioning.flush(
+        session, f"{person.full_name}'s role assignment", lambda: assignment_values(saved)
+    )
+    if saved.kind == AssignmentKind.CURRENT:
+        roles_assigned.send(session, assignment_ids=[saved.id])
+    return saved
 
 
 def end_assignment(assignment: RoleAssignment, on: date) -> None:

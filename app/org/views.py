@@ -3,10 +3,12 @@ and the administrator's pages for people, role assignments, org units, offices a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.access import (
     ADMIN,
@@ -15,27 +17,29 @@ from app.access import (
     TRAINER,
     allow,
     get_person_or_refuse,
-    validation_scope,
     visible_people,
 )
 from app.accounts.services import account_of
 from app.capability.profile import recent_decisions
-from app.capability.summary import gap_summary, waiting_for
+from app.capability.summary import waiting_for, waiting_for_manager
+from app.db import page_number, record_id
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.framework.queries import framework_status
-from app.learning.learner_queries import team_counts
+from app.learning.learner_queries import team_counts_of
 from app.learning.summary import learner_learning, trainer_learning
 from app.org import queries, services
 from app.org.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm, RoleForm
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
-from app.reports.heatmap import team_heatmap
+from app.reports import personal, team_grid
+from app.reports.heatmap import BAND_MARKS
 from app.staff_import.queries import import_attention
 from app.viewutil import (
     Confirmation,
     back_or,
     confirmation_page,
     confirmed,
+    current_page,
     paginate,
     per_page,
     require_confirmation,
@@ -69,30 +73,44 @@ def home():
     """What to do next, for each permission the user holds: a learner's gaps and next step;
     a manager's decisions, overdue items and team; a trainer's framework work; an admin's
     links and what needs attention. Every count links to the list it counts."""
-    me, perms, today = current_user.person, current_user.permissions, date.today()
+    me, perms, today, now = current_user.person, current_user.permissions, date.today(), _now()
     session = db.session()
-    scope = visible_people(current_user)
+    # A manager's figures are over the people they manage, or everyone for those who see
+    # everyone (access.visible_people); their statements are built once per manager.
+    everyone = visible_people(current_user) is None
+    manager = MANAGER in perms
     return render_template(
         "org/home.html",
-        profile=queries.person_profile(session, me, today),
-        gaps=gap_summary(session, me.id, today),
+        profile=queries.home_profile(session, me, today),
+        gaps=personal.gap_summary(session, me.id, today),
         decisions=recent_decisions(
-            session, me.id, since=datetime.now(UTC) - timedelta(days=DECISIONS_SHOWN_DAYS), limit=5
+            session, me.id, since=now - timedelta(days=DECISIONS_SHOWN_DAYS), limit=5
         ),
-        team=queries.team_summary(session, me.id, scope) if MANAGER in perms else None,
-        waiting=(
-            waiting_for(session, validation_scope(current_user), me.id, datetime.now(UTC))
-            if perms & {MANAGER, ADMIN}
-            else None
-        ),
+        team=queries.team_summary_of(session, me.id, everyone) if manager else None,
+        waiting=_waiting(session, me.id, perms, everyone, now),
         framework=framework_status(session) if TRAINER in perms else None,
         org=queries.org_summary(session) if perms & {ADMIN, TRAINER} else None,
         attention=queries.needs_attention(session) if ADMIN in perms else None,
         imports=import_attention(session) if ADMIN in perms else None,
-        learning=learner_learning(session, me.id, today, datetime.now(UTC)),
-        team_learning=team_counts(session, scope, today) if MANAGER in perms else None,
+        learning=learner_learning(session, me.id, today, now),
+        team_learning=team_counts_of(session, me.id, everyone, today) if manager else None,
         trainer=trainer_learning(session, today) if TRAINER in perms else None,
     )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _waiting(session, person_id: int, perms, everyone: bool, now: datetime):
+    """The decisions waiting for the user, over ``access.validation_scope``: everyone for an
+    admin (and a manager who sees everyone), else the people the manager reaches, found
+    upwards from the few who wait."""
+    if ADMIN in perms or (MANAGER in perms and everyone):
+        return waiting_for(session, None, person_id, now)
+    if MANAGER in perms:
+        return waiting_for_manager(session, person_id, now)
+    return None
 
 
 @bp.route("/me")
@@ -117,19 +135,83 @@ def person(person_id: int):
 def team():
     flt = queries.PeopleFilter(
         q=request.args.get("q", ""),
-        org_unit_id=request.args.get("unit", type=int),
+        org_unit_id=request.args.get("unit", type=record_id),
         status="active",
         without_role=request.args.get("norole") == "1",
         reports_to=current_user.person_id if request.args.get("direct") == "1" else None,
     )
     scope = visible_people(current_user)
-    size = queries.team_size(db.session(), current_user.person_id, scope)
-    stmt = queries.team_query(flt, current_user.person_id, scope)
-    # Unnarrowed, the list is the team just counted: no second count.
-    page = paginate(stmt, total=None if flt.narrowed else size)
-    # The whole team's capability comes first; a narrowed list is about the people it lists.
-    heat = None if flt.narrowed else team_heatmap(db.session(), scope, date.today())
-    return render_template("org/team.html", page=page, flt=flt, team_size=size, heat=heat)
+    team = queries.team_statements(current_user.person_id, scope is None)
+    if flt.narrowed:
+        size = db.session.scalar(team.size) or 0
+        page = paginate(queries.team_query(flt, current_user.person_id, scope))
+    elif team.counted is not None:  # listed and counted in one pass
+        page = paginate(team.counted, total=0)
+        size = page.items[0].total if page.items else db.session.scalar(team.size) or 0
+        page.total = size
+    else:  # the list is the team just counted: no second count
+        size = db.session.scalar(team.size) or 0
+        page = paginate(team.people, total=size)
+    # The direct reports' capability comes first, fetched after the page is drawn
+    # (static/js/team.js; a link without script): a narrowed list is about its people.
+    return render_template(
+        "org/team.html",
+        page=page,
+        flt=flt,
+        team_size=size,
+        grid=not flt.narrowed,
+    )
+
+
+@bp.route("/team/heatmap")
+@allow(MANAGER)
+def team_heatmap():
+    """The capability of a manager's direct reports, a page of people at a time (levels
+    against what their roles require, from the maintained spans); ``?partial=1`` gives the
+    grid alone, for the team page to show in place."""
+    number = max(1, min(request.args.get("page", 1, type=page_number) or 1, 100_000))
+    people = queries.direct_reports_page(
+        db.session(), current_user.person_id, number, team_grid.PER_PAGE
+    )
+    grid = team_grid.team_grid(
+        db.session(),
+        [team_grid.GridPerson(p.id, p.first_name, p.last_name, p.job_title) for p in people.people],
+        date.today(),
+    )
+    if request.args.get("partial") == "1":
+        return _fragment("org/_team_grid.html", people=people, grid=grid)
+    return render_template("org/team_grid.html", people=people, grid=grid)
+
+
+def _fragment(template: str, **context) -> str:
+    """A part of a page that the page fetches and shows in place: rendered without the
+    layout's context (the navigation, built for every full page), which it does not use."""
+    return current_app.jinja_env.get_template(template).render(**context)
+
+
+_GRID_MARKS = {
+    band: f'<span class="hm-mark" aria-hidden="true">{mark}</span> '
+    for band, mark in BAND_MARKS.items()
+}
+
+
+@bp.app_template_filter("team_grid_cells")
+def team_grid_cells(row: team_grid.GridRow, starts: Sequence[bool]) -> Markup:
+    """A row of the team grid's cells, written in one go: a page holds 25 people by some 30
+    competencies, and a template loop over 750 cells costs more than the rest of the page.
+    Only numbers and fixed marks go in, never text from a user."""
+    out = []
+    for cell, start in zip(row.cells, starts, strict=True):
+        edge = " group-start" if start else ""
+        band = cell.band
+        if band is None:
+            out.append(f'<td class="hm-cell hm-none{edge}"><span class="hm-empty">—</span></td>')
+        else:
+            out.append(
+                f'<td class="hm-cell hm-{band}{edge}">{_GRID_MARKS[band]}'
+                f"<b>{cell.level:d}/{cell.required:d}</b></td>"
+            )
+    return Markup("".join(out))
 
 
 @bp.route("/roles")
@@ -146,8 +228,8 @@ def role_catalogue():
 def people():
     flt = queries.PeopleFilter(
         q=request.args.get("q", ""),
-        org_unit_id=request.args.get("unit", type=int),
-        role_id=request.args.get("role", type=int),
+        org_unit_id=request.args.get("unit", type=record_id),
+        role_id=request.args.get("role", type=record_id),
         status=queries.status_or_active(request.args.get("status")),
         without_role=request.args.get("norole") == "1",
     )
@@ -163,11 +245,8 @@ def people():
 
 
 def _person_form(person: Person | None = None) -> PersonForm:
-    form = PersonForm(obj=person)
+    form = PersonForm(data=services.person_values(person) if person else None)
     form.org_unit.choices = NONE_CHOICE + queries.org_unit_choices(db.session())
-    if person is not None and request.method == "GET":
-        form.org_unit.data = person.org_unit_id
-        form.line_manager.data = person.line_manager.employee_number if person.line_manager else ""
     return form
 
 
@@ -201,7 +280,12 @@ def person_edit(person_id: int):
     person = db.get_or_404(Person, person_id)
     form = _person_form(person)
     if form.validate_on_submit():
-        done, _ = run(lambda: services.save_person(db.session(), _person_data(form), person), form)
+        done, _ = run(
+            lambda: services.save_person(
+                db.session(), _person_data(form), person, seen=form.row_version.data
+            ),
+            form,
+        )
         if done:
             flash(f"{person.full_name} saved.", "success")
             return redirect(url_for("org.person", person_id=person.id))
@@ -248,14 +332,11 @@ def person_active(person_id: int):
 
 
 def _assignment_form(assignment: RoleAssignment | None = None) -> AssignmentForm:
-    form = AssignmentForm(obj=assignment)
+    form = AssignmentForm(
+        data=services.assignment_values(assignment) if assignment else {"start_date": date.today()}
+    )
     form.role.choices = NONE_CHOICE + queries.role_choices(db.session())
     form.office.choices = NONE_CHOICE + queries.office_choices(db.session())
-    if assignment is not None and request.method == "GET":
-        form.role.data, form.office.data = assignment.role_id, assignment.office_id
-        form.kind.data = assignment.kind.value
-    elif request.method == "GET":
-        form.start_date.data = date.today()
     return form
 
 
@@ -293,7 +374,7 @@ def assignment_edit(assignment_id: int):
     if form.validate_on_submit():
         done, _ = run(
             lambda: services.save_assignment(
-                db.session(), person, _assignment_data(form), assignment
+                db.session(), person, _assignment_data(form), assignment, seen=form.row_version.data
             ),
             form,
         )
@@ -336,7 +417,12 @@ def org_units():
     q = request.args.get("q", "").strip()
     status = queries.status_or_active(request.args.get("status"))
     if q or status == "inactive":  # a search or the inactive ones: a flat list of matches
-        page = db.paginate(queries.org_units_query(q, status), per_page=per_page(), error_out=False)
+        page = db.paginate(
+            queries.org_units_query(q, status),
+            page=current_page(),
+            per_page=per_page(),
+            error_out=False,
+        )
         return render_template(
             "org/org_units.html", page=page, tree=None, q=q, status=status, confirm=ConfirmForm()
         )
@@ -351,13 +437,10 @@ def org_units():
 
 
 def _unit_form(unit: OrgUnit | None = None) -> OrgUnitForm:
-    form = OrgUnitForm(obj=unit)
+    form = OrgUnitForm(data=services.unit_values(unit) if unit else None)
     form.parent.choices = NONE_CHOICE + queries.org_unit_choices(
         db.session(), exclude_id=unit.id if unit else None
     )
-    if unit is not None and request.method == "GET":
-        form.parent.data = unit.parent_id
-        form.head.data = unit.head.employee_number if unit.head else ""
     return form
 
 
@@ -369,6 +452,7 @@ def _save_unit(form: OrgUnitForm, unit: OrgUnit | None) -> OrgUnit:
             code=form.code.data, name=form.name.data, parent_id=form.parent.data, head_id=head_id
         ),
         unit,
+        seen=form.row_version.data,
     )
 
 
@@ -410,21 +494,23 @@ def org_unit_active(unit_id: int):
 def offices():
     level = request.args.get("level", "")
     status = queries.status_or_active(request.args.get("status"))
-    page = db.paginate(queries.offices_query(level, status), per_page=per_page(), error_out=False)
+    page = db.paginate(
+        queries.offices_query(level, status),
+        page=current_page(),
+        per_page=per_page(),
+        error_out=False,
+    )
     return render_template(
         "org/offices.html", page=page, level=level, status=status, confirm=ConfirmForm()
     )
 
 
 def _office_form(office: Office | None = None) -> OfficeForm:
-    form = OfficeForm(obj=office)
+    form = OfficeForm(data=services.office_values(office) if office else None)
     form.hub.choices = NONE_CHOICE + queries.office_choices(
         db.session(), active_only=False, exclude_id=office.id if office else None
     )
     form.org_unit.choices = NONE_CHOICE + queries.org_unit_choices(db.session())
-    if office is not None and request.method == "GET":
-        form.hub.data, form.org_unit.data = office.hub_id, office.org_unit_id
-        form.p3_level.data, form.permanence.data = office.p3_level.value, office.permanence.value
     return form
 
 
@@ -455,7 +541,10 @@ def office_edit(office_id: int | None):
     form = _office_form(office)
     if form.validate_on_submit():
         done, saved = run(
-            lambda: services.save_office(db.session(), _office_data(form), office), form
+            lambda: services.save_office(
+                db.session(), _office_data(form), office, seen=form.row_version.data
+            ),
+            form,
         )
         if done and saved is not None:
             flash(f"{saved.name} {'saved' if office else 'created'}.", "success")
@@ -482,7 +571,9 @@ def office_active(office_id: int):
 def roles():
     q = request.args.get("q", "").strip()
     status = queries.status_or_active(request.args.get("status"))
-    page = db.paginate(queries.roles_query(q, status), per_page=per_page(), error_out=False)
+    page = db.paginate(
+        queries.roles_query(q, status), page=current_page(), per_page=per_page(), error_out=False
+    )
     return render_template("org/roles.html", page=page, q=q, status=status, confirm=ConfirmForm())
 
 
@@ -506,11 +597,14 @@ def role_new():
 @allow(ADMIN)
 def role_edit(role_id: int | None):
     role = db.get_or_404(Role, role_id) if role_id is not None else None
-    form = RoleForm(obj=role)
-    if role is not None and request.method == "GET":
-        form.p3_level.data, form.family.data = role.p3_level.value, role.family.value
+    form = RoleForm(data=services.role_values(role) if role else None)
     if form.validate_on_submit():
-        done, saved = run(lambda: services.save_role(db.session(), _role_data(form), role), form)
+        done, saved = run(
+            lambda: services.save_role(
+                db.session(), _role_data(form), role, seen=form.row_version.data
+            ),
+            form,
+        )
         if done and saved is not None:
             flash(f"{saved.name} {'saved' if role else 'created'}.", "success")
             return redirect(url_for("org.roles"))

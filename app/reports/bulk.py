@@ -21,6 +21,9 @@ table that runs on SQLite and PostgreSQL alike, never a loop over people:
 5. **Spans.** Neighbouring segments with equal figures merge (gaps and islands, with
    window functions), and segments at zero are dropped.
 
+Whenever the level spans of some people are rewritten, so are their distances to each role
+(app/reports/distances.py), as at today.
+
 The Python rule (maintain.refresh_people_py) stays the reference: ``differences`` checks
 the stored spans against it, and tests/reports/test_bulk.py checks this path against it on
 random organisations.
@@ -71,6 +74,7 @@ from app.framework.models import (
 )
 from app.framework.versions import FRAMEWORK_CODE
 from app.org.models import AssignmentKind, Person, RoleAssignment
+from app.reports import distances
 from app.reports.models import LevelSpan, RequirementSpan
 
 #: The first version's era starts here: before any evidence anyone holds.
@@ -454,6 +458,8 @@ def _rewrite(
                 spans_select(level_pieces(eras, people), ["level"]),
             )
         )
+        # What the bench report reads follows the levels (distances.py).
+        distances.rewrite(connection, people, distances.today())
     if requirements:
         connection.execute(
             delete(RequirementSpan).where(_in_scope(RequirementSpan.person_id, people))

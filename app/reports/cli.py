@@ -1,11 +1,11 @@
 """`flask reports …`: rebuilding and checking the level and requirement spans the reports
-read. Both are safe to run at any time."""
+read, and the role distances the bench report reads. All are safe to run at any time."""
 
 from __future__ import annotations
 
 import sys
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import zip_longest
 
 import click
@@ -14,18 +14,28 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.org.models import Person
-from app.reports.maintain import Difference, differences, refresh_all
+from app.reports.maintain import (
+    Difference,
+    differences,
+    refresh_all,
+    refresh_stale_distances,
+    stale_distances,
+)
 
-reports_cli = AppGroup("reports", help="Reports: the spans of levels and requirements.")
+reports_cli = AppGroup(
+    "reports", help="Reports: the spans of levels and requirements, and the role distances."
+)
 
 
 @reports_cli.command("refresh")
 def refresh_command() -> None:
     """Rewrite everyone's level and requirement spans from evidence, role assignments and
-    framework versions, set-wise in SQL.
+    framework versions, set-wise in SQL, and their role distances (as at today).
 
     Expiry needs no daily pass: a span already ends on the day after the evidence behind it
-    expires, so the spans stay right without a nightly job. Every change made through the
+    expires, so the spans stay right without a nightly job. (The role distances, a cache
+    the bench-strength report reads, stay right too; `flask reports distances` keeps them
+    fast.) Every change made through the
     application keeps them current as it is made. Run this after upgrading to a release
     that adds or changes the spans, after restoring or editing data outside the
     application, or when `flask reports check` reports a difference. Safe to run at any
@@ -33,15 +43,29 @@ def refresh_command() -> None:
     started = time.perf_counter()
     people = refresh_all(db.session())
     db.session.commit()
-    click.echo(f"Refreshed the spans of {people} people in {time.perf_counter() - started:.1f} s.")
+    click.echo(
+        f"Refreshed the spans and role distances of {people} people in "
+        f"{time.perf_counter() - started:.1f} s."
+    )
 
 
 def _span(span: tuple | None) -> str:
-    """One stored or expected span in words, e.g. 'RISK level 3 from 2025-01-01 onwards'."""
+    """One stored or expected span in words, e.g. 'RISK level 3 from 2025-01-01 onwards';
+    or a role distance, or the period they hold over."""
     if span is None:
         return "nothing"
     if len(span) == 1:
         return str(span[0])
+    if span[0] == "period":
+        _, valid_from, valid_to = span
+        until = f"to {valid_to - timedelta(days=1)}" if valid_to is not None else "onwards"
+        return f"role distances holding from {valid_from} {until}"
+    if len(span) == 5 and isinstance(span[1], int):
+        role, short_all, far_all, short_essential, far_essential = span
+        return (
+            f"{role}: {short_all} competencies short ({far_all} by more than one level), "
+            f"{short_essential} essential short ({far_essential} by more than one level)"
+        )
     code, valid_from, valid_to, figure, *essential = span
     what = "required" if essential else "level"
     # Stored ends are exclusive; people read the last day.
@@ -62,12 +86,24 @@ def check_command(show: int) -> None:
     with status 1 when there is one, so that a monitoring job can alert on it."""
     session = db.session()
     found = differences(session)
+    stale = stale_distances(session, date.today())
+    if stale:
+        click.echo(
+            f"The role distances of {stale} {'person' if stale == 1 else 'people'} do not "
+            "hold today (levels lapsed since they were computed, or never computed): the "
+            "bench report computes them as it runs (`flask reports distances` brings them "
+            "up to date)."
+        )
     if not found:
         db.session.rollback()
-        click.echo("The spans match the evidence, roles and framework: no differences.")
+        click.echo(
+            "The spans and role distances match the evidence, roles and framework: no differences."
+        )
         return
     people = {d.person_id for d in found}
-    tables = {t: sum(1 for d in found if d.table == t) for t in ("levels", "requirements")}
+    tables = {
+        t: sum(1 for d in found if d.table == t) for t in ("levels", "requirements", "distances")
+    }
     names = dict(
         session.execute(
             select(Person.id, Person.employee_number).where(
@@ -80,7 +116,8 @@ def check_command(show: int) -> None:
         f"The stored spans differ from the rule for {len(people)} "
         f"{'person' if len(people) == 1 else 'people'} "
         f"({len(found)} difference{'' if len(found) == 1 else 's'}: "
-        f"{tables['levels']} in levels, {tables['requirements']} in requirements)."
+        f"{tables['levels']} in levels, {tables['requirements']} in requirements, "
+        f"{tables['distances']} in role distances)."
     )
     for d in found[:show]:
         stored, expected = _first_difference(d)
@@ -94,3 +131,21 @@ def check_command(show: int) -> None:
         click.echo(f"  … and {len(found) - show} more (--show to list more).")
     click.echo("Run `flask reports refresh` to rewrite them.")
     sys.exit(1)
+
+
+@reports_cli.command("distances")
+def distances_command() -> None:
+    """Bring the role distances the bench-strength report reads up to today: the daily
+    pass, for cron.
+
+    Each person's distance to every role is kept for today and rewritten whenever their
+    evidence changes, but a level also lapses with time alone when evidence expires; such
+    a person is then computed as the report runs (the figures are the same, only slower)
+    until this rewrites them, set-wise in SQL. Run it once a day, shortly after midnight."""
+    started = time.perf_counter()
+    people = refresh_stale_distances(db.session(), date.today())
+    db.session.commit()
+    click.echo(
+        f"Rewrote the role distances of {people} "
+        f"{'person' if people == 1 else 'people'} in {time.perf_counter() - started:.1f} s."
+    )

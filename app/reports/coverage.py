@@ -46,12 +46,13 @@ from app.framework.models import Competency, ProficiencyLevel
 from app.framework.versions import published_version
 from app.org.models import Office, P3Level, Person, RoleAssignment
 from app.reports.models import (
+    LevelSpan,
     OfficeFunction,
     OfficeFunctionCompetency,
     OfficeFunctionNeed,
     OfficeKind,
 )
-from app.reports.scope import ReportScope, assignments_live, levels_at, population
+from app.reports.scope import ReportScope, assignments_live, levels_at, live_on, population
 
 NOT_COVERED = "not-covered"
 SINGLE = "single"
@@ -107,7 +108,22 @@ def members_at(on: date):
 
 
 def _covering(on: date, people: Select) -> Select:
-    levels = levels_at(on)
+    """(person_id, function_id) for ``people`` (a SELECT of person ids): each person's level
+    rows on the date read once (one index range per person) and matched to the functions'
+    competencies, never a search of the levels per person and competency."""
+    who = people.distinct().cte("who").prefix_with("MATERIALIZED")
+    levels = (
+        select(LevelSpan.person_id, LevelSpan.competency_code, LevelSpan.level)
+        .join(who, list(who.c)[0] == LevelSpan.person_id)
+        .where(
+            live_on(LevelSpan.valid_from, LevelSpan.valid_to, on),
+            # only the levels that can cover something
+            LevelSpan.competency_code.in_(select(OfficeFunctionCompetency.competency_code)),
+            LevelSpan.level >= select(func.min(OfficeFunction.level)).scalar_subquery(),
+        )
+        .cte("their_levels")
+        .prefix_with("MATERIALIZED")
+    )
     listed = (
         select(
             OfficeFunctionCompetency.function_id,
@@ -118,13 +134,14 @@ def _covering(on: date, people: Select) -> Select:
     )
     return (
         select(levels.c.person_id, OfficeFunctionCompetency.function_id)
+        .select_from(levels)
         .join(
             OfficeFunctionCompetency,
             OfficeFunctionCompetency.competency_code == levels.c.competency_code,
         )
         .join(OfficeFunction, OfficeFunction.id == OfficeFunctionCompetency.function_id)
         .join(listed, listed.c.function_id == OfficeFunctionCompetency.function_id)
-        .where(levels.c.level >= OfficeFunction.level, levels.c.person_id.in_(people))
+        .where(levels.c.level >= OfficeFunction.level)
         .group_by(levels.c.person_id, OfficeFunctionCompetency.function_id, listed.c.competencies)
         .having(func.count() == listed.c.competencies)
     )

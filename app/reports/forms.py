@@ -28,6 +28,7 @@ from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from app.dates import in_range
+from app.db import MAX_ID
 from app.forms import date_in_range
 from app.org.models import Office, OrgUnit, Role
 from app.reports.heatmap import visible_office_ids, visible_unit_ids
@@ -44,12 +45,6 @@ class ScopeRefused(ScopeError):
     """A filter names a unit, office or role the viewer may not report on (status 403)."""
 
     status = 403
-
-
-#: The largest id a record can have (the primary keys are INTEGER, PostgreSQL's int4): a
-#: larger number names nothing, and must not reach a query (PostgreSQL: "integer out of
-#: range"; SQLite: OverflowError past 2**63), which would be a 500.
-MAX_ID = 2**31 - 1
 
 
 def optional_id(value) -> int | None:

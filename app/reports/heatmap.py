@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
@@ -62,10 +62,12 @@ from app.org.models import (
     Role,
     RoleAssignment,
 )
+from app.reports.models import LevelSpan
 from app.reports.scope import (
     ReportScope,
     assignments_live,
     levels_at,
+    live_on,
     population,
     profile_at,
     requirements_at,
@@ -261,11 +263,27 @@ class Heatmap:
 # --- the rows of each kind --------------------------------------------------------------------
 
 
-def _aggregate(session: Session, rowmap, on: date, codes: Sequence[str], pop) -> dict:
+def _aggregate(
+    session: Session, rowmap, on: date, codes: Sequence[str], pop, narrow: bool = True
+) -> dict:
     """(row key, competency code) -> Cell: the one GROUP BY every figure comes from.
-    ``rowmap`` is a subquery (row_key, person_id); ``pop`` the population subquery."""
+    ``rowmap`` is a subquery (row_key, person_id); ``pop`` the population subquery;
+    ``narrow``: the rows hold part of the organisation only (a filter, a viewer's reach)."""
     req = requirements_at(on)
     lev = levels_at(on)
+    if narrow and session.get_bind().dialect.name == "postgresql":
+        # Only the levels of the rows' people (a directorate's): PostgreSQL would otherwise
+        # hash every level span on the date to join a fifth of them. (SQLite searches the
+        # levels of each requirement by its index either way; for everyone, the hash of
+        # all of them is PostgreSQL's best plan.)
+        lev = (
+            select(LevelSpan.person_id, LevelSpan.competency_code, LevelSpan.level)
+            .where(
+                live_on(LevelSpan.valid_from, LevelSpan.valid_to, on),
+                LevelSpan.person_id.in_(select(rowmap.c.person_id)),
+            )
+            .subquery("levels_at")
+        )
     level = func.coalesce(lev.c.level, 0)
     stmt = (
         select(
@@ -288,12 +306,14 @@ def _aggregate(session: Session, rowmap, on: date, codes: Sequence[str], pop) ->
                 lev.c.person_id == req.c.person_id, lev.c.competency_code == req.c.competency_code
             ),
         )
-        .where(req.c.competency_code.in_(list(codes)))
         .group_by(rowmap.c.row_key, req.c.competency_code)
     )
     with _without_memoize(session):
         rows = session.execute(stmt).all()
-    return {(r.row_key, r.competency_code): _cell(r) for r in rows}
+    # Only the columns shown: a filter on the groups, not in the statement (there it would
+    # search the requirements once per competency and person instead of once per person).
+    shown = set(codes)
+    return {(r.row_key, r.competency_code): _cell(r) for r in rows if r.competency_code in shown}
 
 
 @contextmanager
@@ -498,10 +518,17 @@ def _population_size(session: Session, pop) -> int:
     return int(session.scalar(select(func.count()).select_from(pop)) or 0)
 
 
-def _total(session: Session, on: date, codes: Sequence[str], pop, people: int) -> Row:
+def _narrow(scope: ReportScope) -> bool:
+    """Whether the report counts part of the organisation only."""
+    return scope.visible is not None or scope.filtered
+
+
+def _total(
+    session: Session, on: date, codes: Sequence[str], pop, people: int, narrow: bool = True
+) -> Row:
     """Everyone in scope, against their roles' highest requirement: one more aggregation."""
     rowmap = select(literal(0).label("row_key"), pop.c.id.label("person_id")).subquery("everyone")
-    cells = _cells_by_row(_aggregate(session, rowmap, on, codes, pop)).get(0, {})
+    cells = _cells_by_row(_aggregate(session, rowmap, on, codes, pop, narrow)).get(0, {})
     return Row(0, "Everyone in scope", f"{people:,} people", people, cells)
 
 
@@ -557,7 +584,11 @@ def heatmap(
     else:
         rows, base, split = _group_rows(session, scope, row_kind, codes, pop, people)
         row_count = len(rows)
-    total = _summed(rows, people) if split else _total(session, scope.on, codes, pop, people)
+    total = (
+        _summed(rows, people)
+        if split
+        else _total(session, scope.on, codes, pop, people, _narrow(scope))
+    )
     return Heatmap(
         scope.on,
         row_kind,
@@ -634,15 +665,18 @@ def _group_rows(
         units = unit_rows(session, scope)
         base = units.direct
         rowmap = _unit_rowmap(units)
-        cells = _cells_by_row(_aggregate(session, rowmap, scope.on, codes, pop))
-        present = _headcounts(session, rowmap, pop)
+        # The rows lie within the chosen unit's subtree: testing each person's unit against
+        # it again (the population's filter) would only repeat the row map's join.
+        within = population(replace(scope, unit_id=None)).subquery("population")
+        cells = _cells_by_row(_aggregate(session, rowmap, scope.on, codes, within, _narrow(scope)))
+        present = _headcounts(session, rowmap, within)
         labels = list(units.units)
         if units.direct is not None:
             d = units.direct
             labels.append((d[0], f"{d[1]} (placed directly)", d[2]))
     else:
         rowmap = _office_rowmap(scope, pop)
-        cells = _cells_by_row(_aggregate(session, rowmap, scope.on, codes, pop))
+        cells = _cells_by_row(_aggregate(session, rowmap, scope.on, codes, pop, _narrow(scope)))
         present = _headcounts(session, rowmap, pop)
         labels = [
             (o.id, o.name, o.code)

@@ -39,9 +39,10 @@ the Python rule and compares, for ``flask reports check``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -80,9 +81,17 @@ from app.framework.models import (
 )
 from app.framework.versions import FRAMEWORK_CODE
 from app.org.models import AssignmentKind, Person, Role, RoleAssignment
-from app.reports import bulk
-from app.reports.models import LevelSpan, RequirementSpan
-from app.reports.spans import Assignment, Era, Span, known_fact, level_spans, requirement_spans
+from app.reports import bulk, distances
+from app.reports.models import LevelSpan, RequirementSpan, RoleDistance, RoleDistancePeriod
+from app.reports.spans import (
+    Assignment,
+    Era,
+    Span,
+    era_on,
+    known_fact,
+    level_spans,
+    requirement_spans,
+)
 
 #: Up to this many people at a time are refreshed with the Python rule; more, set-wise in
 #: SQL (a single write touches one person; an import thousands).
@@ -326,13 +335,22 @@ def _chunks(ids: Sequence[int], size: int = BATCH) -> Iterator[Sequence[int]]:
 
 
 @cache
-def _delete_statement(model: type[LevelSpan] | type[RequirementSpan]) -> Delete:
+def _delete_statement(
+    model: type[LevelSpan] | type[RequirementSpan] | type[RoleDistance] | type[RoleDistancePeriod],
+) -> Delete:
     return delete(model).where(model.person_id.in_(bindparam("ids", expanding=True)))
 
 
-def _level_rows(session: Session, ids: Sequence[int], era_list: list[Era]) -> list[dict]:
+def _level_spans_of(
+    session: Session, ids: Sequence[int], era_list: list[Era]
+) -> dict[int, list[Span]]:
+    """person id -> their level spans by the rule."""
     facts = facts_of(session, ids)
     catalogues = {e.version_id: e.certificates for e in era_list if e.certificates}
+    return {pid: level_spans(facts.get(pid, []), era_list, catalogues) for pid in ids}
+
+
+def _level_rows(spans: dict[int, list[Span]]) -> list[dict]:
     return [
         {
             "person_id": person_id,
@@ -341,9 +359,41 @@ def _level_rows(session: Session, ids: Sequence[int], era_list: list[Era]) -> li
             "valid_to": s.valid_to,
             "level": s.level,
         }
-        for person_id in ids
-        for s in level_spans(facts.get(person_id, []), era_list, catalogues)
+        for person_id, mine in spans.items()
+        for s in mine
     ]
+
+
+def _rewrite_distances_py(
+    session: Session, spans: dict[int, list[Span]], era_list: list[Era], on: date
+) -> None:
+    """Rewrite the role distances and periods of these people as at ``on`` from their level
+    spans with the Python reference (``distances_rule``): what a single write costs is a
+    few hundred comparisons, not a statement with the whole profile catalogue."""
+    connection = session.connection()
+    ids = list(spans)
+    era = era_on(era_list, on)
+    profiles = era.profiles if era else {}
+    role_ids = dict(session.execute(select(Role.code, Role.id)).all()) if profiles else {}
+    rows, periods = [], []
+    for pid, mine in spans.items():
+        figures = distances_rule(_levels_on(mine, on), profiles)
+        rows += [
+            {
+                "person_id": pid,
+                "role_id": role_ids[code],
+                **dict(zip(distances.FIGURES, f, strict=True)),
+            }
+            for code, f in figures.items()
+        ]
+        _, valid_from, valid_to = _period_around(mine, era_list, on)
+        periods.append({"person_id": pid, "valid_from": valid_from, "valid_to": valid_to})
+    connection.execute(_delete_statement(RoleDistance), {"ids": ids})
+    connection.execute(_delete_statement(RoleDistancePeriod), {"ids": ids})
+    if rows:
+        connection.execute(insert(RoleDistance), rows)
+    if periods:
+        connection.execute(insert(RoleDistancePeriod), periods)
 
 
 def _requirement_rows(session: Session, ids: Sequence[int], era_list: list[Era]) -> list[dict]:
@@ -373,15 +423,19 @@ def refresh_people_py(session: Session, person_ids: Iterable[int], parts: int = 
     connection = session.connection()
     for chunk in _chunks(ids):
         bulk.lock_people(connection, chunk)
-        for part, model, rows_of in (
-            (LEVELS, LevelSpan, _level_rows),
-            (REQUIREMENTS, RequirementSpan, _requirement_rows),
-        ):
-            if parts & part:
-                rows = rows_of(session, chunk, era_list)
-                connection.execute(_delete_statement(model), {"ids": list(chunk)})
-                if rows:
-                    connection.execute(insert(model), rows)
+        if parts & LEVELS:
+            spans = _level_spans_of(session, chunk, era_list)
+            rows = _level_rows(spans)
+            connection.execute(_delete_statement(LevelSpan), {"ids": list(chunk)})
+            if rows:
+                connection.execute(insert(LevelSpan), rows)
+            # What the bench report reads follows the levels (distances.py).
+            _rewrite_distances_py(session, spans, era_list, distances.today())
+        if parts & REQUIREMENTS:
+            rows = _requirement_rows(session, chunk, era_list)
+            connection.execute(_delete_statement(RequirementSpan), {"ids": list(chunk)})
+            if rows:
+                connection.execute(insert(RequirementSpan), rows)
     return len(ids)
 
 
@@ -470,9 +524,96 @@ def _stored(session: Session, person_ids: Sequence[int]) -> tuple[dict, dict]:
     return levels, requirements
 
 
+def distances_rule(
+    levels: Mapping[str, int],
+    profiles: Mapping[str, Mapping[str, tuple[int, bool]]],
+    within: int = distances.WITHIN_MAX,
+) -> dict[str, tuple[int, int, int, int]]:
+    """The reference for the stored role distances (distances.py), in Python: role code ->
+    (short_all, far_all, short_essential, far_essential) for the roles whose profile the
+    person (``levels``: code -> level, none held: 0) is within reach of on either basis:
+    the basis has lines, none more than one level short, at most ``within`` short."""
+    out: dict[str, tuple[int, int, int, int]] = {}
+    for role, lines in profiles.items():
+        figures = [0, 0, 0, 0]
+        essential_lines = 0
+        for code, (required, essential) in lines.items():
+            gap = required - levels.get(code, 0)
+            for i, counts in ((0, True), (2, essential)):
+                if counts:
+                    figures[i] += gap > 0
+                    figures[i + 1] += gap > 1
+            essential_lines += essential
+        reach_all = bool(lines) and figures[1] == 0 and figures[0] <= within
+        reach_essential = essential_lines > 0 and figures[3] == 0 and figures[2] <= within
+        if reach_all or reach_essential:
+            out[role] = (figures[0], figures[1], figures[2], figures[3])
+    return out
+
+
+def _levels_on(spans: Sequence[Span], on: date) -> dict[str, int]:
+    return {
+        s.code: s.level
+        for s in spans
+        if s.valid_from <= on and (s.valid_to is None or s.valid_to > on)
+    }
+
+
+def _period_around(spans: Sequence[Span], era_list: Sequence[Era], on: date) -> tuple:
+    """The longest stretch of days around ``on`` without a level change or a new era."""
+    points = {s.valid_from for s in spans} | {s.valid_to for s in spans if s.valid_to}
+    points |= {e.starts_on for e in era_list if e.starts_on is not None}
+    before = [p for p in points if p <= on]
+    after = [p for p in points if p > on]
+    return (
+        "period",
+        max(before, default=distances.DAWN),
+        min(after, default=None),
+    )
+
+
+def _stored_distances(session: Session, person_ids: Sequence[int]) -> dict[int, list[tuple]]:
+    out: dict[int, list[tuple]] = defaultdict(list)
+    for pid, valid_from, valid_to in session.execute(
+        select(
+            RoleDistancePeriod.person_id, RoleDistancePeriod.valid_from, RoleDistancePeriod.valid_to
+        ).where(RoleDistancePeriod.person_id.in_(person_ids))
+    ):
+        out[pid].append(("period", valid_from, valid_to))
+    for row in session.execute(
+        select(
+            RoleDistance.person_id,
+            Role.code,
+            RoleDistance.short_all,
+            RoleDistance.far_all,
+            RoleDistance.short_essential,
+            RoleDistance.far_essential,
+        )
+        .join(Role, Role.id == RoleDistance.role_id)
+        .where(RoleDistance.person_id.in_(person_ids))
+        .order_by(RoleDistance.person_id, Role.code)
+    ):
+        out[row[0]].append(tuple(row[1:]))
+    return out
+
+
+def _expected_distances(spans: PersonSpans, stored: list[tuple], era_list: list[Era]) -> list:
+    """What the person's stored distances should be: for the period stored (if any), the
+    longest stretch around its first day without a change, and the rule's figures then."""
+    if not stored or stored[0][0] != "period":
+        return []  # never computed: read on the fly (rows without a period are wrong)
+    on = stored[0][1]
+    era = era_on(era_list, on)
+    figures = distances_rule(_levels_on(spans.levels, on), era.profiles if era else {})
+    return [_period_around(spans.levels, era_list, on)] + [
+        (code, *figures[code]) for code in sorted(figures)
+    ]
+
+
 def differences(session: Session, person_ids: Iterable[int] | None = None) -> list[Difference]:
     """Recompute the spans from scratch with the Python rule and list every person whose
-    stored spans differ (an empty list: the table is right)."""
+    stored spans differ (an empty list: the table is right); likewise the role distances
+    stored for the bench report, over the period stored with them."""
     ids = sorted(
         set(person_ids) if person_ids is not None else session.scalars(select(Person.id)).all()
     )
@@ -480,6 +621,7 @@ def differences(session: Session, person_ids: Iterable[int] | None = None) -> li
     out: list[Difference] = []
     for chunk in _chunks(ids):
         levels, requirements = _stored(session, chunk)
+        stored_distances = _stored_distances(session, chunk)
         for spans in computed(session, chunk, era_list):
             pid = spans.person_id
             want_l = [(s.code, s.valid_from, s.valid_to, s.level) for s in spans.levels]
@@ -490,13 +632,39 @@ def differences(session: Session, person_ids: Iterable[int] | None = None) -> li
                 out.append(Difference(pid, "levels", levels.get(pid, []), want_l))
             if requirements.get(pid, []) != want_r:
                 out.append(Difference(pid, "requirements", requirements.get(pid, []), want_r))
+            have = stored_distances.get(pid, [])
+            want_d = _expected_distances(spans, have, era_list)
+            if have != want_d:
+                out.append(Difference(pid, "distances", have, want_d))
     if person_ids is None:  # spans of people who are gone (the foreign keys forbid it)
-        for table, model in (("levels", LevelSpan), ("requirements", RequirementSpan)):
+        for table, model in (
+            ("levels", LevelSpan),
+            ("requirements", RequirementSpan),
+            ("distances", RoleDistance),
+        ):
             gone = session.scalars(
                 select(model.person_id).where(model.person_id.not_in(select(Person.id))).distinct()
             )
             out += [Difference(p, table, [("(person gone)",)], []) for p in gone]
     return out
+
+
+def stale_distances(session: Session, on: date) -> int:
+    """How many people's stored role distances do not hold on a date (their levels changed
+    with time since, or they were never computed): the bench computes them on the fly."""
+    stale = distances.stale_people(on).subquery()
+    return session.scalar(select(func.count()).select_from(stale)) or 0
+
+
+def refresh_stale_distances(session: Session, on: date) -> int:
+    """The daily pass: rewrite the role distances of the people whose stored ones do not
+    hold on ``on``, set-wise, ``BATCH`` people a statement; returns how many."""
+    ids = list(session.scalars(distances.stale_people(on)))
+    connection = session.connection()
+    for chunk in _chunks(ids):
+        bulk.lock_people(connection, chunk)
+        distances.rewrite(connection, chunk, on)
+    return len(ids)
 
 
 # -- keeping them current ----------------------------------------------------------------

@@ -11,6 +11,10 @@ The spans are derived data: app/reports/spans.py states how they follow from evi
 role assignments and framework versions, app/reports/maintain.py keeps them current, and
 ``flask reports check`` recomputes them from scratch and reports any difference.
 
+Derived from the level spans for the bench-strength report: each person's distance to
+each role's profile as it stands today (role_distances, with the dates it holds over in
+role_distance_periods), kept by the same hooks (app/reports/distances.py).
+
 Beside them, the rules of the P3O function coverage report (office_functions and its two
 small tables): content a trainer edits in curricula/office-functions.yaml and loads with
 ``flask content load``.
@@ -82,6 +86,44 @@ class RequirementSpan(Model):
     valid_to: Mapped[date | None]
     required: Mapped[int]
     essential: Mapped[bool]
+
+
+class RoleDistance(Model):
+    """How far a person is from a role's profile, kept for the bench-strength report
+    (app/reports/distances.py): on every competency of the profile and on its essential
+    ones, how many the person is below (``short_*``) and how many by more than one level
+    (``far_*``). Only the pairs that can stand on a bench are kept: no competency more than
+    one level short and at most ``distances.WITHIN_MAX`` short, on either basis (fewer than
+    one pair in a hundred). The figures hold over the person's ``RoleDistancePeriod``."""
+
+    __tablename__ = "role_distances"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    short_all: Mapped[int]
+    far_all: Mapped[int]
+    short_essential: Mapped[int]
+    far_essential: Mapped[int]
+
+
+class RoleDistancePeriod(Model):
+    """The dates over which a person's stored role distances hold, [valid_from, valid_to)
+    (valid_to NULL: until their levels next change): none of their level spans starts or
+    ends inside, nor does a framework version come into force. A person without a period,
+    or asked about outside it, is computed on the fly (the stored figures are a cache,
+    never the only source)."""
+
+    __tablename__ = "role_distance_periods"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    valid_from: Mapped[date]
+    valid_to: Mapped[date | None]
 
 
 class OfficeKind(StrEnum):

@@ -2,10 +2,12 @@
 it, how many of them fully meet its profile (essential competencies only, and all), and the
 competencies its holders are most often short of, with what would close each.
 
-In SQL: the role holders on the date (``holders_at``) × the role's profile in the framework
-version in force then (``scope.profile_at``) LEFT JOIN ``levels_at`` — grouped by person and
-role (each holder's shortfalls), then by role. A role with no profile in force is listed
-with its holders and no readiness figure.
+In SQL, over the role holders on the date (``holders_at``) and the role profiles in the
+framework version in force then (``scope.profile_at``): who is ready comes from the
+maintained role distances (distances.py; computed on the fly where they do not hold on the
+date), and the competencies most often short from each holder's level rows matched to
+their role's lines, grouped by role and competency. A role with no profile in force is
+listed with its holders and no readiness figure.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Subquery, and_, case, func, select
+from sqlalchemy import CTE, Subquery, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.assessment.statistics_tables import COUNT, PERCENT, Column, StatTable
 from app.framework.models import Competency
 from app.learning.path_queries import EvidencingModule, gap_closers
 from app.org.models import Role, RoleAssignment
+from app.reports.distances import pairs_at, profile_lines, role_sizes
+from app.reports.models import LevelSpan
 from app.reports.scope import (
     ReportScope,
     assignments_live,
     levels_at,
+    live_on,
     population,
     profile_at,
     version_in_force,
@@ -76,9 +81,10 @@ class RoleReadiness:
         return percent(self.ready_all, self.holders) if self.profile_size else None
 
 
-def holders_at(scope: ReportScope) -> Subquery:
+def holders_at(scope: ReportScope, *, cte: bool = False) -> Subquery | CTE:
     """(person_id, role_id): who holds which role on the report's date, among the people the
-    report counts; narrowed to the role filter, and to assignments in the office filter."""
+    report counts; narrowed to the role filter, and to assignments in the office filter.
+    (``cte``: as a CTE computed once, for a statement that reads it twice.)"""
     query = (
         select(RoleAssignment.person_id, RoleAssignment.role_id)
         .where(assignments_live(scope.on), RoleAssignment.person_id.in_(population(scope)))
@@ -88,59 +94,45 @@ def holders_at(scope: ReportScope) -> Subquery:
         query = query.where(RoleAssignment.office_id == scope.office_id)
     if scope.role_id is not None:
         query = query.where(RoleAssignment.role_id == scope.role_id)
+    if cte:
+        return query.cte("holders").prefix_with("MATERIALIZED")
     return query.subquery("holders")
-
-
-def holder_shortfalls(scope: ReportScope) -> Subquery:
-    """Per holder and role: the profile's lines, and how many of them (all, essential) the
-    holder is below on the date. Holders of a role with no profile have 0 lines."""
-    holders = holders_at(scope)
-    prof = profile_at(scope.on)
-    levels = levels_at(scope.on)
-    level = func.coalesce(levels.c.level, 0)
-    short = and_(prof.c.competency_code.is_not(None), level < prof.c.level)
-    return (
-        select(
-            holders.c.person_id,
-            holders.c.role_id,
-            func.count(prof.c.competency_code).label("lines"),
-            func.sum(case((prof.c.essential.is_(True), 1), else_=0)).label("essential_lines"),
-            func.sum(case((short, 1), else_=0)).label("short_all"),
-            func.sum(case((and_(short, prof.c.essential.is_(True)), 1), else_=0)).label(
-                "short_essential"
-            ),
-        )
-        .select_from(holders)
-        .outerjoin(prof, prof.c.role_id == holders.c.role_id)
-        .outerjoin(
-            levels,
-            and_(
-                levels.c.person_id == holders.c.person_id,
-                levels.c.competency_code == prof.c.competency_code,
-            ),
-        )
-        .group_by(holders.c.person_id, holders.c.role_id)
-        .subquery("shortfalls")
-    )
 
 
 def readiness_counts(session: Session, scope: ReportScope) -> list[RoleReadiness]:
     """Per role with holders in scope (and the role filter's role, even without holders):
-    holders and how many are ready, by role name. No short competencies (``role_readiness``)."""
-    s = holder_shortfalls(scope)
+    holders and how many are ready, by role name. No short competencies (``role_readiness``).
+
+    A holder meeting the whole profile (or its essential part) is within reach of their own
+    role, so the maintained role distances (distances.py) say who is ready without comparing
+    each holder with each line again: read where they hold on the date, computed for the
+    other holders. A role without a profile (or without essential lines) leaves nothing to
+    fall short of: all its holders count as meeting it, as the per-line count gives."""
+    holders = holders_at(scope, cte=True)
+    lines = profile_lines(scope.on)
+    sizes = role_sizes(lines)
+    holding = select(holders.c.person_id.label("id")).distinct()
+    pairs = pairs_at(scope.on, holding, lines=lines).subquery("pairs")
+    lines_all = func.coalesce(sizes.c.lines_all, 0)
+    lines_essential = func.coalesce(sizes.c.lines_essential, 0)
     rows = session.execute(
         select(
             Role.id,
             Role.code,
             Role.name,
-            func.count(s.c.person_id),
-            func.max(s.c.lines),
-            func.max(s.c.essential_lines),
-            func.sum(case((s.c.short_essential == 0, 1), else_=0)),
-            func.sum(case((s.c.short_all == 0, 1), else_=0)),
+            func.count(holders.c.person_id),
+            func.max(lines_all),
+            func.max(lines_essential),
+            func.sum(case(((lines_essential == 0) | (pairs.c.short_essential == 0), 1), else_=0)),
+            func.sum(case(((lines_all == 0) | (pairs.c.short_all == 0), 1), else_=0)),
         )
-        .select_from(s)
-        .join(Role, Role.id == s.c.role_id)
+        .select_from(holders)
+        .join(Role, Role.id == holders.c.role_id)
+        .outerjoin(sizes, sizes.c.role_id == holders.c.role_id)
+        .outerjoin(
+            pairs,
+            and_(pairs.c.person_id == holders.c.person_id, pairs.c.role_id == holders.c.role_id),
+        )
         .group_by(Role.id, Role.code, Role.name)
     ).all()
     out = {
@@ -174,30 +166,42 @@ class _Short:
 def short_competencies(session: Session, scope: ReportScope) -> dict[int, list[_Short]]:
     """role id -> the competencies its holders are short of on the date, the most often
     short first (essential before desirable on a tie, then by code)."""
-    holders = holders_at(scope)
-    prof = profile_at(scope.on)
+    holders = holders_at(scope, cte=True)
+    lines = profile_lines(scope.on)
     levels = levels_at(scope.on)
+    narrow = scope.visible is not None or scope.filtered
+    if narrow and session.get_bind().dialect.name == "postgresql":
+        # Only the holders' levels (a directorate's): PostgreSQL would otherwise hash every
+        # level span on the date to join a fifth of them (as heatmap._aggregate).
+        levels = (
+            select(LevelSpan.person_id, LevelSpan.competency_code, LevelSpan.level)
+            .where(
+                live_on(LevelSpan.valid_from, LevelSpan.valid_to, scope.on),
+                LevelSpan.person_id.in_(select(holders.c.person_id)),
+            )
+            .subquery("levels_at")
+        )
     level = func.coalesce(levels.c.level, 0)
     rows = session.execute(
         select(
             holders.c.role_id,
-            prof.c.competency_code,
-            prof.c.level,
-            prof.c.essential,
+            lines.c.competency_code,
+            lines.c.level,
+            lines.c.essential,
             func.count(),
             func.min(level),
         )
         .select_from(holders)
-        .join(prof, prof.c.role_id == holders.c.role_id)
+        .join(lines, lines.c.role_id == holders.c.role_id)
         .outerjoin(
             levels,
             and_(
                 levels.c.person_id == holders.c.person_id,
-                levels.c.competency_code == prof.c.competency_code,
+                levels.c.competency_code == lines.c.competency_code,
             ),
         )
-        .where(level < prof.c.level)
-        .group_by(holders.c.role_id, prof.c.competency_code, prof.c.level, prof.c.essential)
+        .where(level < lines.c.level)
+        .group_by(holders.c.role_id, lines.c.competency_code, lines.c.level, lines.c.essential)
     ).all()
     out: dict[int, list[_Short]] = defaultdict(list)
     for role_id, code, required, essential, short, lowest in rows:
@@ -230,14 +234,11 @@ def role_readiness(
     shorts = short_competencies(session, scope)
     chosen = {r.role_id: shorts.get(r.role_id, [])[:top] for r in roles}
     names = competency_names(session, scope, (s.code for ss in chosen.values() for s in ss))
+    closing = _closers(session, chosen) if closers else {}
     out = []
     for role in roles:
         mine = chosen[role.role_id]
-        found = (
-            gap_closers(session, [(s.code, s.lowest, s.required) for s in mine])
-            if closers and mine
-            else {}
-        )
+        found = closing.get(role.role_id, {})
         short = tuple(
             ShortCompetency(
                 s.code,
@@ -251,6 +252,27 @@ def role_readiness(
             for s in mine
         )
         out.append(_with_short(role, short))
+    return out
+
+
+def _closers(
+    session: Session, chosen: dict[int, list[_Short]]
+) -> dict[int, dict[str, list[EvidencingModule]]]:
+    """role id -> code -> what closes each of its gaps (``gap_closers``), asked in as few
+    rounds as there are different gaps in one competency (not one round per role)."""
+    out: dict[int, dict[str, list[EvidencingModule]]] = defaultdict(dict)
+    pending = [(role_id, s) for role_id, shorts in chosen.items() for s in shorts]
+    while pending:
+        gaps: dict[str, tuple[int, int]] = {}
+        later = []
+        for role_id, s in pending:
+            if gaps.setdefault(s.code, (s.lowest, s.required)) != (s.lowest, s.required):
+                later.append((role_id, s))
+        found = gap_closers(session, [(code, low, req) for code, (low, req) in gaps.items()])
+        for role_id, s in pending:
+            if gaps[s.code] == (s.lowest, s.required):
+                out[role_id][s.code] = found.get(s.code, [])
+        pending = later
     return out
 
 

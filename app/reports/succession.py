@@ -5,10 +5,12 @@ roles they are closest to.
 A person's **target** role assignments live on the date are their stated aim: they are
 marked, ranked first among equals, and can be shown alone.
 
-In SQL: the candidates (the report's population, whatever the role filter) × the role
-profiles in force on the date (``scope.profile_at``) LEFT JOIN ``levels_at`` → per person and
-role the number of shortfalls and the largest, kept by HAVING; the role's own holders are
-left out by an anti-join. Never a loop over people.
+In SQL: per candidate (the report's population, whatever the role filter) and role, the
+number of competencies of the profile in force on the date they are short of, and whether
+any by more than one level: read from the maintained role distances (distances.py: kept for
+today, with the dates each person's figures hold over), and computed on the fly for the
+people whose stored figures do not hold on the date (a past date, or levels lapsed since);
+the role's own holders are left out by an anti-join. Never a loop over people.
 
 "Ready" is judged on every competency of the profile, or on its essential competencies only
 (``basis``); a desirable competency then neither counts nor blocks.
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from app.assessment.statistics_tables import COUNT, PERCENT, Column, StatTable
 from app.framework.models import Competency
 from app.org.models import AssignmentKind, OrgUnit, Person, Role, RoleAssignment
+from app.reports.distances import WITHIN_MAX, bench_pairs
 from app.reports.readiness import percent
 from app.reports.scope import (
     ReportScope,
@@ -40,9 +43,8 @@ from app.reports.scope import (
 ESSENTIAL = "essential"
 ALL = "all"
 BASES = (ALL, ESSENTIAL)
-#: the default and the bounds of "within one level on at most N competencies"
+#: the default of "within one level on at most N competencies" (at most WITHIN_MAX)
 WITHIN_DEFAULT = 2
-WITHIN_MAX = 5
 
 
 @dataclass(frozen=True)
@@ -83,53 +85,34 @@ def bench_statement(
     scope: ReportScope, options: BenchOptions, *, role_id: int | None = None
 ) -> Select:
     """SELECT per candidate and role (person_id, role_id, lines, shortfalls, gap_levels,
-    largest, targets): candidates who do not hold the role on the date and are short on at
-    most ``options.within`` competencies, each by one level. ``role_id`` narrows to one
-    role. The role filter of ``scope`` is ignored here: the bench of a role is people who do
-    not hold it."""
+    targets): candidates who do not hold the role on the date and are short on at most
+    ``options.within`` competencies, each by one level (so ``gap_levels`` equals
+    ``shortfalls``). ``role_id`` narrows to one role. The role filter of ``scope`` is
+    ignored here: the bench of a role is people who do not hold it.
+
+    The pairs come from the stored role distances where they hold on the date, computed
+    for everyone else (distances.bench_pairs)."""
     on = scope.on
-    candidates = population(replace(scope, role_id=None)).subquery("candidates")
-    prof = _profile(on, options.basis)
-    levels = levels_at(on)
-    gap = prof.c.level - func.coalesce(levels.c.level, 0)
-    holders = (
-        select(RoleAssignment.person_id, RoleAssignment.role_id)
-        .where(assignments_live(on))
-        .distinct()
-        .subquery("holding")
+    candidates = population(replace(scope, role_id=None))
+    pairs = bench_pairs(on, candidates, options.basis, options.within, role_id).subquery("pairs")
+    held = exists(
+        select(RoleAssignment.id).where(
+            RoleAssignment.person_id == pairs.c.person_id,
+            RoleAssignment.role_id == pairs.c.role_id,
+            assignments_live(on),
+        )
     )
-    grouped = (
+    g = (
         select(
-            candidates.c.id.label("person_id"),
-            prof.c.role_id,
-            func.count().label("lines"),
-            func.sum(case((gap > 0, 1), else_=0)).label("shortfalls"),
-            func.sum(case((gap > 0, gap), else_=0)).label("gap_levels"),
-            func.max(gap).label("largest"),
+            pairs.c.person_id,
+            pairs.c.role_id,
+            pairs.c.lines,
+            pairs.c.shortfalls,
+            pairs.c.shortfalls.label("gap_levels"),
         )
-        .select_from(candidates)
-        .join(prof, true())
-        .outerjoin(
-            levels,
-            and_(
-                levels.c.person_id == candidates.c.id,
-                levels.c.competency_code == prof.c.competency_code,
-            ),
-        )
-        .outerjoin(
-            holders,
-            and_(holders.c.person_id == candidates.c.id, holders.c.role_id == prof.c.role_id),
-        )
-        .where(holders.c.person_id.is_(None))
-        .group_by(candidates.c.id, prof.c.role_id)
-        .having(
-            func.sum(case((gap > 0, 1), else_=0)) <= options.within,
-            func.max(gap) <= 1,
-        )
+        .where(~held)
+        .subquery("bench")
     )
-    if role_id is not None:
-        grouped = grouped.where(prof.c.role_id == role_id)
-    g = grouped.subquery("bench")
     targets = _target_of(g.c.person_id, g.c.role_id, on)
     query = select(
         g.c.person_id,

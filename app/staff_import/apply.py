@@ -25,6 +25,7 @@ from app.org.models import (
 from app.signals import roles_assigned
 from app.staff_import.plan import Plan
 from app.staff_import.rows import CREATE, Candidate
+from app.versioning import bulk_update_by_id
 
 CHUNK = 2000
 
@@ -150,7 +151,7 @@ def _update_people(
         for c, person_id, fields in updates
     ]
     for chunk in _chunks(rows):
-        session.execute(update(Person), chunk)
+        bulk_update_by_id(session, Person, chunk)  # people's edit forms go stale
 
 
 def _link_managers(session: Session, plan: Plan, ids: dict[str, int]) -> None:
@@ -170,7 +171,7 @@ def _link_managers(session: Session, plan: Plan, ids: dict[str, int]) -> None:
         if c.employee_number in linked and (c.manager_number or c.employee_number in moved)
     ]
     for chunk in _chunks(managers):
-        session.execute(update(Person), chunk)
+        bulk_update_by_id(session, Person, chunk)  # people's edit forms go stale
 
 
 def _add_roles(

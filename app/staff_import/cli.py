@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.db import immediate_transactions
 from app.errors import DomainError
 from app.extensions import db
 
@@ -62,11 +63,25 @@ def import_people(
     error (all of them, or any without --skip-errors); 2 a bad file, mapping or arguments.
     Nothing is written unless the import is applied.
     """
+    with immediate_transactions():  # SQLite: the plan and its writes in one write lock
+        _import(file, full_sync, skip_errors, dry_run, mapping_file, as_email)
+
+
+def _import(
+    file: Path,
+    full_sync: bool,
+    skip_errors: bool,
+    dry_run: bool,
+    mapping_file: Path | None,
+    as_email: str | None,
+) -> None:
     from datetime import date
 
     from app.staff_import import services
     from app.staff_import.queries import admin_account
 
+    # No other import is applied between the preview printed below and this one's apply.
+    services.one_import_at_a_time(_session())
     admin = admin_account(_session(), as_email)
     if admin is None:
         _stop(

@@ -48,9 +48,14 @@ class ImportBatch(Model):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]
+    #: Who applied it (set with the status, by the conditional UPDATE that claims the batch).
+    applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     source: Mapped[str] = mapped_column(String(16), default="web")  # web | cli
+    #: When the retention rule (app/privacy) deleted the file and the row messages quoting
+    #: it; the batch's summary (name, size, counts, mapping) stays.
+    file_deleted_at: Mapped[datetime | None]
 
-    uploaded_by: Mapped[User] = relationship()
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
 
 
 class ImportMapping(Model):

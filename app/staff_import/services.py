@@ -15,9 +15,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, object_session
 
+from app.accounts.models import User
 from app.db import refresh_planner_statistics
 from app.errors import DomainError
 from app.org.models import OrgUnit, Person, Role
@@ -393,10 +394,18 @@ def apply(
     """Write the batch's plan. With errors and without ``skip_errors`` nothing is written.
 
     ``plan`` may be a preview made earlier in the same transaction (the CLI shows one before
-    applying); otherwise the plan is built here against the database as it is now.
+    applying, after ``one_import_at_a_time``); otherwise the plan is built here against the
+    database as it is now.
+
+    Exactly once: the batch is claimed by a conditional UPDATE before anything is written,
+    so of several simultaneous applies of one batch one writes it and the others are
+    refused saying who applied it and when (DomainError). Applies of different batches run
+    one after the other (``one_import_at_a_time``), each planned against what the one
+    before wrote.
     """
-    if batch.status != BatchStatus.UPLOADED or not _claim(session, batch):
-        raise DomainError("This import has already been applied or discarded.")
+    one_import_at_a_time(session)
+    if batch.status != BatchStatus.UPLOADED or not _claim(session, batch, actor_person_id):
+        raise DomainError(_closed_message(session, batch.id))
     plan = plan or preview(session, batch, actor_person_id=actor_person_id, today=today)
     if plan.errors and not skip_errors:
         raise DomainError(
@@ -425,17 +434,58 @@ def apply(
     return plan
 
 
-def _claim(session: Session, batch: ImportBatch) -> bool:
+#: The PostgreSQL advisory lock that makes staff imports apply one at a time.
+IMPORT_LOCK = 0x504D4F_1D
+
+
+def one_import_at_a_time(session: Session) -> None:
+    """Wait until no other import is being applied, and hold that until commit: two
+    different files applied at once would each plan against the database without the
+    other's people (the same new employee inserted twice). A transaction-scoped advisory
+    lock on PostgreSQL; on SQLite the write transaction already holds the database's one
+    write lock (BEGIN IMMEDIATE, app.db)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(IMPORT_LOCK)))
+
+
+def _claim(session: Session, batch: ImportBatch, actor_person_id: int | None) -> bool:
     """Mark the batch applied in the database, if it is still open; False when another
     request (a second browser tab) got there first. The conditional UPDATE waits for that
     other transaction, so only one of two simultaneous applies goes ahead."""
+    applied_by = (
+        select(User.id).where(User.person_id == actor_person_id).scalar_subquery()
+        if actor_person_id is not None
+        else None
+    )
     claimed = session.execute(
         update(ImportBatch)
         .where(ImportBatch.id == batch.id, ImportBatch.status == BatchStatus.UPLOADED)
-        .values(status=BatchStatus.APPLIED)
+        .values(status=BatchStatus.APPLIED, applied_by_id=applied_by)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(claimed, "rowcount", 0))
+
+
+def _when(moment: datetime) -> str:
+    """A time in a refusal message (UTC: the service knows no time zone)."""
+    return f"{moment:%H:%M} UTC on {moment.day} {moment:%b %Y}"
+
+
+def _closed_message(session: Session, batch_id: int) -> str:
+    """Why a batch can no longer be applied or discarded: by whom and when, as far as known."""
+    row = session.execute(
+        select(ImportBatch.status, ImportBatch.applied_at, Person.first_name, Person.last_name)
+        .outerjoin(User, User.id == ImportBatch.applied_by_id)
+        .outerjoin(Person, Person.id == User.person_id)
+        .where(ImportBatch.id == batch_id)
+    ).first()
+    if row is None or row.status == BatchStatus.DISCARDED:
+        return "This import has already been discarded; upload the file again to import it."
+    if row.status != BatchStatus.APPLIED:
+        return "This import has already been applied or discarded."
+    who = f" by {row.first_name} {row.last_name}" if row.first_name else ""
+    when = f" at {_when(row.applied_at)}" if row.applied_at else ""
+    return f"This import has already been applied{who}{when}."
 
 
 def mapping_document(batch: ImportBatch) -> dict:
@@ -481,9 +531,22 @@ def issue_rows(plan: Plan) -> list[list]:
 
 
 def discard(batch: ImportBatch) -> None:
+    """Close an uploaded batch without applying it: a conditional UPDATE, so that a discard
+    racing an apply never marks an applied batch discarded (one of the two wins; the other
+    is refused)."""
     if batch.status != BatchStatus.UPLOADED:
         raise DomainError("Only an import that has not been applied can be discarded.")
-    batch.status = BatchStatus.DISCARDED
+    session = object_session(batch)
+    assert session is not None
+    moved = session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.status == BatchStatus.UPLOADED)
+        .values(status=BatchStatus.DISCARDED)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(moved, "rowcount", 0):
+        raise DomainError(_closed_message(session, batch.id))
+    session.refresh(batch, ["status"])
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")

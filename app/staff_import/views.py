@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.access import ADMIN, allow
+from app.audit.exports import record_export
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -35,7 +36,7 @@ from app.staff_import.mapping import FIELD_KEYS, FIELDS
 from app.staff_import.models import BatchStatus, ImportBatch
 from app.staff_import.reading import BadFile
 from app.staff_import.rows import CREATE, IGNORE
-from app.viewutil import apply_domain_error, run
+from app.viewutil import apply_domain_error, current_page, run
 
 bp = Blueprint("staff_import", __name__, url_prefix="/admin/imports", template_folder="templates")
 
@@ -86,7 +87,9 @@ def history():
             db.session.commit()
             flash(f"{batch.filename} uploaded. Check how its columns map, then preview.", "success")
             return redirect(url_for("staff_import.mapping", batch_id=batch.id))
-    page = db.paginate(queries.history_query(), per_page=HISTORY_PER_PAGE, error_out=False)
+    page = db.paginate(
+        queries.history_query(), page=current_page(), per_page=HISTORY_PER_PAGE, error_out=False
+    )
     return render_template("staff_import/history.html", form=form, page=page)
 
 
@@ -296,6 +299,7 @@ def issues_csv(batch_id: int):
     else:
         rows = batch.issues
     stem = batch.filename.rsplit(".", 1)[0] or "import"
+    record_export(_session(), what=f"import #{batch.id} row issues", fmt="csv", rows=len(rows))
     return Response(
         services.issues_csv(rows),
         content_type="text/csv; charset=utf-8",

@@ -10,7 +10,6 @@ barrier. The counts are read from the database afterwards.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -37,6 +36,7 @@ from bench.attempt_bench import (
     stop,
 )
 from tests.conftest import BACKENDS, database_for
+from tests.served import together
 
 SESSIONS = 4
 REQUESTS = 20
@@ -80,26 +80,6 @@ def served(request, tmp_path_factory):
             stop(proc)
             with app.app_context():
                 db.engine.dispose()
-
-
-def together(calls: list) -> list:
-    """Run ``calls`` in threads released at the same moment; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = calls[n]()
-        except Exception as error:  # a failed request is a result to assert on
-            results[n] = error
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def fire(served: Served, sessions: list[Http], path: str, data_for) -> list:

@@ -240,7 +240,7 @@ def test_editing_an_item_makes_a_new_item_version_and_leaves_the_published_one(
     # the other items kept their item versions
     assert session.scalar(select(func.count()).select_from(ItemVersion)) == 12
     # a second edit from the page read before the first is refused
-    with pytest.raises(DomainError, match="changed \\(or retired\\) by someone else"):
+    with pytest.raises(DomainError, match="TST-S-01 was changed by someone else"):
         authoring.save_item(
             session,
             bank,
@@ -593,7 +593,7 @@ def test_a_stale_builder_form_is_refused(session, trainer, bank):
     session.commit()
     with pytest.raises(DomainError, match="changed by someone else since you opened") as caught:
         authoring.update_settings(session, a, expected_version=seen, now=NOW, pass_percent=40)
-    assert "now at version" in caught.value.message
+    assert caught.value.current()["pass_percent"] == 70  # the saved value, for the form
     session.rollback()
     assert a.pass_percent == 70
 

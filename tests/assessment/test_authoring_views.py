@@ -257,7 +257,7 @@ def test_a_matching_item_is_edited_as_structured_text(signed_in, session, draft)
     assert found.item.level == 3 and len(found.item.responses) == 4
     # the same form again, read before that save, is refused: nothing is overwritten
     again = post(signed_in, url, {**data, "version_id": version_id, "level": "1"}, page=url)
-    assert "changed (or retired) by someone else" in text_of(again.text)
+    assert "TST-X-01 was changed by someone else since you opened it" in text_of(again.text)
     assert queries.item_in_version(session, draft, "TST-X-01").item.level == 3
 
 
@@ -494,7 +494,7 @@ def test_an_assessment_is_built_through_the_forms(signed_in, session, bank):
     )
     assert a.opens_at.isoformat() == "2025-09-01T09:00:00+00:00"
     stale = post(signed_in, settings, {**values, "pass_percent": "40"}, settings)
-    assert "was changed by someone else since you opened this page" in text_of(stale.text)
+    assert "TST-CHECK was changed by someone else since you opened it" in text_of(stale.text)
     session.expire_all()
     assert queries.assessment_by_code(session, "TST-CHECK").pass_percent == 60
     listed = text_of(signed_in.get(ASSESSMENTS).text)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,26 +117,53 @@ class LiveSite:
         return person_id
 
 
+#: The demo database each test process builds once (path → what the CLI printed).
+_DEMO_TEMPLATES: dict[Path, str] = {}
+
+
+def _demo_copy(target: Path) -> str:
+    """Put the demo organisation (80 people, seed 7) in a new SQLite file at ``target``;
+    returns what the CLI printed while building it.
+
+    The demo is built through the CLI once per test process, into a template beside the
+    sites' folders, and each site gets its own copy of it (SQLite's backup API, so the copy
+    is whole whatever the template's journal holds): loading the content and building the
+    demo cost seconds, and every site starts from exactly the same data anyway.
+    """
+    template = target.parent.parent / "demo-template" / "demo.sqlite3"
+    if template not in _DEMO_TEMPLATES:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        app = make_app(f"sqlite:///{template}")
+        with app.app_context():
+            upgrade()
+        runner = app.test_cli_runner()
+        output = []
+        for args in (["content", "load"], ["demo", "build", "--people", "80", "--seed", "7"]):
+            result = runner.invoke(args=args)
+            assert result.exit_code == 0, f"flask {' '.join(args)} failed:\n{result.output}"
+            output.append(result.output)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        _DEMO_TEMPLATES[template] = "".join(output)
+    with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    return _DEMO_TEMPLATES[template]
+
+
 @contextmanager
 def serve_demo(folder: Path, name: str):
-    """Build the demo organisation (80 people, seed 7) in a new SQLite file under ``folder``
+    """Put the demo organisation (80 people, seed 7) in a new SQLite file under ``folder``
     and serve it on 127.0.0.1 at a free port until the block ends."""
+    cli_output = _demo_copy(folder / "demo.sqlite3")
     app = make_app(f"sqlite:///{folder / 'demo.sqlite3'}")
-    with app.app_context():
-        upgrade()
-    runner = app.test_cli_runner()
-    output = []
-    for args in (["content", "load"], ["demo", "build", "--people", "80", "--seed", "7"]):
-        result = runner.invoke(args=args)
-        assert result.exit_code == 0, f"flask {' '.join(args)} failed:\n{result.output}"
-        output.append(result.output)
     server = make_server(
         "127.0.0.1", 0, _closing(app), threaded=True, request_handler=_QuietHandler
     )
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield LiveSite(f"http://127.0.0.1:{server.server_port}", app, "".join(output))
+        yield LiveSite(f"http://127.0.0.1:{server.server_port}", app, cli_output)
     finally:
         server.shutdown()
         thread.join(timeout=10)

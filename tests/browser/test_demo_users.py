@@ -167,6 +167,10 @@ def test_demo_user_sees_exactly_their_navigation_and_logs_out(browsing, live_sit
         page.get_by_test_id("nav").get_by_role("link", name=label, exact=True).click()
         current = page.locator("[data-testid=nav] a[aria-current=page]")
         assert current.text_content().strip() == label
+        # The page is whole, scripts included: a click returns once the new page starts
+        # loading, and a drop-down clicked before Bootstrap's script has run is a bare
+        # link to "#" that opens nothing (seen on a busy machine after the team page).
+        page.wait_for_load_state()
     # The drop-down opens (Bootstrap's JS runs under the CSP) and leads to its pages.
     for section, labels in expected_sections.items():
         for label in labels:

@@ -848,31 +848,5 @@ def test_expired_password_token_does_not_work(session):
         accounts.use_password_token(session, token=token, password="a brand new phrase")
 
 
-def test_authenticate_counts_failures_and_locks(session):
-    user = make_user(Permission.LEARNER, email="lock@example.org")
-    kwargs = dict(max_failures=3, lockout=timedelta(minutes=15))
-    for _ in range(2):
-        assert (
-            accounts.authenticate(session, email="lock@example.org", password="nope", **kwargs).user
-            is None
-        )
-    assert user.failed_logins == 2
-    accounts.authenticate(session, email="lock@example.org", password="nope", **kwargs)
-    assert user.locked_until is not None
-    locked = accounts.authenticate(session, email="LOCK@example.org", password=PASSWORD, **kwargs)
-    assert (locked.user, locked.locked) == (None, True)
-
-
-def test_authenticate_opens_a_session(session):
-    user = make_user(Permission.LEARNER, email="in@example.org")
-    outcome = accounts.authenticate(
-        session,
-        email=" IN@example.org ",
-        password=PASSWORD,
-        max_failures=3,
-        lockout=timedelta(minutes=15),
-    )
-    session.flush()
-    assert outcome.user is user and outcome.token
-    assert user.last_login_at is not None
-    assert rows(session, LoginSession) == 1
+# Logging in (the password step, its throttling, opening the session) is tested with the
+# use-cases of app.accounts.signin in tests/accounts/test_throttle.py.

@@ -44,7 +44,6 @@ from app.assessment.content import (
     SINGLE,
     TRUE_FALSE,
     TYPE_LABELS,
-    ItemContent,
 )
 from app.assessment.definition import (
     FEEDBACK_LABELS,
@@ -86,10 +85,6 @@ def _choices(pairs: Choices) -> list[SelectChoice]:
 
 def level_choices() -> list[SelectChoice]:
     return [SelectChoice(str(n), str(n)) for n in range(ITEM_LEVEL_MIN, ITEM_LEVEL_MAX + 1)]
-
-
-def topics_text(topics: Sequence[Sequence[str]]) -> str:
-    return "\n".join(f"{code}: {name}" for code, name in topics)
 
 
 class TopicsMixin:
@@ -392,50 +387,6 @@ def item_data(form: FlaskForm, kind: str, *, item_id: str, author: str) -> dict:
         doc["answer"] = form.answer.data
         doc["rationales"] = {k.upper(): v for k, v in _pairs_of(form.rationales.data, ":", "")}
     return doc
-
-
-def item_form_values(item: ItemContent) -> dict:
-    """An item as the editor's initial values."""
-    data: dict[str, object] = {
-        "topic": item.topic,
-        "competency": item.competency,
-        "level": str(item.level),
-        "tags": ", ".join(item.tags),
-        "name": item.name,
-        "feedback": item.feedback,
-        "notes": item.notes,
-        "data_pack": item.data_pack or "",
-        "stem": item.stem,
-    }
-    if item.type in (SINGLE, MULTIPLE):
-        data["options"] = [
-            {"text": o.text, "correct": o.correct, "rationale": o.rationale} for o in item.options
-        ]
-        data["select"] = item.select
-    elif item.type == TRUE_FALSE:
-        data.update(
-            statement=item.statement,
-            answer="true" if item.answer else "false",
-            rationale_true=item.rationale_true,
-            rationale_false=item.rationale_false,
-        )
-    elif item.type == MATCHING:
-        data.update(
-            premises="\n".join(f"{p.id}: {p.text}" for p in item.premises),
-            responses="\n".join(f"{r.id}: {r.text}" for r in item.responses),
-            pairs="\n".join(f"{p} = {r}" for p, r in item.pairs),
-            rationales="\n".join(f"{p}: {why}" for p, why in item.rationales),
-        )
-    elif item.type == SEQUENCING:
-        data["steps"] = "\n".join(f"{s.text} | {s.rationale}" for s in item.steps)
-    elif item.type == ASSERTION_REASON:
-        data.update(
-            assertion=item.assertion,
-            reason=item.reason,
-            answer=str(item.answer or "A"),
-            rationales="\n".join(f"{k}: {why}" for k, why in item.rationales),
-        )
-    return data
 
 
 #: Where an item's problem key belongs in the editor (``options[2].rationale`` -> options).

@@ -330,15 +330,7 @@ def authoring_draft_open(code: str):
 def authoring_draft_details(code: str):
     bank = _bank(code)
     draft = _draft(bank) or abort(404)
-    form = forms.DraftDetailsForm(
-        data={
-            "title": draft.title,
-            "author": draft.author,
-            "original_work": draft.original_work,
-            "topics": forms.topics_text(draft.topics),
-            "draft_hash": draft.content_hash,
-        }
-    )
+    form = forms.DraftDetailsForm(data=authoring.draft_details_values(draft))
     if form.validate_on_submit():
 
         def save():
@@ -445,7 +437,7 @@ def authoring_item_edit(code: str, item: str):
     draft = _draft(bank) or abort(404)
     found = queries.item_in_version(db.session(), draft, item) or abort(404)
     content = content_of(db.session(), draft)
-    values = forms.item_form_values(found.item) | {"version_id": str(found.version_id)}
+    values = authoring.item_form_values(found.item) | {"version_id": str(found.version_id)}
     form = _item_form_for(bank, content, found.item.type, new=False, data=values)
     if form.validate_on_submit():
         saved = _save_item(bank, content, form, found.item.type, item, author=found.item.author)
@@ -727,37 +719,13 @@ def _duration(minutes: int) -> str:
     return f"{minutes} minutes"
 
 
-def _settings_values(assessment: Assessment) -> dict:
-    d = queries.definition_of(assessment)
-    naive = {
-        k: getattr(d, k).replace(tzinfo=None) if getattr(d, k) else None
-        for k in ("opens_at", "closes_at")
-    }
-    return {
-        "title": d.title,
-        "summary": d.summary,
-        "status": d.status,
-        "module": d.module or "",
-        "pass_percent": d.pass_percent,
-        "time_limit_minutes": d.time_limit_minutes,
-        "grace_seconds": d.grace_seconds,
-        "attempt_limit": d.attempt_limit,
-        "wait_minutes": d.wait_minutes,
-        "shuffle_items": d.shuffle_items,
-        "shuffle_options": d.shuffle_options,
-        "feedback": d.feedback,
-        "row_version": str(assessment.row_version),
-        **naive,
-    }
-
-
 @bp.route(f"{ASSESSMENTS}/<code>/settings", methods=["GET", "POST"])
 @allow(TRAINER)
 def authoring_assessment_settings(code: str):
     session = db.session()
     assessment = _assessment(code)
     modules = queries.assessment_module_choices(session)
-    form = forms.settings_form(modules=modules, data=_settings_values(assessment))
+    form = forms.settings_form(modules=modules, data=authoring.settings_values(assessment))
     if form.validate_on_submit():
         done, _ = run(
             lambda: authoring.update_settings(
@@ -796,21 +764,10 @@ def authoring_assessment_settings(code: str):
 
 def _section_page(assessment: Assessment, number: int | None):
     session = db.session()
-    definition = queries.definition_of(assessment)
-    current = definition.sections[number - 1] if number else None
-    data: dict[str, object] = {"row_version": str(assessment.row_version)}
-    if current is not None:
-        data |= {
-            "title": current.title,
-            "bank": current.bank,
-            "unit": current.unit,
-            "count": current.count,
-            "unscored": current.unscored,
-            "topics": ", ".join(current.topics),
-            "tags": ", ".join(current.tags),
-            "competencies": ", ".join(current.competencies),
-        }
-    form = forms.section_form(banks=queries.bank_choices(session), data=data)
+    form = forms.section_form(
+        banks=queries.bank_choices(session),
+        data=authoring.section_form_values(assessment, number),
+    )
     if form.validate_on_submit():
         section = SectionDefinition(**forms.section_values(form))
         done, _ = run(

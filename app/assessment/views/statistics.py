@@ -20,6 +20,8 @@ from app.assessment import statistics_queries as queries
 from app.assessment import statistics_tables as tables
 from app.assessment.models import Assessment
 from app.assessment.views import bp
+from app.audit.exports import record_export
+from app.db import record_id
 from app.extensions import db
 from app.learning.lessons import render_lesson
 from app.org.models import OrgUnit
@@ -47,6 +49,7 @@ def _export(table: tables.StatTable, fmt: str) -> Response:
         kind = XLSX_TYPE
     else:
         body, kind = tables.table_csv(table), "text/csv; charset=utf-8"
+    record_export(db.session(), what=table.name, fmt=fmt, rows=len(table.rows))
     return Response(
         body,
         content_type=kind,
@@ -154,7 +157,7 @@ def _people_scope() -> Select | None:
 
 def _assessment_filter() -> int | None:
     """The ?assessment= filter, when it names an assessment with finished attempts."""
-    wanted = request.args.get("assessment", type=int)
+    wanted = request.args.get("assessment", type=record_id)
     known = {i for i, _ in queries.assessment_choices(db.session())}
     return wanted if wanted in known else None
 
@@ -184,7 +187,7 @@ def statistics_competencies(fmt: str | None = None):
 @bp.route(f"/assessments/statistics/units.{EXPORT}")
 @allow(TRAINER, MANAGER)
 def statistics_units(fmt: str | None = None):
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=record_id)
     assessment_id = _assessment_filter()
     unit = db.get_or_404(OrgUnit, unit_id) if unit_id is not None else None
     manager = None if sees_everyone(current_user) else current_user.person_id

@@ -22,6 +22,7 @@ from app.assessment.attempt_queries import ReviewItem
 from app.assessment.forms.taking import AttemptForm, read_answers, with_chosen
 from app.assessment.models import Assessment, AssessmentStatus, Attempt, AttemptStatus
 from app.assessment.views import bp
+from app.db import record_id
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -220,7 +221,7 @@ def autosave(attempt_id: int):
         return jsonify(ok=False, closed=True, message=engine.closed_message(attempt)), 409
     try:
         row, content = engine.item_content(
-            db.session(), attempt, request.form.get("item", type=int) or 0
+            db.session(), attempt, request.form.get("item", type=record_id) or 0
         )
     except DomainError:
         abort(404)
@@ -389,7 +390,7 @@ def result(attempt_id: int):
 def results():
     """The results of the people the user may see (a manager's people; everyone for a
     trainer), newest first, optionally of one assessment."""
-    assessment_id = request.args.get("assessment", type=int)
+    assessment_id = request.args.get("assessment", type=record_id)
     scope = visible_people(current_user)
     page = paginate(queries.results(db.session(), scope, assessment_id=assessment_id))
     return render_template(

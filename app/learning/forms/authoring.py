@@ -27,6 +27,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.forms import VersionField
 from app.framework.scale import MAX_LEVEL
 from app.learning.authoring import NOTE_MAX, SUMMARY_MAX, ModuleFields
 from app.learning.content import (
@@ -90,6 +91,7 @@ def details_form(*, roles: list[Choice], data: dict | None = None) -> FlaskForm:
             choices=[SelectChoice(c.value, c.label) for c in roles],
             description="The roles the path is meant for; learners holding them see it suggested.",
         )
+        row_version = VersionField()
         submit = SubmitField("Save")
 
     return DetailsForm(data=data or {})
@@ -131,6 +133,16 @@ def module_form(
     """A module of a draft: its fields, ``rows`` evidence rows, and the draft's ``others``
     modules it may require."""
 
+    class Evidence(EvidenceRow):
+        competency = SelectField(
+            "Competency",
+            choices=[
+                SelectChoice("", "—"),
+                *(SelectChoice(c.value, c.label) for c in competencies),
+            ],
+            validators=[Optional()],
+        )
+
     class ModuleForm(FlaskForm):
         title = StringField("Title", validators=[DataRequired(), Length(max=TITLE_MAX)])
         type = SelectField(
@@ -159,7 +171,7 @@ def module_form(
             description=f"{OUTCOMES_MIN} to {OUTCOMES_MAX}, one per line, each a sentence "
             "starting with a verb.",
         )
-        evidences = FieldList(FormField(EvidenceRow), min_entries=rows)
+        evidences = FieldList(FormField(Evidence), min_entries=rows)
         requires = MultiCheckboxField(
             "Complete first", choices=[SelectChoice(c.value, c.label) for c in others]
         )
@@ -171,17 +183,11 @@ def module_form(
             "## Worked example, ## Exercise. A draft may be saved with a shorter lesson; "
             "publishing needs the full length.",
         )
+        row_version = VersionField()
         submit = SubmitField("Save")
         preview = SubmitField("Preview the lesson")
 
-    form = ModuleForm(data=data or {})
-    blank = SelectChoice("", "—")
-    for entry in form.evidences:
-        entry.form.competency.choices = [
-            blank,
-            *(SelectChoice(c.value, c.label) for c in competencies),
-        ]
-    return form
+    return ModuleForm(data=data or {})
 
 
 def module_fields(form: FlaskForm) -> ModuleFields:
@@ -207,30 +213,6 @@ def evidence_levels(form: FlaskForm) -> dict[str, int]:
         if code and level:
             out[code] = int(level)
     return out
-
-
-def module_data(
-    *,
-    title: str,
-    type: str,
-    hours: float,
-    optional: bool,
-    outcomes: list[str],
-    evidences: dict[str, int],
-    requires: list[str],
-    lesson: str,
-) -> dict:
-    """A module's values as the form's data (its evidence rows, then blank ones)."""
-    return {
-        "title": title,
-        "type": type,
-        "hours": hours,
-        "optional": optional,
-        "outcomes": "\n".join(outcomes),
-        "evidences": [{"competency": c, "level": str(lv)} for c, lv in evidences.items()],
-        "requires": requires,
-        "lesson": lesson,
-    }
 
 
 class MoveForm(FlaskForm):
@@ -274,6 +256,7 @@ class RuleEditForm(FlaskForm):
         description="Days after the person takes the role; applies to enrolments the rule "
         "makes from now on.",
     )
+    row_version = VersionField()
     submit = SubmitField("Save")
 
 
@@ -284,7 +267,6 @@ __all__ = [
     "RuleEditForm",
     "details_form",
     "evidence_levels",
-    "module_data",
     "module_fields",
     "module_form",
     "prerequisite_form",

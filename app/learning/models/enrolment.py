@@ -54,6 +54,10 @@ class EnrolmentRule(Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     path: Mapped[LearningPath] = relationship()
     role: Mapped[Role] = relationship()

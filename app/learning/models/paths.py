@@ -71,6 +71,10 @@ class PathVersion(Model):
     published_at: Mapped[datetime | None]
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     retired_at: Mapped[datetime | None]
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     path: Mapped[LearningPath] = relationship(back_populates="versions")
     modules: Mapped[list[PathModule]] = relationship(
@@ -152,6 +156,10 @@ class PathModule(Model):
     #: Assessment modules: the assessment whose pass completes the module (the hook the
     #: assessments package fills in).
     assessment_code: Mapped[str | None] = mapped_column(String(32))
+    #: Optimistic lock (``app.versioning``): raised by every UPDATE; a stale edit fails.
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     version: Mapped[PathVersion] = relationship(back_populates="modules")
     evidences: Mapped[list[ModuleEvidence]] = relationship(

@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import TRAINER, allow
+from app.db import record_id
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.learning import authoring
@@ -199,13 +200,7 @@ def authoring_details(code: str):
     path = _path(code)
     draft = _draft(path)
     form = forms.details_form(
-        roles=queries.role_choices(db.session()),
-        data={
-            "title": draft.title,
-            "summary": draft.summary,
-            "open_enrolment": draft.open_enrolment,
-            "audience": [r.code for r in draft.audience],
-        },
+        roles=queries.role_choices(db.session()), data=authoring.details_values(draft)
     )
     if form.validate_on_submit():
         done, _ = run(
@@ -217,6 +212,7 @@ def authoring_details(code: str):
                 open_enrolment=form.open_enrolment.data,
                 audience=form.audience.data or [],
                 actor_id=current_user.id,
+                seen=form.row_version.data,
             ),
             form,
         )
@@ -332,22 +328,16 @@ def authoring_module_edit(code: str, module: str):
     path = _path(code)
     draft = _draft(path)
     row = queries.module_by_code(db.session(), draft, module) or abort(404)
-    item = queries.module_content(row)
-    data = forms.module_data(
-        title=item.title,
-        type=item.type,
-        hours=item.hours,
-        optional=item.optional,
-        outcomes=list(item.outcomes),
-        evidences=item.evidences,
-        requires=list(item.requires),
-        lesson=item.lesson,
-    )
-    form = _module_form(draft, module, data)
+    form = _module_form(draft, module, authoring.module_values(row))
     if form.validate_on_submit() and not form.preview.data:
         done, _ = run(
             lambda: authoring.update_module(
-                db.session(), draft, module, forms.module_fields(form), actor_id=current_user.id
+                db.session(),
+                draft,
+                module,
+                forms.module_fields(form),
+                actor_id=current_user.id,
+                seen=form.row_version.data,
             ),
             form,
         )
@@ -507,7 +497,7 @@ def authoring_diff(code: str):
     path = _path(code)
     session = db.session()
     rows = queries.version_rows(session, path.id)
-    chosen = request.args.get("from", type=int), request.args.get("to", type=int)
+    chosen = request.args.get("from", type=record_id), request.args.get("to", type=record_id)
     numbers = (
         (chosen[0], chosen[1])
         if chosen[0] is not None and chosen[1] is not None
@@ -567,11 +557,15 @@ def authoring_rule_add(code: str):
 def authoring_rule_edit(code: str, rule_id: int):
     path = _path(code)
     rule = _rule(path, rule_id)
-    form = forms.RuleEditForm(data={"due_days": rule.due_days})
+    form = forms.RuleEditForm(data=authoring.rule_values(rule))
     if form.validate_on_submit():
         done, _ = run(
             lambda: authoring.update_rule(
-                db.session(), rule, due_days=form.due_days.data, actor_id=current_user.id
+                db.session(),
+                rule,
+                due_days=form.due_days.data,
+                actor_id=current_user.id,
+                seen=form.row_version.data,
             ),
             form,
         )

@@ -20,6 +20,7 @@ from app.access import (
     visible_people,
 )
 from app.access import sees_everyone as _sees_everyone
+from app.db import record_id
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -443,7 +444,7 @@ def _confirm_enrolment(form: EnrolPeopleForm, counts: enrolling.EnrolmentCounts)
 def enrol():
     """Choose a path, who and a due date; see the counts on a confirmation page; enrol."""
     form = _enrol_form()
-    chosen = request.args.get("path", type=int)
+    chosen = request.args.get("path", type=record_id)
     if request.method == "GET" and chosen:
         form.path.data = chosen
     if not form.validate_on_submit():
@@ -497,7 +498,7 @@ def person_enrol(person_id: int):
     person = get_person_or_refuse(db.session(), current_user, person_id)
     form = EnrolPersonForm()
     form.path.choices = CHOOSE + queries.path_choices(db.session())
-    chosen = request.args.get("path", type=int)
+    chosen = request.args.get("path", type=record_id)
     if request.method == "GET" and chosen:
         form.path.data = chosen
     if form.validate_on_submit():

@@ -11,6 +11,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from app.access import SIGNED_IN, TRAINER, allow
+from app.db import record_id
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.learning import learner_queries as queries
@@ -54,7 +55,7 @@ def _session_or_404(session_id: int) -> ClassSession:
 @bp.route("/learning/sessions")
 @allow(SIGNED_IN)
 def sessions():
-    path_id = request.args.get("path", type=int)
+    path_id = request.args.get("path", type=record_id)
     module = request.args.get("module", "")
     trainer = TRAINER in current_user.permissions
     return render_template(

@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from app.access import ADMIN, MANAGER, TRAINER, allow, visible_people
 from app.assessment import statistics_tables as tables
+from app.audit.exports import record_export
 from app.content.office_functions_export import export_office_functions
 from app.extensions import db
 from app.org.models import Office
@@ -46,6 +47,7 @@ def _download(body: str | bytes, name: str, kind: str) -> Response:
 
 
 def _export(table: tables.StatTable, fmt: str) -> Response:
+    record_export(db.session(), what=table.name, fmt=fmt, rows=len(table.rows))
     if fmt == "xlsx":
         return _download(tables.table_xlsx(table), f"{table.name}.xlsx", XLSX_TYPE)
     return _download(tables.table_csv(table), f"{table.name}.csv", "text/csv; charset=utf-8")

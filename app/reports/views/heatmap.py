@@ -21,6 +21,8 @@ from openpyxl import load_workbook
 
 from app.access import ADMIN, MANAGER, TRAINER, allow, can_see_person, visible_people
 from app.assessment import statistics_tables as tables
+from app.audit.exports import record_export
+from app.db import page_number
 from app.extensions import db
 from app.reports import heatmap as hm
 from app.reports.forms import (
@@ -73,6 +75,7 @@ def export(table: tables.StatTable, fmt: str, about: About | None = None) -> Res
         kind = XLSX_TYPE
     else:
         body, kind = tables.table_csv(table), "text/csv; charset=utf-8"
+    record_export(db.session(), what=table.name, fmt=fmt, rows=len(table.rows))
     return Response(
         body,
         content_type=kind,
@@ -174,7 +177,7 @@ ROW_NOTES = {
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=page_number) or 1
     return max(1, min(page, 100_000))
 
 

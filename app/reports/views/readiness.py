@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from app.access import ADMIN, MANAGER, TRAINER, allow, visible_people
 from app.assessment.statistics_tables import StatTable, table_csv, table_xlsx
+from app.audit.exports import record_export
 from app.extensions import db
 from app.reports import readiness as queries
 from app.reports.forms import ReportFilterForm, ScopeError, ScopeRefused, fill_choices
@@ -34,6 +35,7 @@ def export(table: StatTable, fmt: str, on_label: str) -> Response:
         kind = XLSX_TYPE
     else:
         body, kind = table_csv(table), "text/csv; charset=utf-8"
+    record_export(db.session(), what=table.name, fmt=fmt, rows=len(table.rows))
     return Response(
         body,
         content_type=kind,
