@@ -24,8 +24,7 @@ framework are taken as they were on the date).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -38,7 +37,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -71,6 +69,7 @@ from app.reports.scope import (
     population,
     profile_at,
     requirements_at,
+    without_plans,
 )
 from app.reports.scope import version_in_force as scope_version_in_force
 
@@ -308,30 +307,18 @@ def _aggregate(
         )
         .group_by(rowmap.c.row_key, req.c.competency_code)
     )
-    with _without_memoize(session):
+    # PostgreSQL (14+) may plan the level join as a nested loop behind a Memoize cache that
+    # never hits (one index probe of level_spans per requirement: 2.6x the floor at 20,000
+    # people); without it the planner merges or hashes the covering indexes (0.65x). For
+    # part of the organisation it may also merge on the person alone and compare every
+    # level of a person with every requirement (6 million comparisons for a directorate of
+    # 100,000): a hash join on both keys is what it should pick.
+    with without_plans(session, "memoize", *(("mergejoin",) if narrow else ())):
         rows = session.execute(stmt).all()
     # Only the columns shown: a filter on the groups, not in the statement (there it would
     # search the requirements once per competency and person instead of once per person).
     shown = set(codes)
     return {(r.row_key, r.competency_code): _cell(r) for r in rows if r.competency_code in shown}
-
-
-@contextmanager
-def _without_memoize(session: Session) -> Iterator[None]:
-    """PostgreSQL (14+) may plan this join as a nested loop with a Memoize cache that never
-    hits (one index probe of level_spans per requirement: 280,000 at 20,000 people, 2.6x
-    the floor); without it the planner merges the two covering indexes (0.65x). Set for
-    this statement only: other reports plan better with it (bench/reports_bench.py)."""
-    bind = session.get_bind()
-    info = bind.dialect.server_version_info or ()
-    if bind.dialect.name != "postgresql" or tuple(info) < (14,):
-        yield
-        return
-    session.execute(text("SET LOCAL enable_memoize = off"))
-    try:
-        yield
-    finally:
-        session.execute(text("SET LOCAL enable_memoize = on"))
 
 
 def _cell(r) -> Cell:

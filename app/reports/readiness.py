@@ -34,6 +34,7 @@ from app.reports.scope import (
     population,
     profile_at,
     version_in_force,
+    without_plans,
 )
 
 #: How many of a role's most often short competencies the report names.
@@ -182,7 +183,7 @@ def short_competencies(session: Session, scope: ReportScope) -> dict[int, list[_
             .subquery("levels_at")
         )
     level = func.coalesce(levels.c.level, 0)
-    rows = session.execute(
+    query = (
         select(
             holders.c.role_id,
             lines.c.competency_code,
@@ -202,7 +203,10 @@ def short_competencies(session: Session, scope: ReportScope) -> dict[int, list[_
         )
         .where(level < lines.c.level)
         .group_by(holders.c.role_id, lines.c.competency_code, lines.c.level, lines.c.essential)
-    ).all()
+    )
+    # As heatmap._aggregate: never a merge on the person alone for part of the organisation.
+    with without_plans(session, *(("mergejoin",) if narrow else ())):
+        rows = session.execute(query).all()
     out: dict[int, list[_Short]] = defaultdict(list)
     for role_id, code, required, essential, short, lowest in rows:
         out[role_id].append(_Short(role_id, code, required, bool(essential), short, lowest))

@@ -12,10 +12,13 @@ user picked. The building blocks here are SELECTs the reports join and aggregate
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ScalarSelect, Select, Subquery, func, or_, select
+from sqlalchemy import ScalarSelect, Select, Subquery, func, or_, select, text
+from sqlalchemy.orm import Session
 
 from app.framework.models import (
     Competency,
@@ -156,3 +159,26 @@ def profile_at(on: date) -> Subquery:
         .where(RoleRequirement.version_id == version_in_force(on))
         .subquery("profile_at")
     )
+
+
+#: PostgreSQL plan nodes a report may switch off for one statement, and the server version
+#: that has them.
+PLAN_NODES = {"memoize": (14,), "mergejoin": (0,), "nestloop": (0,)}
+
+
+@contextmanager
+def without_plans(session: Session, *nodes: str) -> Iterator[None]:
+    """On PostgreSQL, switch these plan nodes (``PLAN_NODES``) off for the statements run in
+    the block (SET LOCAL), then back to the server's setting; nothing on SQLite. For a
+    statement whose best plan the planner misjudges on some statistics samples (the
+    reports' benchmark shows which: bench/reports_bench.py)."""
+    bind = session.get_bind()
+    version = tuple(bind.dialect.server_version_info or ())
+    names = [n for n in nodes if bind.dialect.name == "postgresql" and version >= PLAN_NODES[n]]
+    for name in names:
+        session.execute(text(f"SET LOCAL enable_{name} = off"))
+    try:
+        yield
+    finally:
+        for name in names:
+            session.execute(text(f"SET LOCAL enable_{name} TO DEFAULT"))
