@@ -983,7 +983,7 @@ def lost_answers(session, saves: list) -> tuple[int, list[str]]:
     lost = []
     for item, (revision, value) in seen.items():
         row = rows.get(item)
-        if False:
+        if row is None or row.revision < revision:
             stored = row.revision if row else "no row"
             lost.append(f"answer {item}: revision {revision} saved, database has {stored}")
         elif row.revision == revision:
