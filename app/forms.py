@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, HiddenField, SelectChoice, SubmitField, ValidationError
 
 from app.dates import RANGE_TEXT, in_range
+from app.emails import normalise_email
 from app.versioning import StaleEdit
 
 
@@ -19,6 +20,16 @@ class ConfirmForm(FlaskForm):
     """An empty form: a CSRF-protected button for a state-changing action."""
 
     submit = SubmitField("Confirm")
+
+
+def work_email(_form: FlaskForm, field: Field) -> None:
+    """A WTForms validator: the address is a work email (``app.emails``; internal names such
+    as ``corp.local`` are accepted). An empty field is left to DataRequired / Optional."""
+    if field.data:
+        try:
+            normalise_email(field.data)
+        except ValueError as exc:
+            raise ValidationError(f"Not a valid email address. {exc}") from None
 
 
 def date_in_range(_form: FlaskForm, field: Field) -> None:

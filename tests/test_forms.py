@@ -50,7 +50,7 @@ from tests.factories import (
 REQUIRED = "This field is required."
 NOT_A_CHOICE = "Not a valid choice."
 BAD_DATE = "Not a valid date value."
-BAD_EMAIL = "Invalid email address."
+NO_AT_SIGN = "Not a valid email address. An email address must have an @-sign."
 BAD_CODE = "Use letters, digits, dots, dashes or underscores, without spaces."
 NO_SUCH_NUMBER = "No person has that employee number."
 DIFFERENT = "The two passwords differ."
@@ -278,7 +278,14 @@ PERSON_NEW_CASES = [
     _case("last-name-missing", {"last_name": ""}, "last_name", REQUIRED),
     _case("first-name-too-long", {"first_name": "x" * 81}, "first_name", too_long(80)),
     _case("last-name-too-long", {"last_name": "x" * 81}, "last_name", too_long(80)),
-    _case("bad-email", {"email": "not-an-email"}, "email", BAD_EMAIL),
+    _case("bad-email", {"email": "not-an-email"}, "email", NO_AT_SIGN),
+    _case(
+        "reserved-email",
+        {"email": "nia@example.invalid"},
+        "email",
+        "Not a valid email address. The part after the @-sign is a special-use or reserved "
+        "name that cannot be used with email.",
+    ),
     _case(
         "email-too-long",
         {"email": "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".org"},
@@ -315,7 +322,12 @@ def test_person_new_rejects_bad_input(client, world, overrides, field, message):
 PERSON_EDIT_CASES = [
     _case("first-name-missing", {"first_name": ""}, "first_name", REQUIRED),
     _case("number-bad-chars", {"employee_number": "B 001"}, "employee_number", BAD_CODE),
-    _case("bad-email", {"email": "bea@"}, "email", BAD_EMAIL),
+    _case(
+        "bad-email",
+        {"email": "bea@"},
+        "email",
+        "Not a valid email address. There must be something after the @-sign.",
+    ),
     _case("org-unit-missing", {"org_unit": ""}, "org_unit", "Choose the person's org unit."),
     _case(
         "duplicate-number",
@@ -383,6 +395,16 @@ def test_manager_cycle_through_a_longer_chain_is_refused(client, world):
         "line_manager",
         "Tom Third reports to Bea Boss, so they cannot also be their line manager.",
     )
+
+
+def test_person_new_saves_an_active_directory_address(client, world):
+    # jo.bloggs@corp.local is how many organisations' directories name people (app/emails.py).
+    response = post_form(
+        client, "/admin/people/new", {**person_data(world), "email": "Nia.N@CORP.local"}
+    )
+    assert response.status_code == 302
+    saved = db.session.scalar(select(Person.email).where(Person.employee_number == "N100"))
+    assert saved == "nia.n@corp.local"
 
 
 def test_person_new_saves_and_redirects(client, world):
@@ -937,7 +959,7 @@ ACCOUNT_NEW_CASES = [
     _case("person-missing", {"person": ""}, "person", REQUIRED),
     _case("person-too-long", {"person": "W" * 33}, "person", too_long(32)),
     _case("email-missing", {"email": ""}, "email", REQUIRED),
-    _case("bad-email", {"email": "wes at example"}, "email", BAD_EMAIL),
+    _case("bad-email", {"email": "wes at example"}, "email", NO_AT_SIGN),
     _case("no-permission", {"permissions": []}, "permissions", "Tick at least one permission."),
     _case(
         "unknown-permission",
@@ -970,7 +992,12 @@ def test_account_new_rejects_bad_input(client, world, overrides, field, message)
 
 ACCOUNT_EDIT_CASES = [
     _case("email-missing", {"email": ""}, "email", REQUIRED),
-    _case("bad-email", {"email": "bea@@example.org"}, "email", BAD_EMAIL),
+    _case(
+        "bad-email",
+        {"email": "bea@@example.org"},
+        "email",
+        "Not a valid email address. The part after the @-sign contains invalid characters: '@'.",
+    ),
     _case("email-too-long", {"email": "b" * 250 + "@x.org"}, "email", too_long(254)),
     _case("no-permission", {"permissions": []}, "permissions", "Tick at least one permission."),
     _case(

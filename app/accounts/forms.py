@@ -8,12 +8,12 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.models import Permission
 from app.accounts.passwords import MAX_LENGTH
-from app.forms import VersionField
+from app.forms import VersionField, work_email
 
 
 class LoginForm(FlaskForm):
@@ -110,7 +110,7 @@ class AccountForm(FlaskForm):
         validators=[DataRequired(), Length(max=32)],
         description="The person this account belongs to.",
     )
-    email = EmailField("Log-in email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Log-in email", validators=[DataRequired(), work_email, Length(max=254)])
     permissions = MultiCheckboxField(
         "Permissions",
         choices=PERMISSION_CHOICES,
@@ -120,7 +120,7 @@ class AccountForm(FlaskForm):
 
 
 class AccountEditForm(FlaskForm):
-    email = EmailField("Log-in email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Log-in email", validators=[DataRequired(), work_email, Length(max=254)])
     permissions = MultiCheckboxField(
         "Permissions",
         choices=PERMISSION_CHOICES,

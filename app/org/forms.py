@@ -11,9 +11,9 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from app.forms import VersionField, date_in_range
+from app.forms import VersionField, date_in_range, work_email
 from app.org.models import AssignmentKind, P3Level, Permanence, RoleFamily, RoleLevel
 
 CODE = Regexp(
@@ -70,7 +70,7 @@ class PersonForm(FlaskForm):
     )
     first_name = StringField("First name", validators=[DataRequired(), Length(max=80)])
     last_name = StringField("Last name", validators=[DataRequired(), Length(max=80)])
-    email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
+    email = EmailField("Email", validators=[Optional(), work_email, Length(max=254)])
     job_title = StringField("Job title (as in HR)", validators=[Optional(), Length(max=120)])
     org_unit = SelectField(
         "Org unit", coerce=optional_int, validators=[DataRequired("Choose the person's org unit.")]

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from email_validator import EmailNotValidError, validate_email
-
 from app.dates import RANGE_TEXT, in_range
+from app.emails import normalise_email
 from app.staff_import.mapping import (
     DAY_FIRST,
     STATUS_ACTIVE,
@@ -90,8 +89,8 @@ def _email(value: str) -> tuple[str | None, str | None]:
     if not value:
         return None, None
     try:
-        return validate_email(value, check_deliverability=False).normalized.lower(), None
-    except EmailNotValidError as exc:
+        return normalise_email(value), None
+    except ValueError as exc:
         return None, f"{value!r} is not a valid email address ({exc})"
 
 
