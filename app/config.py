@@ -75,6 +75,10 @@ class Config:
     #: Changing permissions, two-step log-in or a password needs the password (and code)
     #: given this recently in the session: at log-in or on the "confirm it's you" page.
     REAUTH_WINDOW = timedelta(minutes=10)
+    #: Two-step log-in is required of these permissions (comma-separated; empty: nobody):
+    #: a holder who has not set it up reaches only the set-up. From the environment when
+    #: the app is made (load); `make run` empties it so the demo logins need no phone.
+    PMO_TWO_STEP_REQUIRED_FOR: str | None = None
     #: One-time set-password links expire after this long.
     SET_PASSWORD_TOKEN_TTL = timedelta(hours=72)
 
@@ -140,6 +144,10 @@ class Config:
         )
         values["SECRET_KEY"] = values["SECRET_KEY"] or _secret_key()
         values["TRUSTED_HOSTS"] = values["TRUSTED_HOSTS"] or None
+        if values["PMO_TWO_STEP_REQUIRED_FOR"] is None:
+            values["PMO_TWO_STEP_REQUIRED_FOR"] = os.environ.get(
+                "PMO_TWO_STEP_REQUIRED_FOR", "admin"
+            )
         url = values["SQLALCHEMY_DATABASE_URI"] or os.environ.get("DATABASE_URL")
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url or _default_database_url())
         return values
@@ -147,6 +155,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    PMO_TWO_STEP_REQUIRED_FOR = ""  # tests and benches log in as administrators by password
     SECRET_KEY = "test-secret-key-not-for-production-0123456789"
     SERVER_NAME: str | None = None
     PUBLIC_BASE_URL = "https://pathways.example.test"

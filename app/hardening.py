@@ -3,7 +3,10 @@
 * ``PMO_ENV=production`` makes the app refuse to start (a clear message on standard error,
   exit status 4, which also stops gunicorn instead of restarting workers) while any setting
   is unsafe: a default or short SECRET_KEY, debug or testing on, no TRUSTED_HOSTS, not
-  served over HTTPS, no body size limit, CSRF off, or a PMO_PROXIES that is not a number.
+  served over HTTPS, no body size limit, CSRF off, a PMO_PROXIES that is not a number,
+  two-step log-in required of nobody (PMO_TWO_STEP_REQUIRED_FOR empty), or an active
+  account still holding the demo's published password (checked when serving, not for
+  `flask` commands, which are how an operator repairs the database).
 * ``PMO_PROXIES=n`` trusts n reverse proxies' X-Forwarded-* headers (Werkzeug's ProxyFix):
   the client address the log-in throttle counts is then the real one, and cannot be
   changed by a client sending its own X-Forwarded-For when no proxy is configured.
@@ -19,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -108,7 +113,88 @@ def production_problems(app: Flask) -> list[str]:
         problems.append(
             f"PMO_PROXIES={config.get('PMO_PROXIES')!r} is not a number of proxies (0-10)."
         )
+    return problems + _account_problems(config)
+
+
+def _account_problems(config: Any) -> list[str]:
+    """Who could log in too easily: nobody asked for two-step log-in, or demo accounts
+    with the published password."""
+    problems = []
+    from app.accounts.two_factor import required_permissions
+
+    two_step = two_step_setting_problem(config)
+    if two_step:
+        problems.append(two_step)
+    elif not required_permissions(config.get("PMO_TWO_STEP_REQUIRED_FOR")):
+        problems.append(
+            "PMO_TWO_STEP_REQUIRED_FOR is empty: administrators would log in with a password "
+            "alone. Leave it unset (admin) or set it to admin or admin,trainer."
+        )
+    if click.get_current_context(silent=True) is None:  # serving, not a `flask` command
+        demo = accounts_with_the_demo_password(str(config.get("SQLALCHEMY_DATABASE_URI") or ""))
+        if demo:
+            problems.append(
+                f"{len(demo)} active account(s) still have the demo's published password "
+                f"({', '.join(demo)}), made by `flask demo build`. Serve a database "
+                "without the demo organisation, or first deactivate those accounts or give "
+                "them new passwords (serve with PMO_ENV unset, on a private address, to do it)."
+            )
     return problems
+
+
+def two_step_setting_problem(config: Any) -> str | None:
+    """What is wrong with PMO_TWO_STEP_REQUIRED_FOR (None when it reads)."""
+    from app.accounts.two_factor import required_permissions
+
+    try:
+        required_permissions(config.get("PMO_TWO_STEP_REQUIRED_FOR"))
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+#: At most this many demo accounts are checked (the demo build makes four): each check is
+#: one Argon2 verification (~60 ms), so the self-check stays well under a second.
+MAX_DEMO_ACCOUNTS_CHECKED = 4
+
+
+def accounts_with_the_demo_password(url: str) -> list[str]:
+    """The emails of active accounts of the demo's domain whose password is still the
+    demo's published one (README, app/demo). Only the demo's domain is looked at, so that
+    the check costs one query and a few hashes, however many accounts there are. A database
+    without the accounts table yet (before `flask db upgrade`), or one that cannot be
+    reached, gives none: the check is about what an existing database holds."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from app.accounts.passwords import verify_password
+    from app.demo.organisation import DEMO_PASSWORD, DOMAIN
+
+    if not url:
+        return []
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if path in ("", ":memory:") or not Path(path).exists():
+            return []  # nothing there yet (and connecting would create the file)
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("users"):
+                return []
+            rows = conn.execute(
+                sa.text(
+                    "SELECT email, password_hash FROM users WHERE active AND email LIKE :domain "
+                    "AND password_hash IS NOT NULL ORDER BY id LIMIT :most"
+                ),
+                {"domain": f"%@{DOMAIN}", "most": MAX_DEMO_ACCOUNTS_CHECKED},
+            ).all()
+    except sa.exc.SQLAlchemyError as error:
+        log.warning("self-check: could not look for demo accounts: %s", type(error).__name__)
+        return []
+    finally:
+        engine.dispose()
+    return [email for email, hashed in rows if verify_password(hashed, DEMO_PASSWORD)]
 
 
 def refuse_to_start(problems: list[str]) -> None:
@@ -130,6 +216,9 @@ def init_app(app: Flask) -> None:
     proxies = proxy_count(app.config)
     if proxies is None:
         refuse_to_start([f"PMO_PROXIES={app.config.get('PMO_PROXIES')!r} is not 0-10."])
+    two_step = two_step_setting_problem(app.config)
+    if two_step:
+        refuse_to_start([two_step])
     if proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies

@@ -41,6 +41,10 @@ BACKENDS = ["sqlite"] + ([] if SQLITE_ONLY else ["postgresql"])
 
 def pytest_configure(config):
     config.pluginmanager.register(_LongestFirst(), "pmo-longest-first")
+    # Tests log in as administrators with no authenticator: two-step log-in is required of
+    # nobody unless a test asks (tests/accounts/test_two_step_required.py). In the
+    # environment, so that apps made from Config and served gunicorns see it too.
+    os.environ["PMO_TWO_STEP_REQUIRED_FOR"] = ""
     if "postgresql" in BACKENDS and not PG_URL:
         raise pytest.UsageError(
             "TEST_POSTGRES_URL is not set: run the suite with `make test`, which starts a "

@@ -8,7 +8,11 @@
 * over HTTPS, cookies are Secure and named ``__Host-…``, and HSTS lasts a year with
   subdomains; an untrusted Host is refused; ProxyFix trusts exactly the configured proxies;
 * ``PMO_ENV=production`` refuses to start on an unsafe configuration (a clear message,
-  exit status 4, gunicorn stops), and the dev server of the README still starts.
+  exit status 4, gunicorn stops), each check tested on its own, including two-step log-in
+  required of nobody and demo accounts still on the published password; the dev server
+  of the README still starts;
+* no private key, key-shaped token or hard-coded password is in the source (an explicit
+  allow-list names the demo's published password and the test key).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,15 +28,24 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import click
 import pytest
 from sqlalchemy import func, select
 
 from app import create_app
 from app.accounts import views as account_views
-from app.accounts.models import LoginSession, LoginThrottle, Permission
+from app.accounts.models import LoginSession, LoginThrottle, Permission, User
+from app.accounts.passwords import hash_password
 from app.config import Config
+from app.demo.organisation import DEMO_PASSWORD
+from app.demo.organisation import DOMAIN as DEMO_DOMAIN
 from app.extensions import db
-from app.hardening import EXIT_UNSAFE_CONFIGURATION, SECURE_SESSION_COOKIE
+from app.hardening import (
+    EXIT_UNSAFE_CONFIGURATION,
+    MAX_DEMO_ACCOUNTS_CHECKED,
+    SECURE_SESSION_COOKIE,
+    accounts_with_the_demo_password,
+)
 from app.staff_import.reading import MAX_IMPORT_BYTES
 from tests.accounts.test_auth import csrf_for, csrf_from, post_login
 from tests.conftest import log_in, make_app
@@ -281,6 +295,7 @@ class Production(Config):
     PMO_HTTPS = True
     TRUSTED_HOSTS = ["pmo.example.org"]
     PMO_PROXIES = "1"
+    PMO_TWO_STEP_REQUIRED_FOR = "admin"
 
     @classmethod
     def load(cls) -> dict:
@@ -306,6 +321,12 @@ def test_a_safe_production_configuration_starts():
         ({"TRUSTED_HOSTS": None}, "TRUSTED_HOSTS is not set"),
         ({"PMO_HTTPS": False}, "PMO_HTTPS is not 1"),
         ({"PMO_PROXIES": "two"}, "is not a number of proxies"),
+        ({"TESTING": True}, "TESTING is on"),
+        ({"MAX_CONTENT_LENGTH": None}, "MAX_CONTENT_LENGTH is not set"),
+        ({"WTF_CSRF_ENABLED": False}, "WTF_CSRF_ENABLED is off"),
+        ({"PMO_TWO_STEP_REQUIRED_FOR": ""}, "PMO_TWO_STEP_REQUIRED_FOR is empty"),
+        ({"PMO_TWO_STEP_REQUIRED_FOR": " , "}, "PMO_TWO_STEP_REQUIRED_FOR is empty"),
+        ({"PMO_TWO_STEP_REQUIRED_FOR": "admin,manager"}, "names manager: it may name only"),
     ],
 )
 def test_an_unsafe_production_configuration_refuses_to_start(overrides, message, capsys):
@@ -315,6 +336,191 @@ def test_an_unsafe_production_configuration_refuses_to_start(overrides, message,
     err = capsys.readouterr().err
     assert "PMO Pathways refuses to start" in err
     assert message in err
+    # Each case breaks one setting, and exactly that check speaks.
+    assert len([line for line in err.splitlines() if line.startswith("  - ")]) == 1
+
+
+def test_an_unknown_permission_in_the_two_step_setting_stops_any_start(capsys):
+    """A holder of a permission two-step log-in is not offered to could reach no page."""
+    with pytest.raises(SystemExit):
+        create_app(Config, PMO_TWO_STEP_REQUIRED_FOR="learner", SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert "names learner: it may name only admin and trainer" in capsys.readouterr().err
+
+
+def _demo_account(**changes) -> User:
+    """An account as `flask demo build` makes one: the demo's domain and password."""
+    user = make_user(
+        Permission.ADMIN,
+        person=make_person("Tom", "Becker"),
+        email=changes.pop("email", f"tom.becker@{DEMO_DOMAIN}"),
+        active=changes.pop("active", True),
+    )
+    user.password_hash = hash_password(changes.pop("password", DEMO_PASSWORD))
+    db.session.commit()
+    return user
+
+
+def _starts_on(url: str) -> bool:
+    try:
+        app = create_app(Production, SQLALCHEMY_DATABASE_URI=url)
+    except SystemExit:
+        return False
+    with app.app_context():
+        db.engine.dispose()
+    return True
+
+
+def test_production_refuses_an_active_account_with_the_demo_password(app, database_url, capsys):
+    assert _starts_on(database_url)  # the same database without it starts
+    capsys.readouterr()
+    _demo_account()
+    started = time.perf_counter()
+    assert not _starts_on(database_url)
+    took = time.perf_counter() - started
+    err = capsys.readouterr().err
+    assert (
+        f"1 active account(s) still have the demo's published password (tom.becker@{DEMO_DOMAIN})"
+        in err
+    )
+    assert len([line for line in err.splitlines() if line.startswith("  - ")]) == 1
+    print(f"K1: self-check with one demo account took {took * 1000:.0f} ms")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"active": False}, {"password": "a-new-password-of-its-own-42"}],
+    ids=["deactivated", "password-changed"],
+)
+def test_production_starts_once_the_demo_accounts_are_dealt_with(app, database_url, changes):
+    _demo_account(**changes)
+    assert _starts_on(database_url)
+
+
+def test_flask_commands_still_run_with_demo_accounts_so_they_can_be_repaired(app, database_url):
+    _demo_account()
+    with click.Context(click.Command("repair")):
+        assert _starts_on(database_url)
+
+
+def test_the_demo_check_reads_only_the_demo_accounts(app, database_url, count_queries):
+    """However many accounts there are, the check verifies at most the demo's few."""
+    for n in range(12):
+        _demo_account(email=f"demo{n}@{DEMO_DOMAIN}")
+    db.session.remove()
+    started = time.perf_counter()
+    found = accounts_with_the_demo_password(database_url)
+    took = time.perf_counter() - started
+    assert len(found) == MAX_DEMO_ACCOUNTS_CHECKED
+    print(f"K1: {len(found)} hashes verified in {took * 1000:.0f} ms")
+    assert took < 5
+
+
+# --- no secrets in the source -------------------------------------------------------------------
+
+#: Key- and token-shaped strings: never in the source, tests included.
+KEY_SHAPES = {
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}"),
+    "Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}"),
+    "Stripe live key": re.compile(r"\b[rs]k_live_[0-9A-Za-z]{20,}"),
+    "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9]{32,}"),
+}
+#: A literal assigned to a name that says password, secret, API key or token.
+ASSIGNED_SECRET = re.compile(
+    r"""(?i)\b\w*(?:password|passwd|secret|api_?key|token)\w*["']?\s*[:=]\s*f?["']"""
+    r"""([^"'\s]{8,})["']"""
+)
+#: Literals that look like secrets and are not, each with the reason.
+ALLOWED_LITERALS = {
+    "harbourside-demo-2026": "the demo's published password (README); production refuses it",
+    "test-secret-key-not-for-production-0123456789": "TestConfig's key; production refuses it",
+    "(changed)": "the audit trail's placeholder for a changed secret column",
+}
+#: Folders whose literals are fixtures: throwaway keys and passwords of throwaway databases.
+FIXTURE_FOLDERS = ("tests/", "bench/")
+SKIPPED_FOLDERS = {
+    ".git",
+    ".venv",
+    ".lock-venv",
+    "node_modules",
+    "instance",
+    "__pycache__",
+    "vendor",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "build",
+    "dist",
+}
+SOURCE_SUFFIXES = {
+    ".py",
+    ".html",
+    ".js",
+    ".css",
+    ".md",
+    ".toml",
+    ".cfg",
+    ".ini",
+    ".yml",
+    ".yaml",
+    ".json",
+    ".sh",
+    ".txt",
+    ".conf",
+    ".env",
+    ".sql",
+    ".lock",
+}
+
+
+def source_files() -> list[Path]:
+    found = []
+    for folder, subfolders, names in os.walk(ROOT):
+        subfolders[:] = [
+            d for d in subfolders if d not in SKIPPED_FOLDERS and not d.endswith(".egg-info")
+        ]
+        for name in names:
+            path = Path(folder) / name
+            if (path.suffix in SOURCE_SUFFIXES or name == "Makefile") and path.stat().st_size < 2e6:
+                found.append(path)
+    return found
+
+
+def secrets_in(relative: str, text: str) -> list[str]:
+    found = [f"{relative}: {kind}" for kind, shape in KEY_SHAPES.items() if shape.search(text)]
+    if not relative.startswith(FIXTURE_FOLDERS):
+        found += [
+            f"{relative}: {m.group(0)!r}"
+            for m in ASSIGNED_SECRET.finditer(text)
+            if m.group(1) not in ALLOWED_LITERALS
+        ]
+    return found
+
+
+def test_the_scan_finds_what_it_looks_for():
+    fake_key = "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIE..."
+    assert secrets_in("app/x.py", fake_key) == ["app/x.py: private key"]
+    assert secrets_in("tests/x.py", "AKIA" + "ABCDEFGHIJKLMNOP") == ["tests/x.py: AWS access key"]
+    assert secrets_in("app/x.py", 'SMTP_PASSWORD = "' + 'hunter2hunter2"')
+    assert secrets_in("app/x.py", '"api_key": "' + '9f8e7d6c5b4a"')
+    assert not secrets_in("tests/x.py", 'PASSWORD = "' + 'hunter2hunter2"')  # a fixture
+    assert not secrets_in("app/x.py", 'DEMO_PASSWORD = "' + 'harbourside-demo-2026"')
+
+
+def test_no_private_keys_api_keys_or_passwords_in_the_source():
+    files = source_files()
+    found = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        found += secrets_in(path.relative_to(ROOT).as_posix(), text)
+    print(f"K1: {len(files)} source files scanned for secrets")
+    assert len(files) > 300
+    assert found == []
 
 
 def _free_port() -> int:

@@ -1,6 +1,8 @@
 """Two-step log-in: a TOTP authenticator app (RFC 6238) and single-use recovery codes.
 
-Offered to administrators and trainers, who can change what everyone else sees. Enrolling
+Offered to administrators and trainers, who can change what everyone else sees, and
+required of the permissions PMO_TWO_STEP_REQUIRED_FOR names (administrators by default):
+a holder who has not set it up reaches nothing but the set-up (accounts.views). Enrolling
 is two steps: a secret is made and shown once (QR code and text), then a first code from
 the app proves it was set up; only then is it required at log-in, and ten recovery codes
 are made and shown once. A code works once: the time step of the last accepted code is
@@ -19,6 +21,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import cast
 
 import pyotp
@@ -45,6 +48,31 @@ OFFERED_TO = frozenset({Permission.ADMIN, Permission.TRAINER})
 def offered_to(user: User) -> bool:
     """Whether ``user`` may set up two-step log-in (administrators and trainers)."""
     return bool(user.permissions & OFFERED_TO)
+
+
+@cache
+def required_permissions(setting: str | None) -> frozenset[Permission]:
+    """The permissions whose holders must use two-step log-in, from the setting
+    PMO_TWO_STEP_REQUIRED_FOR: comma-separated names ("admin", "admin,trainer"); empty
+    requires it of nobody. A ValueError names a word that is not a permission it is
+    offered to (a holder could not set it up, and could reach no page at all)."""
+    names = [n.strip().lower() for n in (setting or "").split(",") if n.strip()]
+    offered = {p.value: p for p in OFFERED_TO}
+    unknown = [n for n in names if n not in offered]
+    if unknown:
+        raise ValueError(
+            f"PMO_TWO_STEP_REQUIRED_FOR names {', '.join(unknown)}: it may name only "
+            f"{' and '.join(sorted(offered))} (the permissions two-step log-in is offered to), "
+            "comma-separated, or be empty."
+        )
+    return frozenset(offered[n] for n in names)
+
+
+def must_enrol(session: Session, user: User, required: frozenset[Permission]) -> bool:
+    """Whether ``user`` holds a permission in ``required`` and has not turned on two-step
+    log-in (a started, unconfirmed set-up does not count): until they do, they may reach
+    nothing but the set-up. Costs a query only for holders of those permissions."""
+    return bool(user.permissions & required) and not is_enabled(session, user.id)
 
 
 @dataclass(frozen=True)

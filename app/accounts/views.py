@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -22,7 +23,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from app.access import ADMIN, PUBLIC, SIGNED_IN, TRAINER, allow
+from app.access import ADMIN, PUBLIC, SIGNED_IN, TRAINER, allow, rule_for
 from app.accounts import devices, queries, services, signin, two_factor
 from app.accounts.forms import (
     AccountEditForm,
@@ -416,6 +417,70 @@ def set_password(token: str):
 
 
 # --- two-step log-in ------------------------------------------------------------------------------
+
+#: What a user who must set up two-step log-in still reaches: the page saying so, the
+#: set-up itself (and the "confirm it's you" page it may ask for first) and log-out.
+#: Public endpoints (log-in, set-password links, files) are everyone's anyway.
+ENROLMENT_FLOW = frozenset(
+    {
+        "accounts.two_factor_required",
+        "accounts.two_factor_setup",
+        "accounts.two_factor_confirm",
+        "accounts.reauthenticate",
+        "accounts.logout",
+    }
+)
+TWO_STEP_REQUIRED = (
+    "Set up two-step log-in first: your account's permissions require it. Open "
+    "/account/two-factor/required in a browser."
+)
+
+
+def _required() -> frozenset[Permission]:
+    return two_factor.required_permissions(current_app.config.get("PMO_TWO_STEP_REQUIRED_FOR"))
+
+
+@bp.before_app_request
+def require_two_step():
+    """Every request of a signed-in user who must use two-step log-in (PMO_TWO_STEP_
+    REQUIRED_FOR) and has not set it up: a page is sent to the set-up; anything else gets
+    403 saying why. Runs for the whole app; the login session loads on the first use of
+    ``current_user`` here, so an ended session is simply not signed in."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in ENROLMENT_FLOW:
+        return None  # no route (404/405), or the way out of here
+    rule = rule_for(endpoint)
+    if rule is not None and PUBLIC in rule:
+        return None
+    required = _required()
+    if not required or not current_user.is_authenticated:
+        return None
+    if not two_factor.must_enrol(db.session(), current_user, required):
+        return None
+    accept = request.accept_mimetypes
+    if not request.is_json and (not accept or accept.accept_html):
+        return redirect(
+            url_for("accounts.two_factor_required"), 302 if request.method == "GET" else 303
+        )
+    if request.is_json or accept.best_match(["application/json", "text/plain"]) == (
+        "application/json"
+    ):
+        return jsonify(error=TWO_STEP_REQUIRED), 403
+    return make_response(TWO_STEP_REQUIRED, 403, {"Content-Type": "text/plain; charset=utf-8"})
+
+
+@bp.route("/account/two-factor/required")
+@allow(SIGNED_IN)
+def two_factor_required():
+    required = _required()
+    if not two_factor.must_enrol(db.session(), current_user, required):
+        return redirect(url_for("accounts.security"))
+    return render_template(
+        "accounts/two_factor_required.html",
+        status=two_factor.status(db.session(), current_user.id),
+        held=sorted(p.value for p in current_user.permissions & required),
+        confirm=ConfirmForm(),
+    )
 
 
 @bp.route("/account/two-factor/setup", methods=["GET", "POST"])
