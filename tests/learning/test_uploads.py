@@ -240,6 +240,7 @@ def test_the_learner_their_manager_and_trainers_download_it(client, login, org, 
     assert f"certificate-{uploaded.id}.pdf" in response.headers["Content-Disposition"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize("who", ["other", "max", "admin"])

@@ -272,9 +272,8 @@ CSP_DIRECTIVES = (
 )
 PUBLIC_FILES = ("static", "bootstrap.static")
 #: A file a user uploaded is served under a stricter policy of its own (nothing loads, and
-#: the browser sandboxes it: app/learning/views/certificates.py); X-Frame-Options DENY
-#: still forbids framing it.
-SANDBOXED_FILE_CSP = ("default-src 'none'", "sandbox")
+#: the browser sandboxes it, and no page may frame it: app/learning/views/certificates.py).
+SANDBOXED_FILE_CSP = ("default-src 'none'", "sandbox", "frame-ancestors 'none'")
 
 
 def header_problems(response, *, signed_in: bool, endpoint: str | None) -> list[str]:

@@ -291,7 +291,9 @@ def external_file(record_id: int):
         etag=False,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; sandbox; frame-ancestors 'none'"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
