@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
 
     # ``extensions.db``, not a bare ``db``: the package's submodule ``app.db`` (the model
     # helpers) would shadow that name here.
+    _postgres_without_jit(app)
     extensions.db.init_app(app)
     migrate.init_app(app, extensions.db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
@@ -61,6 +62,19 @@ def register_extensions(app: Flask) -> None:
     init_security_log(app)
     with app.app_context():
         _configure_engine(app)
+
+
+def _postgres_without_jit(app: Flask) -> None:
+    """PostgreSQL: JIT off for the app's connections. The app's statements are short
+    OLTP reads that JIT compilation only slows (it compiled a team count for 0.3 s)."""
+    uri = str(app.config.get("SQLALCHEMY_DATABASE_URI") or "")
+    if not uri.startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _configure_engine(app: Flask) -> None:
@@ -211,17 +225,74 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm.exc import StaleDataError
 
-    from app.audit.security import security_event
     from app.versioning import STALE_MESSAGE, STALE_RETRY
 
     log = logging.getLogger("pmo_pathways")
 
     def render_error(status: int, title: str, message: str, incident: str | None = None):
-        return render_template(
-            "errors/error.html", status=status, title=title, message=message, incident=incident
-        ), status
+        """The product's error page. Every one carries an incident reference, logged on
+        "pmo_pathways" with the status, method and path (a 500's with its traceback, by
+        ``_unexpected``), so whoever a user quotes it to finds the request."""
+        if incident is None:
+            incident = _log_incident(log, status)
+        g.incident, g.incident_logged = incident, True
+        try:
+            page = render_template(
+                "errors/error.html", status=status, title=title, message=message, incident=incident
+            )
+        except SQLAlchemyError:
+            # The database is unreachable (a restart, a read-only disk): the signed-in user
+            # cannot be loaded for the page's header, so show it as to a visitor rather
+            # than fail again into the server's bare page (tests/faults, J3).
+            extensions.db.session.rollback()
+            g._login_user = login_manager.anonymous_user()
+            page = render_template(
+                "errors/error.html", status=status, title=title, message=message, incident=incident
+            )
+        return page, status
+
+    _register_http_errors(app, render_error)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error: StaleDataError):
+        """A row someone else changed between this request's read and its write, where no
+        form could say so (``app.versioning``): a plain answer, never a server error."""
+        extensions.db.session.rollback()
+        return render_error(
+            409,
+            "Changed by someone else",
+            STALE_MESSAGE.format(what="What you were saving") + STALE_RETRY,
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        incident = uuid.uuid4().hex[:10]
+        extensions.db.session.rollback()
+        log.exception("incident %s on %s %s", incident, request.method, request.path)
+        return render_error(
+            500,
+            "Something went wrong",
+            "The page could not be shown. Nothing you sent was half-saved. If "
+            "it happens again, quote the incident reference below.",
+            incident,
+        )
+
+    @app.teardown_request
+    def _forget_failed_session(exc):
+        if exc is not None:
+            session.modified = False
+
+    _register_incident_references(app, log)
+    _register_database_conflicts(app, log, render_error, _unexpected)
+
+
+def _register_http_errors(app: Flask, render_error) -> None:
+    """An expired form (400) and the HTTP errors (403, 404, 405, 413, 414…): the product's
+    page, in words, with an incident reference (``render_error``)."""
+    from app.audit.security import security_event
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
@@ -257,34 +328,91 @@ def register_errorhandlers(app: Flask) -> None:
         title, message = texts.get(error.code or 500, (error.name, error.description or ""))
         return render_error(error.code or 500, title, message)
 
-    @app.errorhandler(StaleDataError)
-    def _stale(error: StaleDataError):
-        """A row someone else changed between this request's read and its write, where no
-        form could say so (``app.versioning``): a plain answer, never a server error."""
-        extensions.db.session.rollback()
-        return render_error(
-            409,
-            "Changed by someone else",
-            STALE_MESSAGE.format(what="What you were saving") + STALE_RETRY,
-        )
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        incident = uuid.uuid4().hex[:10]
+#: Answers that are a form's or a save's own outcome, explained on the page or to the script
+#: that sent it (a stale save, a form sent back with its errors): not incidents.
+EXPECTED_REFUSALS = frozenset({409, 422})
+
+
+def _register_incident_references(app: Flask, log: logging.Logger) -> None:
+    """Incident references for error answers the handlers above did not render."""
+    from app.db import RETRY_WANTED
+
+    @app.after_request
+    def _incident_header(response: Response) -> Response:
+        """Every error answer has an incident reference, logged, also those a view renders
+        itself (the log-in page's 429): in the X-Incident-Id header, and on the page where
+        its template shows ``incident_reference()``."""
+        if (
+            response.status_code >= 400
+            and response.status_code not in EXPECTED_REFUSALS
+            and not request.environ.get(RETRY_WANTED)
+        ):
+            if not g.get("incident_logged"):
+                g.incident = _log_incident(log, response.status_code, g.get("incident"))
+                g.incident_logged = True
+            response.headers["X-Incident-Id"] = g.incident
+        return response
+
+    @app.template_global()
+    def incident_reference() -> str:
+        """This request's incident reference (made when first asked for, logged with the
+        answer's status after the response): for a page a view renders with an error status
+        itself, through ``errors/_incident.html``."""
+        if "incident" not in g:
+            g.incident = uuid.uuid4().hex[:10]
+        return str(g.incident)
+
+
+def _log_incident(log: logging.Logger, status: int, incident: str | None = None) -> str:
+    """An incident reference (a new one unless given), logged with the request it answers."""
+    incident = incident or uuid.uuid4().hex[:10]
+    log.warning("incident %s: %s %s answered %s", incident, request.method, request.path, status)
+    return incident
+
+
+def _register_database_conflicts(app: Flask, log: logging.Logger, render_error, unexpected) -> None:
+    """Deadlocks and serialisation failures (PostgreSQL): the request runs again, whole
+    (``app.db.RetryTransactions``); a 503 with an incident reference when none succeeds."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.db import RetryTransactions, gave_up, may_retry, transient_conflict, want_retry
+
+    app.wsgi_app = RetryTransactions(  # type: ignore[method-assign]
+        app.wsgi_app,
+        max_body=int(app.config.get("MAX_CONTENT_LENGTH") or 16 * 1024 * 1024),
+        max_form=int(app.config.get("MAX_FORM_MEMORY_SIZE") or 500_000),
+    )
+
+    @app.errorhandler(DBAPIError)
+    def _database(error: DBAPIError):
+        """A deadlock or serialisation failure (PostgreSQL) rolls back and asks for the
+        request to run again (``app.db.RetryTransactions``); when no attempt is left, a 503
+        saying nothing was saved, with an incident reference. Any other database error is
+        unexpected (500)."""
+        if not transient_conflict(error):
+            return unexpected(error)
         extensions.db.session.rollback()
-        log.exception("incident %s on %s %s", incident, request.method, request.path)
+        if may_retry(request.environ):
+            want_retry(request.environ)
+            return "", 503  # thrown away by RetryTransactions
+        gave_up()
+        incident = uuid.uuid4().hex[:10]
+        log.error(
+            "incident %s: %s %s lost a database conflict on every attempt (%s)",
+            incident,
+            request.method,
+            request.path,
+            type(getattr(error, "orig", error)).__name__,
+        )
         return render_error(
-            500,
-            "Something went wrong",
-            "The page could not be shown. Nothing you sent was half-saved. If "
-            "it happens again, quote the incident reference below.",
+            503,
+            "Busy: please try again",
+            "The site was busy with another change to the same records, and nothing you "
+            "sent was saved. Try again in a moment; if it keeps happening, quote the "
+            "incident reference below.",
             incident,
         )
-
-    @app.teardown_request
-    def _forget_failed_session(exc):
-        if exc is not None:
-            session.modified = False
 
 
 def register_commands(app: Flask) -> None:

@@ -51,7 +51,7 @@ from app.extensions import db
 from app.framework.models import Source
 from app.framework.versions import published_version
 from app.learning import enrolment as enrolling
-from app.learning import progress
+from app.learning import external, progress
 from app.learning import sessions as scheduling
 from app.learning.models import (
     Booking,
@@ -59,6 +59,8 @@ from app.learning.models import (
     CompletionCertificate,
     Enrolment,
     EnrolmentStatus,
+    ExternalCertificate,
+    ExternalStatus,
     ModuleCompletion,
     ModuleType,
 )
@@ -95,6 +97,7 @@ class World:
     withdraw_enrolment: int  # learner 4, active
     class_sessions: tuple[int, int]  # two sessions of one classroom module, 3 places each
     attempt_id: int  # learner 15's attempt, every answer right, linked to a path
+    trainer_users: list[int]  # two training specialists (they review certificates)
 
     signed_in: dict[int, list[Browser]] = field(default_factory=dict)
 
@@ -104,6 +107,10 @@ class World:
         while len(have) < n:
             have.append(sign_in(self.app, user_id, self.server.port))
         return have[:n]
+
+    def reviewers(self) -> list[Browser]:
+        """Six training specialist sessions: three of each trainer."""
+        return self.browsers(self.trainer_users[0], 3) + self.browsers(self.trainer_users[1], 3)
 
     def deciders(self) -> list[Browser]:
         """Six manager sessions: three of the learners' line manager, three of an admin."""
@@ -122,6 +129,10 @@ def _build(built: dict) -> dict:
     manager = make_person("Alex", "Doe", number="MGR1")
     manager_user = make_user(Permission.MANAGER, person=manager)
     admin_user = make_user(Permission.ADMIN, person=make_person("Sam", "Lee", number="ADM1"))
+    trainers = [
+        make_user(Permission.TRAINER, person=make_person("Tara", "Nash", number="TRN1")),
+        make_user(Permission.TRAINER, person=make_person("Theo", "Park", number="TRN2")),
+    ]
     learners = [
         db.session.scalar(select(Person).where(Person.email == email)) for email in built["emails"]
     ]
@@ -204,6 +215,7 @@ def _build(built: dict) -> dict:
         "withdraw_enrolment": withdrawn.id,
         "class_sessions": tuple(sittings),
         "attempt_id": attempt.id,
+        "trainer_users": [t.id for t in trainers],
     }
     db.session.commit()
     return out
@@ -561,6 +573,109 @@ def test_twelve_submits_of_a_passing_attempt_complete_its_path_once(world):
     assert value(world, select(Enrolment.status).where(Enrolment.id == enrolment)) == (
         EnrolmentStatus.COMPLETED
     )
+
+
+# --- external certificates: a trainer's verification or rejection -------------------------------
+
+
+def pending_certificate(world: World, learner: int, number: str) -> tuple[int, bool]:
+    """A certificate the learner recorded, waiting for a trainer: its id, and whether it is
+    one of the catalogue's that proves a competency (verifying it records evidence)."""
+    with world.app.app_context():
+        proving = [c.code for c in external.catalogue(db.session) if c.evidences]
+        record = external.record_external_certificate(
+            db.session,
+            person_id=world.learners[learner],
+            certificate=proving[0] if proving else external.OTHER,
+            other_name="" if proving else "Race certificate",
+            number=number,
+            issued_on=TODAY - timedelta(days=30),
+            folder=world.server.log_path.parent,
+            today=TODAY,
+        )
+        db.session.commit()
+        out = record.id, bool(proving)
+        db.session.remove()
+    return out
+
+
+def certificate_evidence(world: World, learner: int) -> int:
+    return count(
+        world,
+        Evidence,
+        Evidence.person_id == world.learners[learner],
+        Evidence.source == Source.EXTERNAL_CERTIFICATE,
+    )
+
+
+def test_twelve_verifications_of_a_certificate_from_six_trainer_sessions_verify_it_once(world):
+    record_id, proving = pending_certificate(world, 6, "RACE-1")
+    before = certificate_evidence(world, 6)
+    results = fire(
+        world.reviewers(), f"/learning/external/{record_id}/verify", REQUESTS, {"confirmed": "1"}
+    )
+    plain(results)
+    won = saying(results, "Verified ")
+    assert len(won) == 1, [r.said for r in results]
+    refused = saying(results, "This certificate was already verified.")
+    assert len(refused) == REQUESTS - 1, [r.said for r in results]
+    assert value(
+        world, select(ExternalCertificate.status).where(ExternalCertificate.id == record_id)
+    ) == (ExternalStatus.VERIFIED)
+    # One piece of evidence, when the certificate proves a competency.
+    assert proving, "the shipped catalogue has a certificate that proves a competency"
+    assert certificate_evidence(world, 6) == before + 1
+
+
+def test_verifying_and_rejecting_one_certificate_at_once_does_one_of_the_two(world):
+    record_id, _proving = pending_certificate(world, 7, "RACE-2")
+    before = certificate_evidence(world, 7)
+    reviewers = world.reviewers()
+    path = f"/learning/external/{record_id}"
+    results = fire_all(
+        [
+            (reviewers[n % 6], f"{path}/verify", {"confirmed": "1"})
+            if n % 2
+            else (reviewers[n % 6], f"{path}/reject", {"reason": "The number does not match."})
+            for n in range(REQUESTS)
+        ]
+    )
+    plain(results)
+    status = value(
+        world, select(ExternalCertificate.status).where(ExternalCertificate.id == record_id)
+    )
+    assert status in (ExternalStatus.VERIFIED, ExternalStatus.REJECTED)
+    won = saying(results, "Verified ") + saying(results, "Rejected ")
+    assert len(won) == 1, [r.said for r in results]
+    refused = saying(results, f"This certificate was already {status.value}.")
+    assert len(refused) == REQUESTS - 1, [r.said for r in results]
+    expected = before + (1 if status == ExternalStatus.VERIFIED else 0)
+    assert certificate_evidence(world, 7) == expected
+
+
+# --- a learner's self-rating: one waits for the manager ----------------------------------------
+
+
+def test_twelve_self_ratings_of_one_competency_at_once_leave_one_pending(world):
+    learner = world.browsers(world.learner_users[17], 6)
+    code = world.codes[-1]  # one no other test rates
+    results = fire(
+        learner,
+        "/capability/self-rating",
+        REQUESTS,
+        {"competency": code, "level": "3", "note": "", "link": ""},
+    )
+    plain(results)
+    assert len(saying(results, "your rating is with your manager")) == REQUESTS, [
+        (r.status, r.said) for r in results
+    ]
+    mine = (
+        Evidence.person_id == world.learners[17],
+        Evidence.competency_code == code,
+        Evidence.source == Source.SELF_RATING,
+    )
+    assert count(world, Evidence, *mine, Evidence.status == RatingStatus.PENDING) == 1
+    assert count(world, Evidence, *mine, Evidence.status == RatingStatus.WITHDRAWN) == REQUESTS - 1
 
 
 # --- SQLite: the settings, BEGIN IMMEDIATE, and no "database is locked" -----------------------

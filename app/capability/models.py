@@ -42,6 +42,10 @@ class CalibrationStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+#: The rows of self-ratings still waiting for the manager (a partial unique index).
+PENDING_SELF_RATING = "source = 'self_rating' AND status = 'pending'"
+
+
 class Evidence(Model):
     __tablename__ = "evidence"
     __table_args__ = (
@@ -55,6 +59,16 @@ class Evidence(Model):
             unique=True,
             sqlite_where=text("responds_to_id IS NOT NULL"),
             postgresql_where=text("responds_to_id IS NOT NULL"),
+        ),
+        #: One self-rating of a competency waits for the manager, however many arrive
+        #: together (migration 0016; ``services.record_self_rating``).
+        Index(
+            "uq_evidence_pending_self_rating",
+            "person_id",
+            "competency_code",
+            unique=True,
+            sqlite_where=text(PENDING_SELF_RATING),
+            postgresql_where=text(PENDING_SELF_RATING),
         ),
     )
 

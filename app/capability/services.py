@@ -61,7 +61,14 @@ def record_self_rating(
     on: date,
 ) -> Evidence:
     """A person rates themselves. The rating waits for their manager; an earlier rating of the
-    same competency that is still waiting is withdrawn."""
+    same competency that is still waiting is withdrawn.
+
+    One pending self-rating per competency, however many arrive together (two tabs, a
+    double click): the person's row is locked first (``FOR NO KEY UPDATE`` on PostgreSQL,
+    which other rows referencing the person do not wait for; SQLite's write transactions
+    are one at a time already), so each later rating waits, then sees and withdraws the one
+    before it; the last to commit stays pending. A partial unique index
+    (``uq_evidence_pending_self_rating``) holds the rule in the database too."""
     version = require_published(session)
     comp = session.scalar(
         select(Competency).where(
@@ -73,6 +80,7 @@ def record_self_rating(
     if not on_scale(level):
         raise DomainError(f"Choose a level from 0 to {MAX_LEVEL}.", field="level")
     link = _check_link(link)
+    session.execute(select(Person.id).where(Person.id == person_id).with_for_update(key_share=True))
     for earlier in session.scalars(
         select(Evidence).where(
             Evidence.person_id == person_id,

@@ -24,12 +24,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from app.capability.models import Evidence
 from app.dates import RANGE_TEXT, in_range
-from app.db import utcnow
+from app.db import undo_on_rollback, utcnow
 from app.errors import DomainError
 from app.framework.models import Certificate, Competency, Source
 from app.framework.versions import published_version
@@ -142,6 +142,9 @@ def record_external_certificate(
     stored = None
     if file is not None:
         stored = uploads.save(folder, uploads.check_upload(file, file_name, field="file"))
+        # Belongs to this transaction: a rollback (or a retried request) leaves no copy.
+        kept = stored.name
+        undo_on_rollback(session, lambda: uploads.remove(folder, kept))
     record = ExternalCertificate(
         person_id=person_id,
         certificate_code=code,
@@ -173,6 +176,36 @@ def _pending(session: Session, record_id: int, actor_person_id: int) -> External
     if record.person_id == actor_person_id:
         raise DomainError("Another training specialist must review your own certificate.")
     return record
+
+
+def _decide(
+    session: Session,
+    record: ExternalCertificate,
+    status: ExternalStatus,
+    actor_id: int,
+    reason: str,
+) -> None:
+    """Move a pending record to ``status`` with one conditional UPDATE: the exactly-once
+    guard of a review, as for validation decisions (``app.capability.services``). Of several
+    simultaneous verifications or rejections of one record (two trainers, a double click,
+    several tabs) exactly one moves it; each other's UPDATE waits for that one to commit
+    (a row lock on PostgreSQL, the write lock on SQLite), then finds the record no longer
+    pending, changes nothing, and is refused saying what became of it (DomainError)."""
+    moved = session.execute(
+        update(ExternalCertificate)
+        .where(
+            ExternalCertificate.id == record.id,
+            ExternalCertificate.status == ExternalStatus.PENDING,
+        )
+        .values(status=status, reviewed_by_id=actor_id, reviewed_at=utcnow(), review_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        now = session.scalar(
+            select(ExternalCertificate.status).where(ExternalCertificate.id == record.id)
+        )
+        raise DomainError(f"This certificate was already {now.value if now else 'removed'}.")
+    session.refresh(record, ["status", "reviewed_by_id", "reviewed_at", "review_reason"])
 
 
 @dataclass(frozen=True)
@@ -218,13 +251,13 @@ def verify_external_certificate(
 ) -> Verification:
     """A trainer verifies a pending certificate. A catalogue certificate becomes validated
     evidence (its id kept on the record); an "other" one is verified as a record only.
-    Raises DomainError when the record is not pending, or is the trainer's own."""
+    Raises DomainError when the record is not pending, or is the trainer's own.
+
+    Exactly once: the record leaves "pending" by a conditional UPDATE (``_decide``) before
+    any evidence is recorded, so simultaneous verifications record one piece of evidence."""
     record = _pending(session, record_id, actor_person_id)
+    _decide(session, record, ExternalStatus.VERIFIED, actor_id, "")
     evidence = _evidence_for(session, record, actor_id) if record.certificate_code else None
-    record.status = ExternalStatus.VERIFIED
-    record.reviewed_by_id = actor_id
-    record.reviewed_at = utcnow()
-    record.review_reason = ""
     record.evidence_id = evidence.id if evidence else None
     session.flush()
     return Verification(record, evidence)
@@ -241,10 +274,7 @@ def reject_external_certificate(
     if len(reason) > REASON_MAX:
         raise DomainError(f"Keep the reason under {REASON_MAX} characters.", field="reason")
     record = _pending(session, record_id, actor_person_id)
-    record.status = ExternalStatus.REJECTED
-    record.reviewed_by_id = actor_id
-    record.reviewed_at = utcnow()
-    record.review_reason = reason
+    _decide(session, record, ExternalStatus.REJECTED, actor_id, reason)
     session.flush()
     return record
 

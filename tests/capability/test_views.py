@@ -627,9 +627,15 @@ def _statements(client, count_queries, url: str) -> int:
 def _bulk_evidence(person_id: int, codes: list[str], comp_ids: dict[str, int], n: int) -> None:
     today = date.today()
     rows = []
+    waiting: set[str] = set()  # one self-rating per competency may wait (migration 0016)
     for i in range(n):
         code = codes[i % len(codes)]
         self_rating = i % 3 == 0
+        status = [RatingStatus.PENDING, RatingStatus.ACCEPTED, RatingStatus.REJECTED][i // 3 % 3]
+        if status == RatingStatus.PENDING and (code in waiting or not self_rating):
+            status = RatingStatus.ACCEPTED
+        if self_rating and status == RatingStatus.PENDING:
+            waiting.add(code)
         rows.append(
             dict(
                 person_id=person_id,
@@ -647,11 +653,7 @@ def _bulk_evidence(person_id: int, codes: list[str], comp_ids: dict[str, int], n
                 achieved_on=today - timedelta(days=1 + i),
                 expires_on=today + timedelta(days=30) if i % 7 == 0 else None,
                 validated=not self_rating,
-                status=(
-                    [RatingStatus.PENDING, RatingStatus.ACCEPTED, RatingStatus.REJECTED][i % 3]
-                    if self_rating
-                    else None
-                ),
+                status=status if self_rating else None,
                 note=f"row {i}",
                 link=None,
                 recorded_by_id=None,
