@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app, has_request_context, request, url_for
+
 from app.access import may_reach
 
 
@@ -57,16 +59,46 @@ class NavEntry:
     label: str
     endpoint: str
     active: bool
+    href: str = ""
 
 
 def navigation_for(user, current_endpoint: str | None) -> dict[str, list[NavEntry]]:
-    """{section: [entries]} for the items ``user`` may reach; "" is the main bar."""
+    """{section: [entries]} for the items ``user`` may reach; "" is the main bar.
+
+    The route rules and the URLs of these pages never change while the application runs,
+    so the items a set of permissions reaches, with their URLs, are worked out once per
+    application, set of permissions and script root; each request only marks the current
+    page (it was ~15% of a small page's time)."""
     if not user.is_authenticated:
         return {}
     out: dict[str, list[NavEntry]] = {}
-    for item in ITEMS:
-        if may_reach(user, item.endpoint):
-            out.setdefault(item.section, []).append(
-                NavEntry(item.label, item.endpoint, item.endpoint == current_endpoint)
-            )
+    for section, label, endpoint, href in _reachable(frozenset(user.permissions)):
+        out.setdefault(section, []).append(
+            NavEntry(label, endpoint, endpoint == current_endpoint, href)
+        )
     return out
+
+
+def _reachable(permissions: frozenset[str]) -> tuple[tuple[str, str, str, str], ...]:
+    """(section, label, endpoint, URL) of each item a user holding ``permissions`` may
+    reach, in display order; kept on the application (its rules and routes are fixed)."""
+    cache: dict = current_app.extensions.setdefault("pmo_navigation", {})
+    key = (permissions, request.script_root if has_request_context() else "")
+    found = cache.get(key)
+    if found is None:
+        user = _Holder(permissions)
+        found = tuple(
+            (item.section, item.label, item.endpoint, url_for(item.endpoint))
+            for item in ITEMS
+            if may_reach(user, item.endpoint)
+        )
+        cache[key] = found
+    return found
+
+
+@dataclass(frozen=True)
+class _Holder:
+    """A signed-in user holding ``permissions``: all ``may_reach`` looks at."""
+
+    permissions: frozenset[str]
+    is_authenticated: bool = True

@@ -60,10 +60,15 @@ def browser_fingerprint(user_agent: str | None) -> str:
 
 @cache
 def _login_session_statement() -> Select:
-    """Built once: every request runs it, and building it costs more than running it."""
+    """Built once: every request runs it, and building it costs more than running it.
+
+    One statement for the session, its user, the user's person and permissions: the
+    permissions are joined (not the relationship's own second SELECT), which halves what
+    loading a signed-in request costs before its view runs."""
+    user = joinedload(LoginSession.user)
     return (
         select(LoginSession)
-        .options(joinedload(LoginSession.user).joinedload(User.person))
+        .options(user.joinedload(User.person), user.joinedload(User.permission_rows))
         .where(LoginSession.token_hash == bindparam("token_hash"))
     )
 
@@ -84,7 +89,11 @@ def load_login_session(
     asked to log in again. (Sessions opened without one, by tests and benchmarks or before
     the upgrade, are not bound.) Touches ``last_seen_at`` at most once a minute.
     """
-    row = session.scalar(_login_session_statement(), {"token_hash": token_digest(token)})
+    row = (
+        session.scalars(_login_session_statement(), {"token_hash": token_digest(token)})
+        .unique()
+        .one_or_none()
+    )
     if row is None:
         return None
     now = _now()

@@ -10,9 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    Row,
     Select,
     String,
     bindparam,
@@ -42,15 +44,18 @@ from app.capability.models import (
     RatingStatus,
     ValidationDecision,
 )
+from app.errors import DomainError
 from app.framework.models import (
     SOURCE_LABELS,
     Certificate,
     Competency,
+    Framework,
     FrameworkVersion,
     RoleRequirement,
     Source,
+    VersionStatus,
 )
-from app.framework.versions import require_published
+from app.framework.versions import FRAMEWORK_CODE, require_published
 from app.org.models import Person, Role, RoleAssignment
 
 # --- the capability profile -------------------------------------------------------------------
@@ -158,7 +163,9 @@ class Capability:
 SET_ASIDE = (RatingStatus.REJECTED, RatingStatus.WITHDRAWN)
 
 
-def _facts(evidence: Iterable[Evidence], versions: dict[int, int] | None = None) -> list[Fact]:
+def _facts(
+    evidence: Iterable[Evidence | Row[Any]], versions: dict[int, int] | None = None
+) -> list[Fact]:
     """The rule's facts; ``versions`` (competency id -> its version) tells a certificate
     which version's catalogue it is read against."""
     return [
@@ -178,12 +185,15 @@ def _facts(evidence: Iterable[Evidence], versions: dict[int, int] | None = None)
 
 
 def certificate_catalogues(
-    session: Session, evidence: Iterable[Evidence]
+    session: Session,
+    evidence: Iterable[Evidence | Row[Any]],
+    published: PublishedFramework | None = None,
 ) -> tuple[dict[int, int], dict[int, dict[str, CertificateRule]]]:
     """For the external certificates among ``evidence``, in one query: the version of the
     competency each was recorded against (competency id -> version id) and the catalogue of
     each of those versions that has one (version id -> code -> rule), so that a certificate
-    proves what its own version's catalogue says (levels.py, rule 4)."""
+    proves what its own version's catalogue says (levels.py, rule 4). Certificates recorded
+    against the ``published`` version, when given, are answered from it without a query."""
     ids = {
         e.competency_id
         for e in evidence
@@ -191,6 +201,12 @@ def certificate_catalogues(
     }
     versions: dict[int, int] = {}
     catalogues: dict[int, dict[str, CertificateRule]] = {}
+    if published is not None and ids & published.competency_ids:
+        for comp_id in ids & published.competency_ids:
+            versions[comp_id] = published.id
+        if published.certificates:
+            catalogues[published.id] = dict(published.certificates)
+        ids -= published.competency_ids
     if not ids:
         return versions, catalogues
     for comp_id, version_id, cert in session.execute(
@@ -206,19 +222,30 @@ def certificate_catalogues(
 
 
 def evidence_layers(
-    session: Session, evidence: Iterable[Evidence], version: FrameworkVersion, on: date
+    session: Session,
+    evidence: Iterable[Evidence | Row[Any]],
+    version: FrameworkVersion | PublishedFramework,
+    on: date,
 ) -> defaultdict[int, dict[str, Layers]]:
     """The one place a person's evidence becomes their levels, for any number of people:
     person id -> competency code -> layers (levels.py states the rule). Self-ratings set
     aside (rejected, in calibration, withdrawn) are left out; each certificate is read
-    against its own version's catalogue. One query, for the certificates' catalogues."""
-    caps = {c.source.value: c.max_level for c in version.caps}
-    certificates = {c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates}
+    against its own version's catalogue. One query, for the certificates' catalogues.
+    ``evidence`` may be ORM objects or rows with the same column names."""
+    published: PublishedFramework | None = None
+    if isinstance(version, PublishedFramework):
+        published = version
+        caps, certificates = version.caps, version.certificates
+    else:
+        caps = {c.source.value: c.max_level for c in version.caps}
+        certificates = {
+            c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates
+        }
     standing = [
         e for e in evidence if not (e.source == Source.SELF_RATING and e.status in SET_ASIDE)
     ]
-    versions, catalogues = certificate_catalogues(session, standing)
-    by_person: dict[int, list[Evidence]] = {}
+    versions, catalogues = certificate_catalogues(session, standing, published)
+    by_person: dict[int, list[Evidence | Row[Any]]] = {}
     for e in standing:
         by_person.setdefault(e.person_id, []).append(e)
     out: defaultdict[int, dict[str, Layers]] = defaultdict(dict)
@@ -244,74 +271,233 @@ def capability(
     session: Session, person: Person, on: date, compare_role_id: int | None = None
 ) -> Capability:
     """A person's capability against each of their roles, in a fixed number of queries."""
-    version = require_published(session)
-    comps = _competencies(session, version.id)
-    roles = session.scalars(select(Role).where(Role.active.is_(True)).order_by(Role.name)).all()
+    framework = published_framework(session)
+    comps = framework.competencies
+    roles = session.execute(_statements().roles).all()
     wanted = _roles_measured(session, person.id, on, roles, compare_role_id)
-    reqs = session.scalars(
-        select(RoleRequirement).where(
-            RoleRequirement.version_id == version.id,
-            RoleRequirement.role_id.in_([r.id for r, _ in wanted] or [0]),
-        )
+    reqs = session.execute(
+        _statements().requirements,
+        {"version_id": framework.id, "role_ids": [r.id for r, _ in wanted] or [0]},
     ).all()
-    evidence = session.scalars(select(Evidence).where(Evidence.person_id == person.id)).all()
-    layers = evidence_layers(session, evidence, version, on)[person.id]
+    evidence = session.execute(_statements().evidence, {"person_id": person.id}).all()
+    layers = evidence_layers(session, evidence, framework, on)[person.id]
     decisions = recent_decisions(session, person.id, limit=20)
     rows = _RowMaker(layers, _self_view(evidence, decisions))
     by_id = {c.id: c for c in comps}
     role_caps = []
     for role, kind in wanted:
         lines = [
-            rows(by_id[r.competency_id], r.level, r.essential) for r in reqs if r.role_id == role.id
+            rows(by_id[r.competency_id], r.level, r.essential)
+            for r in reqs
+            if r.role_id == role.id and r.competency_id in by_id
         ]
         lines.sort(key=lambda r: (-r.gap, not r.essential, r.code))
         role_caps.append(RoleCapability(role.id, role.code, role.name, kind, lines))
     return Capability(
         person=person,
-        version_label=f"{version.name}, version {version.number}",
-        scale=[(lv.level, lv.name, lv.descriptor) for lv in version.levels],
+        version_label=framework.label,
+        scale=framework.scale,
         roles=role_caps,
         chart=_chart(comps, role_caps, layers),
-        competencies=[(c.code, c.name, c.group.name) for c in comps],
+        competencies=[(c.code, c.name, c.group) for c in comps],
         layers=layers,
         role_choices=[(r.id, r.name) for r in roles],
-        scale_notes={lv.level: lv.note for lv in version.levels if lv.note},
+        scale_notes=framework.scale_notes,
         decisions=decisions,
     )
 
 
-def _competencies(session: Session, version_id: int) -> list[Competency]:
-    """The version's competencies in framework order (group, then position)."""
+# --- the published version, as plain data, kept per process -----------------------------------
+
+
+@dataclass(frozen=True)
+class CompetencyInfo:
+    """A competency of the published version as the capability page shows it."""
+
+    id: int
+    code: str
+    name: str
+    group: str
+    indicators: dict[int, str]
+    boundary: str
+
+
+@dataclass(frozen=True)
+class PublishedFramework:
+    """What the capability pages read of the published version: its scale, the evidence
+    rule's caps and certificate catalogue, and its competencies in framework order.
+
+    A published version's content never changes (every edit needs a draft), so this is
+    built once per process for each published version and kept: loading the version with
+    its scale, caps, catalogue and competencies as ORM objects on every request cost more
+    than the rest of the page's reads together."""
+
+    id: int
+    label: str
+    scale: list[tuple[int, str, str]]
+    scale_notes: dict[int, str]
+    caps: dict[str, int]
+    certificates: dict[str, CertificateRule]
+    competencies: list[CompetencyInfo]
+    competency_ids: frozenset[int] = frozenset()
+
+
+#: (database, version id, content hash, published at) -> the version as plain data.
+_PUBLISHED: dict[tuple, PublishedFramework] = {}
+_KEEP_PUBLISHED = 8
+
+
+@cache
+def _published_key_statement() -> Select:
+    return (
+        select(
+            FrameworkVersion.id,
+            FrameworkVersion.content_hash,
+            FrameworkVersion.published_at,
+        )
+        .join(Framework, Framework.id == FrameworkVersion.framework_id)
+        .where(
+            Framework.code == bindparam("code"),
+            FrameworkVersion.status == VersionStatus.PUBLISHED,
+        )
+        .order_by(FrameworkVersion.number.desc())
+        .limit(1)
+    )
+
+
+def published_framework(session: Session) -> PublishedFramework:
+    """The published version as plain data (one small query when it is kept already); a
+    DomainError when none is published. Kept only for a version that carries its content
+    hash and publication time, which tell it apart from any other version with its id."""
+    found = session.execute(_published_key_statement(), {"code": FRAMEWORK_CODE}).first()
+    if found is None:
+        raise DomainError("No competency framework is published yet.")
+    version_id, content_hash, published_at = found
+    key = (str(session.get_bind().engine.url), version_id, content_hash, published_at)
+    kept = _PUBLISHED.get(key) if content_hash and published_at else None
+    if kept is not None:
+        return kept
+    framework = _build_published(session, require_published(session))
+    if content_hash and published_at and framework.id == version_id:
+        if len(_PUBLISHED) >= _KEEP_PUBLISHED:
+            _PUBLISHED.clear()
+        _PUBLISHED[key] = framework
+    return framework
+
+
+def _build_published(session: Session, version: FrameworkVersion) -> PublishedFramework:
     comps = session.scalars(
         select(Competency)
         .options(joinedload(Competency.group))
-        .where(Competency.version_id == version_id)
+        .where(Competency.version_id == version.id)
         .order_by(Competency.position)
     ).all()
-    return sorted(comps, key=lambda c: (c.group.position, c.position))
+    ordered = sorted(comps, key=lambda c: (c.group.position, c.position))
+    return PublishedFramework(
+        id=version.id,
+        label=f"{version.name}, version {version.number}",
+        scale=[(lv.level, lv.name, lv.descriptor) for lv in version.levels],
+        scale_notes={lv.level: lv.note for lv in version.levels if lv.note},
+        caps={c.source.value: c.max_level for c in version.caps},
+        certificates={
+            c.code: CertificateRule(c.evidences, c.expires) for c in version.certificates
+        },
+        competencies=[
+            CompetencyInfo(
+                c.id,
+                c.code,
+                c.name,
+                c.group.name,
+                {
+                    int(k): v
+                    for k, v in sorted((c.indicators or {}).items(), key=lambda kv: int(kv[0]))
+                },
+                c.boundary,
+            )
+            for c in ordered
+        ],
+        competency_ids=frozenset(c.id for c in ordered),
+    )
+
+
+@dataclass(frozen=True)
+class _Statements:
+    roles: Select
+    assignments: Select
+    requirements: Select
+    evidence: Select
+
+
+@cache
+def _statements() -> _Statements:
+    """The capability page's statements, built once (their parameters are bound at each
+    call): building them cost more than running them."""
+    return _Statements(
+        roles=select(Role.id, Role.code, Role.name)
+        .where(Role.active.is_(True))
+        .order_by(Role.name),
+        assignments=select(
+            RoleAssignment.id,
+            RoleAssignment.kind,
+            RoleAssignment.start_date,
+            RoleAssignment.end_date,
+            Role.id.label("role_id"),
+            Role.code,
+            Role.name,
+        )
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(RoleAssignment.person_id == bindparam("person_id")),
+        requirements=select(
+            RoleRequirement.role_id,
+            RoleRequirement.competency_id,
+            RoleRequirement.level,
+            RoleRequirement.essential,
+        ).where(
+            RoleRequirement.version_id == bindparam("version_id"),
+            RoleRequirement.role_id.in_(bindparam("role_ids", expanding=True)),
+        ),
+        # a person's evidence, as rows with the columns the rule and the page read
+        evidence=select(
+            Evidence.id,
+            Evidence.person_id,
+            Evidence.competency_id,
+            Evidence.competency_code,
+            Evidence.source,
+            Evidence.level,
+            Evidence.achieved_on,
+            Evidence.expires_on,
+            Evidence.validated,
+            Evidence.status,
+            Evidence.certificate_code,
+            Evidence.recorded_at,
+        ).where(Evidence.person_id == bindparam("person_id")),
+    )
+
+
+@dataclass(frozen=True)
+class _RoleRow:
+    id: int
+    code: str
+    name: str
 
 
 def _roles_measured(
-    session: Session, person_id: int, on: date, roles: Sequence[Role], compare_role_id: int | None
-) -> list[tuple[Role, str]]:
+    session: Session, person_id: int, on: date, roles: Sequence, compare_role_id: int | None
+) -> list[tuple[_RoleRow, str]]:
     """(role, kind) for each live current and target role, then the comparison role."""
     assignments = [
         a
-        for a in session.scalars(
-            select(RoleAssignment)
-            .options(joinedload(RoleAssignment.role))
-            .where(RoleAssignment.person_id == person_id)
-        ).all()
-        if a.is_live(on)
+        for a in session.execute(_statements().assignments, {"person_id": person_id}).all()
+        if a.start_date <= on and (a.end_date is None or a.end_date >= on)
     ]
     wanted = [
-        (a.role, a.kind.value)
-        for a in sorted(assignments, key=lambda a: (a.kind.value, a.role.name, a.id))
+        (_RoleRow(a.role_id, a.code, a.name), a.kind.value)
+        for a in sorted(assignments, key=lambda a: (a.kind.value, a.name, a.id))
     ]
     if compare_role_id and all(r.id != compare_role_id for r, _ in wanted):
         role = next((r for r in roles if r.id == compare_role_id), None)
         if role is not None:
-            wanted.append((role, "compare"))
+            wanted.append((_RoleRow(role.id, role.code, role.name), "compare"))
     return wanted
 
 
@@ -323,7 +509,7 @@ class _SelfView:
     pending: dict[str, int]
 
 
-def _self_view(evidence: Sequence[Evidence], decisions: list[DecisionNote]) -> _SelfView:
+def _self_view(evidence: Sequence, decisions: list[DecisionNote]) -> _SelfView:
     latest_self: dict[str, Evidence] = {}
     for e in sorted(evidence, key=lambda e: (e.recorded_at, e.id)):
         if e.source == Source.SELF_RATING and e.status != RatingStatus.WITHDRAWN:
@@ -351,12 +537,12 @@ class _RowMaker:
     def __init__(self, layers: dict[str, Layers], self_view: _SelfView):
         self.layers, self.self_view = layers, self_view
 
-    def __call__(self, comp: Competency, level: int, essential: bool) -> CompetencyRow:
+    def __call__(self, comp: CompetencyInfo, level: int, essential: bool) -> CompetencyRow:
         layer = self.layers.get(comp.code, _NO_EVIDENCE)
         return CompetencyRow(
             comp.code,
             comp.name,
-            comp.group.name,
+            comp.group,
             level,
             essential,
             layer.validated,
@@ -366,14 +552,14 @@ class _RowMaker:
             gap(level, layer.validated),
             _basis_text(layer),
             self.self_view.pending.get(comp.code),
-            {int(k): v for k, v in sorted(comp.indicators.items(), key=lambda kv: int(kv[0]))},
+            comp.indicators,
             comp.boundary,
             self.self_view.rejected.get(comp.code),
         )
 
 
 def _chart(
-    comps: list[Competency], role_caps: list[RoleCapability], layers: dict[str, Layers]
+    comps: list[CompetencyInfo], role_caps: list[RoleCapability], layers: dict[str, Layers]
 ) -> list[ChartBar]:
     """One bar per competency the current (or target) roles require: the highest level any
     current role asks for, the validated level, the self view and the target's level."""
@@ -396,7 +582,7 @@ def _chart(
     ]
 
 
-def _bare_rejection(rating: Evidence) -> DecisionNote:
+def _bare_rejection(rating) -> DecisionNote:
     """A rejected rating whose decision record is older than the recent ones shown."""
     return DecisionNote(
         rating.id,

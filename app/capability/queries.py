@@ -11,15 +11,13 @@ from functools import cache, lru_cache
 from sqlalchemy import (
     BindParameter,
     Select,
-    and_,
     bindparam,
     func,
     literal,
-    or_,
     select,
     union,
 )
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.capability.models import (
     Calibration,
@@ -27,16 +25,13 @@ from app.capability.models import (
     Evidence,
     RatingStatus,
 )
-from app.capability.profile import evidence_layers
+from app.capability.profile import evidence_layers, published_framework
+from app.errors import DomainError
 from app.framework.models import (
     Competency,
-    Framework,
-    FrameworkVersion,
     RoleRequirement,
     Source,
-    VersionStatus,
 )
-from app.framework.versions import FRAMEWORK_CODE
 from app.org.models import AssignmentKind, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
 
 #: The queue's statements are kept (statements are immutable): the validation queue and the
@@ -61,6 +56,19 @@ def pending_ratings_query(scope: Select | None, exclude_person_id: int) -> Selec
         .order_by(Evidence.recorded_at, Evidence.id)
     )
     return stmt if scope is None else stmt.where(Evidence.person_id.in_(scope))
+
+
+def pending_ratings_among(people: list[int] | None, exclude_person_id: int) -> Select:
+    """``pending_ratings_query`` for the people with these ids (None: everyone): the scope
+    found once for both of the queue's lists, rather than in each."""
+    stmt = pending_ratings_query(None, exclude_person_id)
+    return stmt if people is None else stmt.where(Evidence.person_id.in_(people))
+
+
+def open_calibrations_among(people: list[int] | None, exclude_person_id: int) -> Select:
+    """``open_calibrations_query`` for the people with these ids (None: everyone)."""
+    stmt = open_calibrations_query(None, exclude_person_id)
+    return stmt if people is None else stmt.where(Calibration.person_id.in_(people))
 
 
 @cache
@@ -105,19 +113,48 @@ def reach_among(manager_id: int | BindParameter, candidates: Select) -> Select:
 
 
 @cache
-def _rules_version_statement() -> Select:
-    """The published version with what the current-level rule reads of it (its evidence
-    caps and certificate catalogue; not its scale), built once."""
-    return (
-        select(FrameworkVersion)
-        .join(Framework, Framework.id == FrameworkVersion.framework_id)
-        .where(
-            Framework.code == bindparam("code"), FrameworkVersion.status == VersionStatus.PUBLISHED
-        )
-        .options(selectinload(FrameworkVersion.caps), selectinload(FrameworkVersion.certificates))
-        .order_by(FrameworkVersion.number.desc())
-        .limit(1)
+def _context_statements() -> tuple[Select, Select]:
+    """The validated evidence and the current roles' requirements of a page of ratings'
+    people in its competencies, built once (the lists are bound at each call)."""
+    people: BindParameter[list[int]] = bindparam("people", expanding=True)
+    codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
+    evidence = select(
+        Evidence.id,
+        Evidence.person_id,
+        Evidence.competency_id,
+        Evidence.competency_code,
+        Evidence.source,
+        Evidence.level,
+        Evidence.achieved_on,
+        Evidence.expires_on,
+        Evidence.validated,
+        Evidence.status,
+        Evidence.certificate_code,
+    ).where(
+        Evidence.person_id.in_(people),
+        Evidence.competency_code.in_(codes),
+        Evidence.validated.is_(True),
     )
+    required = (
+        select(
+            RoleAssignment.person_id,
+            Role.name,
+            Competency.code,
+            RoleRequirement.level,
+            RoleAssignment.start_date,
+            RoleAssignment.end_date,
+        )
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .join(RoleRequirement, RoleRequirement.role_id == Role.id)
+        .join(Competency, Competency.id == RoleRequirement.competency_id)
+        .where(
+            RoleAssignment.person_id.in_(people),
+            RoleAssignment.kind == AssignmentKind.CURRENT,
+            RoleRequirement.version_id == bindparam("version_id"),
+            Competency.code.in_(codes),
+        )
+    )
+    return evidence, required
 
 
 @dataclass(frozen=True)
@@ -137,40 +174,26 @@ def rating_context(
     queries whatever the number of ratings."""
     if not ratings:
         return {}
-    version = session.scalar(_rules_version_statement(), {"code": FRAMEWORK_CODE})
-    if version is None:
+    try:
+        version = published_framework(session)
+    except DomainError:
         return {}
-    people = {r.person_id for r in ratings}
-    codes = {r.competency_code for r in ratings}
-    pairs = sorted({(r.person_id, r.competency_code) for r in ratings})
-    # only each rating's own person and competency (not every person by every code)
-    evidence = session.scalars(
-        select(Evidence).where(
-            or_(*(and_(Evidence.person_id == p, Evidence.competency_code == c) for p, c in pairs)),
-            Evidence.validated.is_(True),
-        )
-    ).all()
+    pairs = {(r.person_id, r.competency_code) for r in ratings}
+    params = {
+        "people": sorted({p for p, _ in pairs}),
+        "codes": sorted({c for _, c in pairs}),
+        "version_id": version.id,
+    }
+    evidence_statement, required_statement = _context_statements()
+    # each person's evidence in every code of the page, narrowed here to the rating's own
+    evidence = [
+        e
+        for e in session.execute(evidence_statement, params)
+        if (e.person_id, e.competency_code) in pairs
+    ]
     levels = evidence_layers(session, evidence, version, on)
     required: dict[tuple[int, str], list[tuple[int, str]]] = {}
-    for pid, role, code, level, start, end in session.execute(
-        select(
-            RoleAssignment.person_id,
-            Role.name,
-            Competency.code,
-            RoleRequirement.level,
-            RoleAssignment.start_date,
-            RoleAssignment.end_date,
-        )
-        .join(Role, Role.id == RoleAssignment.role_id)
-        .join(RoleRequirement, RoleRequirement.role_id == Role.id)
-        .join(Competency, Competency.id == RoleRequirement.competency_id)
-        .where(
-            RoleAssignment.person_id.in_(people),
-            RoleAssignment.kind == AssignmentKind.CURRENT,
-            RoleRequirement.version_id == version.id,
-            Competency.code.in_(codes),
-        )
-    ):
+    for pid, role, code, level, start, end in session.execute(required_statement, params):
         if start <= on and (end is None or end >= on):
             required.setdefault((pid, code), []).append((level, role))
     out = {}
@@ -213,14 +236,28 @@ def open_calibrations_query(scope: Select | None, exclude_person_id: int) -> Sel
     return stmt if scope is None else stmt.where(Calibration.person_id.in_(scope))
 
 
-def ratings_of(session: Session, person_id: int) -> list[Evidence]:
-    """A person's own self-ratings with the decisions on them, newest first."""
-    return list(
-        session.scalars(
-            select(Evidence)
-            .options(joinedload(Evidence.competency))
-            .where(Evidence.person_id == person_id, Evidence.source == Source.SELF_RATING)
-            .order_by(Evidence.achieved_on.desc(), Evidence.recorded_at.desc(), Evidence.id.desc())
-            .limit(20)
+@cache
+def _ratings_statement() -> Select:
+    """A person's latest self-ratings as rows (only what the page shows), built once."""
+    return (
+        select(
+            Evidence.id,
+            Evidence.competency_code,
+            Competency.name.label("competency_name"),
+            Evidence.level,
+            Evidence.achieved_on,
+            Evidence.status,
+            Evidence.note,
         )
+        .outerjoin(Competency, Competency.id == Evidence.competency_id)
+        .where(Evidence.person_id == bindparam("person_id"), Evidence.source == Source.SELF_RATING)
+        .order_by(Evidence.achieved_on.desc(), Evidence.recorded_at.desc(), Evidence.id.desc())
+        .limit(20)
     )
+
+
+def ratings_of(session: Session, person_id: int) -> list:
+    """A person's own self-ratings, newest first: rows of the rating's id, competency code
+    and name (``competency_name``), level, date, status and note (the decisions on them are
+    in ``profile.recent_decisions``)."""
+    return list(session.execute(_ratings_statement(), {"person_id": person_id}))

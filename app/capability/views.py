@@ -131,7 +131,8 @@ def person(person_id: int):
 def _queue_scope():
     """The people whose ratings the user decides on (``validation_scope``), for a manager
     narrowed first to the people with something waiting: the same people, found without
-    walking the manager's whole organisation on every view of the queue."""
+    walking the manager's whole organisation on every view of the queue — once, as ids,
+    for both lists (None: everyone, for admins)."""
     if ADMIN in current_user.permissions or MANAGER not in current_user.permissions:
         return validation_scope(current_user)
     return queries.reach_among(current_user.person_id, queries.waiting_people())
@@ -141,9 +142,10 @@ def _queue_scope():
 @allow(MANAGER, ADMIN)
 def queue():
     scope = _queue_scope()
-    page = paginate(queries.pending_ratings_query(scope, current_user.person_id))
+    among = None if scope is None else list(db.session.scalars(scope))
+    page = paginate(queries.pending_ratings_among(among, current_user.person_id))
     calibrations = paginate(
-        queries.open_calibrations_query(scope, current_user.person_id), size=10, number=1
+        queries.open_calibrations_among(among, current_user.person_id), size=10, number=1
     )
     return render_template(
         "capability/queue.html",

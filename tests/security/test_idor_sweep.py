@@ -42,6 +42,7 @@ from app.learning.models import CompletionCertificate, Enrolment, ExternalCertif
 from app.org.models import Person
 from tests.conftest import empty_all_tables, make_app
 from tests.demo.test_demo import demo_password_hash
+from tests.pages import normalised
 from tests.security.world import (
     EXPECTED,
     LEARNER,
@@ -51,7 +52,6 @@ from tests.security.world import (
     changed_tables,
     csrf_of,
     digest,
-    normalised,
 )
 from tests.test_permissions import post_data
 

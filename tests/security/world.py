@@ -12,7 +12,6 @@ later is swept with real ids as soon as the route matrix knows how to reach it.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -231,20 +230,6 @@ def changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 
 # --- pages compared as the user sees them -----------------------------------------------------
-
-_VOLATILE = [
-    re.compile(r'name="csrf_token"[^>]*value="[^"]*"'),
-    re.compile(r'value="[^"]*"[^>]*name="csrf_token"'),
-    re.compile(r'data-testid="incident">[0-9a-f]+<'),
-]
-
-
-def normalised(text: str) -> str:
-    """A page with what differs on every request (CSRF tokens, incident ids) blanked."""
-    for pattern in _VOLATILE:
-        text = pattern.sub("", text)
-    return text
-
 
 SPREADSHEET_TYPES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml")
 
