@@ -50,9 +50,21 @@ questions with no time or attempt limit, and accounts (the demo's password) for 
 learners as there are locust users and for ten heads of units (managers); the admin is
 the demo's.
 
+Faults without the load (H6, J3; bench/README.md, "Faults without load"):
+
+- ``--import-kills N [--import-rows 50000]``: the staff import (``flask import people``, a
+  subprocess) killed with SIGKILL at N points of its apply, each time on the state before
+  it; none or all of the batch must be left, and the run again must equal a clean run
+  (tests/faults/import_kill.py). Results: bench/results/import-kill-<backend>.json.
+- ``--fault pg-restart``: a PostgreSQL server of the bench's own stopped for 5 s under a
+  small load and started again, the app not restarted; ``--fault readonly``: gunicorn on a
+  SQLite directory mounted read-only (a mount namespace of its own; needs root). Results:
+  bench/results/fault-<name>.json.
+
 Usage:
   .venv/bin/python bench/load_bench.py [--backend sqlite|postgresql|both] [--seconds 60]
       [--users 50] [--spawn-rate 5] [--workers 5] [--soak] [--kill]
+      [--import-kills N [--import-rows ROWS]] [--fault pg-restart|readonly]
 Results go to stdout and bench/results/load-<backend>[-<label>].json.
 """
 
@@ -1077,7 +1089,403 @@ def report(r: dict) -> None:
         )
 
 
+# --- the staff importer killed mid-apply (H6) ------------------------------------------------
+
+
+def import_kill_bench(backend: str, rows: int, kills: int, server: str, folder: Path) -> dict:
+    """``--import-kills``: the staff import of a ``rows``-row file (``flask import people``,
+    a real subprocess) killed with SIGKILL ``kills`` times, at points spread over its apply,
+    each on the state before the import; after each kill the database holds none or all of
+    the batch, SQLite's checks are clean, the audit chain verifies, and the same command run
+    again leaves what a clean run leaves (tests/faults/import_kill.py)."""
+    from sqlalchemy import create_engine, text
+
+    from app import create_app
+    from app.config import TestConfig
+    from app.extensions import db
+    from tests.conftest import empty_all_tables
+    from tests.faults.import_kill import kill_trials, seed, staff_file
+
+    name = f"pmo_import_kill_{os.getpid()}"
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'import-kill.sqlite3'}"
+    else:
+        url = _database_url(server, name)
+        with _server(server).connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
+    engine = create_engine(url)
+    try:
+        with app.app_context():
+            db.create_all()
+
+            def reset():
+                from tests.faults.import_kill import fingerprint
+
+                db.session.remove()
+                empty_all_tables()
+                seed(db.session)
+                db.session.remove()
+                return fingerprint(engine)
+
+            file = staff_file(folder / "staff.csv", rows)
+            started = time.perf_counter()
+            clean_run, trials = kill_trials(
+                url,
+                engine,
+                file,
+                folder,
+                kills,
+                reset,
+                progress=lambda step: print(f"  {time.strftime('%H:%M:%S')} {step}", flush=True),
+                tries=3,
+            )
+            elapsed = time.perf_counter() - started
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        engine.dispose()
+        if backend == "postgresql":
+            with _server(server).connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    outcomes = [t.outcome for t in trials]
+    resumes = [t.resume_s for t in trials]
+    return {
+        "backend": backend,
+        "rows": rows,
+        "kills": kills,
+        "clean_run": {
+            "start_to_plan_s": round(clean_run.to_plan_s, 2),
+            "apply_and_commit_s": round(clean_run.apply_s, 2),
+            "total_s": round(clean_run.total_s, 2),
+        },
+        "trials": [asdict(t) for t in trials],
+        "summary": {
+            "kills_that_landed": sum(t.killed for t in trials),
+            "tries": sum(t.tries for t in trials),
+            "none": outcomes.count("none"),
+            "all": outcomes.count("all"),
+            "partial": outcomes.count("partial"),
+            "integrity_ok": sum(t.integrity in ("ok", "n/a") for t in trials),
+            "foreign_key_rows": sum(t.foreign_key_rows for t in trials),
+            "audit_chain_ok": sum(t.chain_ok for t in trials),
+            "resumed_equal_to_clean": sum(t.resumed_equal and t.resume_code == 0 for t in trials),
+            "resume_s_median": round(statistics.median(resumes), 2) if resumes else None,
+            "resume_s_max": max(resumes) if resumes else None,
+        },
+        "elapsed_s": round(elapsed, 1),
+    }
+
+
+def report_import_kills(r: dict) -> None:
+    c, s = r["clean_run"], r["summary"]
+    print(
+        f"\n{r['backend']}: {r['rows']:,}-row import, clean run {c['total_s']} s "
+        f"({c['start_to_plan_s']} s to the plan, {c['apply_and_commit_s']} s apply + commit)"
+    )
+    print("  kill at   share  landed  outcome  integrity  fk  chain  resume s  resumed = clean")
+    for t in r["trials"]:
+        print(
+            f"  {t['kill_after_s']:7.2f}  {t['share']:5.2f}  {str(t['killed']):6}  "
+            f"{t['outcome']:7}  {t['integrity']:9}  {t['foreign_key_rows']:2}  "
+            f"{str(t['chain_ok']):5}  {t['resume_s']:8.2f}  {t['resumed_equal']}"
+        )
+    print(
+        f"  {s['kills_that_landed']} of {r['kills']} kills landed; outcomes none {s['none']}, "
+        f"all {s['all']}, partial {s['partial']}; resumed = clean {s['resumed_equal_to_clean']}"
+        f" of {r['kills']}; resume median {s['resume_s_median']} s, max {s['resume_s_max']} s"
+    )
+
+
+# --- dependency faults under a small load (J3) -------------------------------------------------
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+#: What an answer may never show its user.
+LEAKS = ("Traceback", "OperationalError", "psycopg", "sqlite3", 'File "', "readonly database")
+
+
+class FaultServer:
+    """gunicorn (``workers`` sync workers, wsgi:app, the project's settings) on ``url``,
+    started through ``prefix`` (e.g. in a mount namespace of its own); its log in
+    ``folder``."""
+
+    def __init__(self, url: str, folder: Path, workers: int = 2, prefix: tuple = ()):
+        self.port = free_port()
+        self.log_path = folder / "gunicorn.log"
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET}
+        env["PMO_INSTANCE_DIR"] = str(folder)
+        command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync"]
+        command += ["-b", f"127.0.0.1:{self.port}", "--error-logfile", str(self.log_path)]
+        self.proc = subprocess.Popen(
+            [*prefix, *command, "wsgi:app"], cwd=ROOT, env=env, start_new_session=True
+        )
+        deadline = time.monotonic() + 120
+        while not self._answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"gunicorn did not start:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/login", timeout=30) as r:
+                return r.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+
+@dataclass
+class Seen:
+    """One request of the fault load: when it was answered (seconds from the start), what
+    it was, its status (-1: no answer), and whether the page leaked an error's detail."""
+
+    at: float
+    kind: str
+    status: int
+    leak: bool = False
+    product_page: bool = True
+
+
+def _ask(browser, kind: str, method: str, path: str, t0: float) -> Seen:
+    try:
+        if method == "GET":
+            response = browser.request("GET", path)
+        else:
+            response = browser.post(path)
+    except OSError:
+        return Seen(time.monotonic() - t0, kind, -1)
+    text = response.text
+    leak = any(marker in text for marker in LEAKS)
+    product = response.status < 500 or 'data-testid="incident"' in text
+    return Seen(time.monotonic() - t0, kind, response.status, leak, product)
+
+
+def _fault_world(url: str, learners: int, folder: Path):
+    """A small migrated database (bench/attempt_bench.py) and a signed-in browser per
+    learner (tests/served.py), for ``FaultServer`` at ``port`` once it runs."""
+    from app import create_app
+    from app.config import TestConfig
+    from bench.attempt_bench import build_database
+
+    built = build_database(url, learners, items=10, draw=5, secret_key=SECRET)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=SECRET)
+    return built, app
+
+
+def _sign_in_all(app, emails: list[str], port: int) -> list:
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.extensions import db
+    from tests.served import sign_in
+
+    with app.app_context():
+        ids = [db.session.scalars(select(User.id).where(User.email == e)).one() for e in emails]
+        db.session.remove()
+    return [sign_in(app, user_id, port) for user_id in ids]
+
+
+def _figures(seen: list[Seen]) -> dict:
+    out: dict[str, Any] = {"requests": len(seen)}
+    for label, rows in (
+        ("reads", [s for s in seen if s.kind == "read"]),
+        ("writes", [s for s in seen if s.kind == "write"]),
+    ):
+        statuses: dict[str, int] = {}
+        for row in rows:
+            statuses[str(row.status)] = statuses.get(str(row.status), 0) + 1
+        out[label] = statuses
+    out["leaks"] = sum(s.leak for s in seen)
+    out["bare_error_pages"] = sum(not s.product_page for s in seen)
+    return out
+
+
+def fault_readonly(folder: Path) -> dict:
+    """The SQLite database's directory read-only to the app: gunicorn started in a mount
+    namespace of its own where the directory is bind-mounted read-only (the bench runs as
+    root, whom file modes do not stop; a live remount is refused while the workers hold
+    the file open for writing). Before and after, the same app on the same directory
+    writable, for comparison and to show nothing was damaged."""
+    data = folder / "data"
+    data.mkdir()
+    url = f"sqlite:///{data / 'pmo.sqlite3'}"
+    built, app = _fault_world(url, 15, folder)
+    read_only = (
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        f'mount --bind "{data}" "{data}" && mount -o remount,bind,ro "{data}" && exec "$@"',
+        "sh",
+    )
+    start = f"/assessments/{built['assessment_id']}/start"
+    phases: dict[str, list[Seen]] = {"writable": [], "read_only": [], "writable_again": []}
+    logs = []
+    t0 = time.monotonic()
+    for phase, learners in zip(phases, (range(0, 5), range(5, 10), range(10, 15)), strict=True):
+        server = FaultServer(url, folder, prefix=read_only if phase == "read_only" else ())
+        try:
+            browsers = _sign_in_all(app, built["emails"], server.port)
+            for n in learners:
+                phases[phase].append(_ask(browsers[n], "write", "POST", start, t0))
+                for path in ("/", "/assessments", "/me"):
+                    phases[phase].append(_ask(browsers[n], "read", "GET", path, t0))
+            logs.append(server.log())
+        finally:
+            server.stop()
+        server.log_path.unlink(missing_ok=True)
+    with sqlite3.connect(data / "pmo.sqlite3") as conn:
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        attempts = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+    told = sum(s.status == 302 for rows in phases.values() for s in rows if s.kind == "write")
+    return {
+        "fault": "readonly",
+        "phases": {phase: _figures(rows) for phase, rows in phases.items()},
+        "attempts_told_saved": told,
+        "attempts_in_database": attempts,
+        "integrity_check": integrity,
+        "tracebacks_in_log": [len(re.findall(r"^Traceback", log, re.M)) for log in logs],
+    }
+
+
+def _pg(data: Path, *args: str) -> None:
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data), *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def fault_pg_restart(folder: Path, outage: float = 5.0, load_s: float = 8.0) -> dict:
+    """A PostgreSQL server of this run's own (initdb in ``folder``, never the shared one)
+    stopped (fast shutdown) under a small load of reads and writes, kept down ``outage``
+    seconds and started again; the app is not restarted."""
+    from sqlalchemy import create_engine, text
+
+    pg = folder / "pg"
+    pg.mkdir()
+    shutil.chown(pg, "postgres", "postgres")
+    data = pg / "data"
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    port = free_port()
+    options = f"-p {port} -k {pg} -c listen_addresses=127.0.0.1 -c fsync=off"
+    _pg(data, "-o", options, "-w", "-l", str(pg / "server.log"), "start")
+    server = None
+    try:
+        admin = create_engine(
+            f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            conn.execute(text('CREATE DATABASE "pmo"'))
+        admin.dispose()
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/pmo"
+        built, app = _fault_world(url, 8, folder)
+        server = FaultServer(url, folder)
+        browsers = _sign_in_all(app, built["emails"], server.port)
+        start = f"/assessments/{built['assessment_id']}/start"
+        seen: list[Seen] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+        t0 = time.monotonic()
+
+        def client(n: int) -> None:
+            browser = browsers[n]
+            wrote = False
+            while not stop.is_set():
+                row = (
+                    _ask(browser, "read", "GET", "/", t0)
+                    if wrote
+                    else _ask(browser, "write", "POST", start, t0)
+                )
+                wrote = wrote or row.status == 302
+                with lock:
+                    seen.append(row)
+                time.sleep(0.1)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(load_s / 2)
+        down_at = time.monotonic() - t0
+        _pg(data, "-m", "fast", "-w", "stop")
+        time.sleep(outage)
+        _pg(data, "-o", options, "-w", "-l", str(pg / "server.log"), "start")
+        up_at = time.monotonic() - t0
+        # the second half of the load, and then some: until every client has succeeded
+        # since the server came back, or 60 s
+        deadline = time.monotonic() + 60
+        time.sleep(load_s / 2)
+        while time.monotonic() < deadline:
+            with lock:
+                recent = [s for s in seen if s.at > up_at + 0.5]
+            if len(recent) >= 8 and all(s.status in (200, 302) for s in recent[-8:]):
+                break
+            time.sleep(0.5)
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        # the writes the learners saw: one attempt each
+        for n in range(4, 8):
+            seen.append(_ask(browsers[n], "write", "POST", start, t0))
+        log = server.log()
+    finally:
+        if server is not None:
+            server.stop()
+        _pg(data, "-m", "immediate", "stop")
+    before = [s for s in seen if s.at < down_at]
+    during = [s for s in seen if down_at <= s.at < up_at]
+    after = [s for s in seen if s.at >= up_at]
+    ok = [s for s in after if s.status in (200, 302)]
+    failed_after = [s for s in after if s.status not in (200, 302)]
+    last_failure = max((s.at for s in failed_after), default=up_at)
+    return {
+        "fault": "pg-restart",
+        "outage_s": round(up_at - down_at, 2),
+        "before": _figures(before),
+        "during": _figures(during),
+        "after": _figures(after),
+        "first_success_after_restart_s": round(ok[0].at - up_at, 2) if ok else None,
+        "last_failure_after_restart_s": round(last_failure - up_at, 2) if failed_after else 0.0,
+        "errors_after_restart": len(failed_after),
+        "tracebacks_in_log": len(re.findall(r"^Traceback", log, re.M)),
+        "pool_pre_ping": True,
+    }
+
+
+FAULTS = {"readonly": fault_readonly, "pg-restart": fault_pg_restart}
+
+
 def main() -> None:
+    # The mix's administrator logs in by password (the demo's): two-step log-in, required of
+    # administrators elsewhere, is required of nobody in this bench (as in `make run`).
+    os.environ["PMO_TWO_STEP_REQUIRED_FOR"] = ""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--people", type=int, default=20000)
@@ -1097,7 +1505,46 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the demo again")
     parser.add_argument("--no-pin", action="store_true", help="do not pin locust to a core")
     parser.add_argument("--label", default="")
+    parser.add_argument(
+        "--import-kills",
+        type=int,
+        metavar="N",
+        help="no load: kill the staff importer N times mid-apply (H6), then resume",
+    )
+    parser.add_argument("--import-rows", type=int, default=50000, help="rows of that import")
+    parser.add_argument(
+        "--fault", choices=sorted(FAULTS), help="no load: one dependency fault (J3), figures"
+    )
     args = parser.parse_args()
+    if args.fault:
+        tmp = Path(tempfile.mkdtemp(prefix="pmo-fault-"))
+        tmp.chmod(0o755)
+        try:
+            results = FAULTS[args.fault](tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(json.dumps(results, indent=2))
+        out = ROOT / "bench" / "results"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"fault-{args.fault}.json").write_text(json.dumps(results, indent=2) + "\n")
+        print(f"  written to bench/results/fault-{args.fault}.json")
+        return
+    if args.import_kills:
+        for backend in ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]:
+            tmp = Path(tempfile.mkdtemp(prefix="pmo-import-kill-"))
+            try:
+                results = import_kill_bench(
+                    backend, args.import_rows, args.import_kills, args.postgres_server, tmp
+                )
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            report_import_kills(results)
+            out = ROOT / "bench" / "results"
+            out.mkdir(parents=True, exist_ok=True)
+            name = f"import-kill-{backend}.json"
+            (out / name).write_text(json.dumps(results, indent=2) + "\n")
+            print(f"  written to bench/results/{name}")
+        return
     seconds = args.seconds or (600.0 if args.soak else 60.0)
     if args.soak and seconds < 600:
         raise SystemExit("a soak runs for at least 600 s")
