@@ -240,11 +240,19 @@ class _Evidence:
         chosen = wanted[: max(0, spread - d.between(0, 2))]
         chosen += d.rng.sample(self.codes, k=max(0, spread - len(chosen)))
         out = []
+        pending: set[str] = set()
         for n in range(count):
             code = chosen[n % len(chosen)]
             target = required.get(code) or d.pick((1, 2, 2, 3))
             level = max(1, min(5, target + d.pick(DRIFT)))
-            out.append(self.piece(pid, code, level, d.between(0, newest)))
+            piece = self.piece(pid, code, level, d.between(0, newest))
+            if piece[8] == "pending":
+                # One self-rating pending per competency (uq_evidence_pending_self_rating):
+                # an earlier one was withdrawn, as migration 0016 leaves them.
+                if code in pending:
+                    piece = (*piece[:8], "withdrawn", *piece[9:])
+                pending.add(code)
+            out.append(piece)
         return out
 
     def piece(self, pid: int, code: str, level: int, days_ago: int) -> tuple:
@@ -463,7 +471,10 @@ def import_rows(org: Organisation, rows: int, *, seed: int) -> tuple[list[tuple]
     for p in people:
         codes = d.rng.sample(make.codes, k=3)
         for n in range(5):
-            out.append(make.piece(p, codes[n % 3], d.pick((2, 2, 3, 3, 4)), d.between(0, 90)))
+            piece = make.piece(p, codes[n % 3], d.pick((2, 2, 3, 3, 4)), d.between(0, 90))
+            if piece[8] == "pending":  # an import holds no self-rating awaiting a manager
+                piece = (*piece[:8], "withdrawn", *piece[9:])
+            out.append(piece)
     return out, set(people)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from itertools import zip_longest
 
 import click
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.org.models import Person
+from app.reports import distances
 from app.reports.maintain import (
     Difference,
     differences,
@@ -86,7 +87,7 @@ def check_command(show: int) -> None:
     with status 1 when there is one, so that a monitoring job can alert on it."""
     session = db.session()
     found = differences(session)
-    stale = stale_distances(session, date.today())
+    stale = stale_distances(session, distances.today())
     if stale:
         click.echo(
             f"The role distances of {stale} {'person' if stale == 1 else 'people'} do not "
@@ -143,7 +144,7 @@ def distances_command() -> None:
     a person is then computed as the report runs (the figures are the same, only slower)
     until this rewrites them, set-wise in SQL. Run it once a day, shortly after midnight."""
     started = time.perf_counter()
-    people = refresh_stale_distances(db.session(), date.today())
+    people = refresh_stale_distances(db.session(), distances.today())
     db.session.commit()
     click.echo(
         f"Rewrote the role distances of {people} "

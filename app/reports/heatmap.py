@@ -684,23 +684,6 @@ def _group_rows(
     return rows, base, split
 
 
-@dataclass(frozen=True)
-class TeamHeatmap:
-    """A manager's team on the "My team" page: people rows and their table."""
-
-    hm: Heatmap
-    table: StatTable
-
-
-def team_heatmap(session: Session, visible: Select | None, on: date) -> TeamHeatmap | None:
-    """The heatmap of the people a manager sees, by person, as at ``on`` (the first page of
-    names); None when no framework is published."""
-    hm = heatmap(session, ReportScope(on=on, visible=visible), "people")
-    if hm.version_label is None:
-        return None
-    return TeamHeatmap(hm, heatmap_table(hm, "meeting"))
-
-
 # --- comparing two dates ----------------------------------------------------------------------
 
 

@@ -23,8 +23,11 @@
   when it began; the end of the transaction forgets everything.
 - **Two transactions at once** (PostgreSQL): a refresh first locks the people's rows
   (bulk.lock_people), so that the second waits and then reads what the first committed.
-- **Nothing runs on a schedule**: expiry is already in the spans (a span ends the day after
-  its evidence expires), so there is no daily pass.
+- **The spans need no schedule**: expiry is already in them (a span ends the day after its
+  evidence expires). The role distances (distances.py), kept for today beside the level
+  spans by every path above, do: a level lapsing with time alone ends its person's period,
+  and until ``flask reports distances`` (the daily pass, cron) rewrites them the bench
+  computes that person as it runs (the same figures, slower).
 
 Writes that bypass the session (``connection.execute``, the legacy
 ``bulk_insert_mappings``) are not seen: follow them with ``refresh_all(session)``.

@@ -14,6 +14,16 @@ the role's own holders are left out by an anti-join. Never a loop over people.
 
 "Ready" is judged on every competency of the profile, or on its essential competencies only
 (``basis``); a desirable competency then neither counts nor blocks.
+
+**Already in a more senior role.** A programme manager may well meet a project support
+officer's profile, but is no one's bench for it. A role's seniority is read from its profile:
+its *peak*, the highest level it requires (curricula/role-profiles.yaml: level 3 is the
+practitioner peak of officer and co-ordinator roles, 4 senior delivery and management, 5
+shaping the organisation's practice; the career levels L1-L4 of DOMAIN.md follow it). A
+person holding, on the date, a role whose profile peaks higher than this role's is on its
+bench but marked ``senior``: counted apart from "ready now" and "within reach", and ranked
+after the others with as few shortfalls. They are kept, labelled, rather than dropped:
+they are the cover a role has in a pinch, and the page says so.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import Select, Subquery, and_, case, exists, func, select, true
+from sqlalchemy import Select, Subquery, and_, case, exists, false, func, select, true
 from sqlalchemy.orm import Session
 
 from app.assessment.statistics_tables import COUNT, PERCENT, Column, StatTable
@@ -81,13 +91,39 @@ def _target_of(person_id, role_id, on: date):
     )
 
 
+def _peaks(on: date):
+    """(role_id, peak): the highest level each role's profile in force requires (a few
+    dozen rows, computed once a statement)."""
+    prof = profile_at(on)
+    return (
+        select(prof.c.role_id, func.max(prof.c.level).label("peak"))
+        .group_by(prof.c.role_id)
+        .cte("role_peaks")
+    )
+
+
+def _top_peaks(peaks, on: date):
+    """(person_id, top): per person holding a current role on the date, the highest peak
+    among their roles' profiles; computed once a statement (one pass over the live
+    assignments), then looked up per bench row."""
+    return (
+        select(RoleAssignment.person_id, func.max(peaks.c.peak).label("top"))
+        .join(peaks, peaks.c.role_id == RoleAssignment.role_id)
+        .where(assignments_live(on))
+        .group_by(RoleAssignment.person_id)
+        .cte("held_peaks")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 def bench_statement(
     scope: ReportScope, options: BenchOptions, *, role_id: int | None = None
 ) -> Select:
     """SELECT per candidate and role (person_id, role_id, lines, shortfalls, gap_levels,
-    targets): candidates who do not hold the role on the date and are short on at most
-    ``options.within`` competencies, each by one level (so ``gap_levels`` equals
-    ``shortfalls``). ``role_id`` narrows to one role. The role filter of ``scope`` is
+    targets, senior): candidates who do not hold the role on the date and are short on at
+    most ``options.within`` competencies, each by one level (so ``gap_levels`` equals
+    ``shortfalls``); ``senior``: they hold a more senior role (the module docstring).
+    ``role_id`` narrows to one role. The role filter of ``scope`` is
     ignored here: the bench of a role is people who do not hold it.
 
     The pairs come from the stored role distances where they hold on the date, computed
@@ -114,13 +150,22 @@ def bench_statement(
         .subquery("bench")
     )
     targets = _target_of(g.c.person_id, g.c.role_id, on)
-    query = select(
-        g.c.person_id,
-        g.c.role_id,
-        g.c.lines,
-        g.c.shortfalls,
-        g.c.gap_levels,
-        targets.label("targets"),
+    peaks = _peaks(on)
+    held = _top_peaks(peaks, on)
+    # a more senior role held: one whose profile peaks above this role's (module docstring)
+    senior = case((func.coalesce(held.c.top, 0) > peaks.c.peak, true()), else_=false())
+    query = (
+        select(
+            g.c.person_id,
+            g.c.role_id,
+            g.c.lines,
+            g.c.shortfalls,
+            g.c.gap_levels,
+            targets.label("targets"),
+            senior.label("senior"),
+        )
+        .join(peaks, peaks.c.role_id == g.c.role_id)
+        .outerjoin(held, held.c.person_id == g.c.person_id)
     )
     if options.targets_only:
         query = query.where(targets)
@@ -136,23 +181,26 @@ class BenchRole:
     name: str
     profile_size: int  # competencies considered (essential only, or all)
     holders: int
-    ready_now: int
-    within_reach: int  # short by one level on 1..N competencies
-    targeting: int  # of the ready and within reach, those who target the role
+    ready_now: int  # not in a more senior role
+    within_reach: int  # short by one level on 1..N competencies; not in a more senior role
+    targeting: int  # of everyone on the bench, those who target the role
+    senior: int = 0  # ready now or within reach, but already in a more senior role
 
 
 def bench_overview(session: Session, scope: ReportScope, options: BenchOptions) -> list[BenchRole]:
     """Per role with a profile in force (the role filter's role only, if set): holders in
     scope, and how many others are ready now or within reach. By role name."""
     bench = bench_statement(scope, options, role_id=scope.role_id).subquery("b")
+    junior = ~bench.c.senior
     counts = {
-        role_id: (ready, reach, targeting)
-        for role_id, ready, reach, targeting in session.execute(
+        role_id: (ready, reach, targeting, senior)
+        for role_id, ready, reach, targeting, senior in session.execute(
             select(
                 bench.c.role_id,
-                func.sum(case((bench.c.shortfalls == 0, 1), else_=0)),
-                func.sum(case((bench.c.shortfalls > 0, 1), else_=0)),
+                func.sum(case((and_(junior, bench.c.shortfalls == 0), 1), else_=0)),
+                func.sum(case((and_(junior, bench.c.shortfalls > 0), 1), else_=0)),
                 func.sum(case((bench.c.targets, 1), else_=0)),
+                func.sum(case((bench.c.senior, 1), else_=0)),
             ).group_by(bench.c.role_id)
         )
     }
@@ -174,7 +222,7 @@ def bench_overview(session: Session, scope: ReportScope, options: BenchOptions) 
         roles = roles.where(Role.id == scope.role_id)
     out = []
     for role_id, code, name, size in session.execute(roles.order_by(Role.name, Role.code)):
-        ready, reach, targeting = counts.get(role_id, (0, 0, 0))
+        ready, reach, targeting, senior = counts.get(role_id, (0, 0, 0, 0))
         out.append(
             BenchRole(
                 role_id,
@@ -185,6 +233,7 @@ def bench_overview(session: Session, scope: ReportScope, options: BenchOptions) 
                 ready or 0,
                 reach or 0,
                 targeting or 0,
+                senior or 0,
             )
         )
     return out
@@ -216,16 +265,23 @@ class Candidate:
     gap_levels: int
     targets: bool
     short: tuple[Shortfall, ...] = ()
+    senior: bool = False  # already holds a more senior role
 
     @property
     def ready(self) -> bool:
         return self.shortfalls == 0
 
+    @property
+    def status(self) -> str:
+        said = "Ready now" if self.ready else "Within reach"
+        return f"{said}, in a more senior role" if self.senior else said
+
 
 def bench_list(scope: ReportScope, options: BenchOptions, role_id: int) -> Select:
     """A role's bench as ranked rows (person_id, first_name, last_name, unit, lines,
-    shortfalls, gap_levels, targets): ready now first, then fewer shortfalls; among equals
-    those who target the role, then fewer levels short in all, then by name. Paginate it,
+    shortfalls, gap_levels, targets, senior): ready now first, then fewer shortfalls; among
+    equals those not already in a more senior role, then those who target the role, then
+    fewer levels short in all, then by name. Paginate it,
     then ``candidates`` adds what each person is short of."""
     bench = bench_statement(scope, options, role_id=role_id).subquery("b")
     return (
@@ -238,11 +294,13 @@ def bench_list(scope: ReportScope, options: BenchOptions, role_id: int) -> Selec
             bench.c.shortfalls,
             bench.c.gap_levels,
             bench.c.targets,
+            bench.c.senior,
         )
         .join(Person, Person.id == bench.c.person_id)
         .outerjoin(OrgUnit, OrgUnit.id == Person.org_unit_id)
         .order_by(
             bench.c.shortfalls,
+            case((bench.c.senior, 1), else_=0),
             case((bench.c.targets, 0), else_=1),
             bench.c.gap_levels,
             Person.last_name,
@@ -277,6 +335,7 @@ def candidates(
             gap_levels=r.gap_levels,
             targets=bool(r.targets),
             short=tuple(shorts.get((r.person_id, role_id), ())),
+            senior=bool(getattr(r, "senior", False)),
         )
         for r in rows
     ]
@@ -488,6 +547,7 @@ def overview_table(roles: Sequence[BenchRole], options: BenchOptions) -> StatTab
             Column("holders", "Holders", COUNT),
             Column("ready_now", "Ready now", COUNT),
             Column("within_reach", f"Within one level on 1–{options.within}", COUNT),
+            Column("senior", "Ready or within reach, in a more senior role", COUNT),
             Column("targeting", "Of whom target the role", COUNT),
         ),
         rows=tuple(
@@ -499,6 +559,7 @@ def overview_table(roles: Sequence[BenchRole], options: BenchOptions) -> StatTab
                 "holders": r.holders,
                 "ready_now": r.ready_now,
                 "within_reach": r.within_reach if options.within else None,
+                "senior": r.senior,
                 "targeting": r.targeting,
             }
             for r in roles
@@ -532,7 +593,8 @@ def candidates_table(
                 "person": c.name,
                 "unit": c.unit,
                 "current_roles": c.current_roles,
-                "status": "Ready now" if c.ready else "Within reach",
+                "status": c.status,
+                "senior": c.senior,
                 "shortfalls": c.shortfalls,
                 "targets": "Target role" if c.targets else "",
                 "short": "; ".join(s.text for s in c.short),

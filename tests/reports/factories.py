@@ -15,6 +15,8 @@ transaction (small_framework does it for you). After a write that bypasses the s
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -207,3 +209,23 @@ def required_on(session: Session, person_id: int, code: str, on: date) -> int:
         )
         or 0
     )
+
+
+def csv_heading(text: str) -> list[str]:
+    """A report CSV's heading row (the report, then its date and scope in words): the row
+    above the empty row the table follows (app/reports/views/exports.py)."""
+    rows = list(csv.reader(io.StringIO(text)))
+    assert len(rows) >= 3 and rows[1] == [], "a heading row, an empty row, then the table"
+    return rows[0]
+
+
+def csv_table(text: str) -> list[list[str]]:
+    """A report CSV's table (header row first), below its heading row and the empty row."""
+    csv_heading(text)
+    return list(csv.reader(io.StringIO(text)))[2:]
+
+
+def csv_records(text: str) -> list[dict[str, str]]:
+    """A report CSV's table as dicts by column header."""
+    header, *rows = csv_table(text)
+    return [dict(zip(header, row, strict=True)) for row in rows]

@@ -19,8 +19,8 @@ from app.framework.models import Competency, Framework, FrameworkVersion, Source
 from app.framework.versions import FRAMEWORK_CODE
 from app.framework.writing import write_version
 from app.org.models import AssignmentKind, Person, RoleAssignment
-from app.reports import bulk, maintain
-from app.reports.models import LevelSpan, RequirementSpan
+from app.reports import bulk, distances, maintain
+from app.reports.models import LevelSpan, RequirementSpan, RoleDistance, RoleDistancePeriod
 from tests.factories import make_role
 
 START = date(2024, 1, 1)
@@ -192,6 +192,11 @@ def test_the_sql_path_gives_the_rules_spans(session, seed):
     assert session.scalar(select(func.count()).select_from(LevelSpan)) > 50
     assert session.scalar(select(func.count()).select_from(RequirementSpan)) > 50
     assert maintain.differences(session) == []
+    # and everyone's role distances, kept for today
+    assert maintain.stale_distances(session, distances.today()) == 0
+    assert session.scalar(select(func.count()).select_from(RoleDistancePeriod)) >= session.scalar(
+        select(func.count(func.distinct(LevelSpan.person_id)))
+    )
 
 
 def test_refreshing_some_people_in_sql_leaves_the_others_alone(session):
@@ -205,14 +210,27 @@ def test_refreshing_some_people_in_sql_leaves_the_others_alone(session):
     }
     assert stored
     half = ids[::2]
-    session.connection().execute(delete(LevelSpan).where(LevelSpan.person_id.in_(half)))
-    session.connection().execute(delete(RequirementSpan).where(RequirementSpan.person_id.in_(half)))
+    connection = session.connection()
+    for model in (LevelSpan, RequirementSpan, RoleDistance, RoleDistancePeriod):
+        connection.execute(delete(model).where(model.person_id.in_(half)))
     stale = {d.person_id for d in maintain.differences(session)}
     assert stale and stale <= set(half)
 
     maintain.refresh_people_sql(session, half)
 
     assert maintain.differences(session) == []
+    # their role distances too, kept for today
+    with_levels = set(
+        session.scalars(select(LevelSpan.person_id).where(LevelSpan.person_id.in_(half)))
+    )
+    assert with_levels
+    periods = set(
+        session.scalars(
+            select(RoleDistancePeriod.person_id).where(RoleDistancePeriod.person_id.in_(half))
+        )
+    )
+    assert periods >= with_levels
+    assert maintain.stale_distances(session, distances.today()) == 0
 
 
 # -- a staff import ----------------------------------------------------------------------
@@ -260,3 +278,4 @@ def test_a_staff_import_rewrites_the_spans_of_the_people_whose_roles_change(app,
         )
     )
     assert planners == 10
+    assert maintain.stale_distances(session, distances.today()) == 0

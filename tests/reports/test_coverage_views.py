@@ -8,7 +8,6 @@ trainers, admins); reports.coverage_rules_file (trainers, admins)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from html.parser import HTMLParser
@@ -19,6 +18,7 @@ import pytest
 from app.accounts.models import Permission
 from app.reports import coverage as cov
 from tests.factories import make_person, make_user
+from tests.reports.factories import csv_records
 from tests.reports.test_coverage import ON, Org, rate
 
 URL = "/reports/coverage"
@@ -245,7 +245,7 @@ def test_csv_and_xlsx_hold_the_cells_on_the_screen(client, login, request, sessi
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = csv_records(response.get_data(as_text=True))
     assert export_cells(rows, codes) == screen
 
     response = client.get(URL, query_string={"on": ON.isoformat(), "format": "xlsx"})
@@ -267,7 +267,7 @@ def test_an_export_is_safe_from_formula_injection(client, login, trainer, sessio
     org.prj.name = "=HYPERLINK(1)"
     session.commit()
     text = get(client, login, trainer, on=ON.isoformat(), format="csv").get_data(as_text=True)
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = csv_records(text)
     assert {r["Office"] for r in rows if r["Office code"] == "PRJ"} == {"'=HYPERLINK(1)"}
     response = client.get(URL, query_string={"on": ON.isoformat(), "format": "xlsx"})
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active

@@ -5,7 +5,6 @@ dates compared, the chart's text alternative and the manager's "My team" page.""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from datetime import date, timedelta
@@ -19,7 +18,7 @@ from app.framework.models import Source
 from app.reports import heatmap as hm
 from app.reports.scope import ReportScope
 from tests.factories import assign, make_person, make_unit, make_user
-from tests.reports.factories import record
+from tests.reports.factories import csv_table, record
 from tests.reports.test_heatmap import APRIL, EARLY, ON, TODAY, Org, build_org
 
 
@@ -102,7 +101,7 @@ def xlsx_rows(data: bytes) -> list[list]:
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    return csv_table(data.decode("utf-8"))
 
 
 #: a page cell's part -> the table column it shows (code: the competency)

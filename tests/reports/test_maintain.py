@@ -33,7 +33,7 @@ from app.framework.models import (
 )
 from app.framework.versions import published_version
 from app.org.models import AssignmentKind, Person, Role, RoleAssignment
-from app.reports import maintain
+from app.reports import distances, maintain
 from app.reports.cli import reports_cli
 from app.reports.models import LevelSpan, RequirementSpan, RoleDistance, RoleDistancePeriod
 from app.reports.scope import levels_at
@@ -82,9 +82,13 @@ def person(session, version) -> Person:
 
 
 def consistent(session) -> None:
-    """The stored spans are what the rule gives (the check command's test)."""
+    """The stored spans and role distances are what the rule gives (the check command's
+    test), and everyone's role distances are kept for today: a change that stopped
+    rewriting them would leave its people's stored figures not holding today (or missing),
+    which the check alone accepts as "computed on the fly"."""
     session.flush()
     assert maintain.differences(session) == []
+    assert maintain.stale_distances(session, distances.today()) == 0
 
 
 # -- the rule over time ------------------------------------------------------------------
@@ -939,4 +943,5 @@ def test_after_any_changes_the_table_is_the_rule(session, world, ops):
         apply(session, world, op)
     session.commit()
     assert maintain.differences(session) == []
+    assert maintain.stale_distances(session, distances.today()) == 0  # kept for today
     assert_the_spans_give_the_rule(session, world)

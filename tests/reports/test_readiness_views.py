@@ -4,7 +4,6 @@ and filters, and bad input answered with a message."""
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import re
@@ -24,7 +23,7 @@ from app.reports.succession import (
     overview_table,
 )
 from tests.factories import assign, make_role, make_user
-from tests.reports.factories import record
+from tests.reports.factories import csv_table, record
 from tests.reports.test_readiness import EARLY, ON, TODAY, Org, build_org
 
 
@@ -58,7 +57,7 @@ def page_rows(text: str, testid: str) -> list[dict[str, str]]:
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    return csv_table(data.decode("utf-8"))
 
 
 def xlsx_rows(data: bytes) -> list[list]:
@@ -373,3 +372,29 @@ def test_reports_on_a_date_before_any_framework_show_no_figures_but_work(client,
     assert page.status_code == 200
     assert "Nobody in this scope holds a role on this date" in page.get_data(as_text=True)
     assert date(1990, 1, 1).strftime("%d %b %Y") in page.get_data(as_text=True)
+
+
+def test_the_bench_page_counts_and_marks_people_in_a_more_senior_role(
+    client, login, admin, session, org
+):
+    # LEAD peaks at 4, MGR at 3: p5, ready now for MGR, made a LEAD is cover, not bench.
+    assign(org.p5, org.lead, start=date(2025, 3, 1))
+    session.commit()
+    login(admin)
+    overview = client.get(f"/reports/bench?on={ON}").get_data(as_text=True)
+    assert "In a more senior role" in overview
+    mgr = next(r for r in page_rows(overview, "bench-row") if r["code"] == "MGR")
+    assert (mgr["ready_now"], mgr["within_reach"], mgr["senior"]) == ("0", "2", "1")
+    keys = [c.key for c in overview_table([], BenchOptions()).columns]
+    assert_same(
+        page_rows(overview, "bench-row"),
+        keys,
+        csv_rows(client.get(f"/reports/bench.csv?on={ON}").data)[1:],
+    )
+
+    people = page_rows(
+        client.get(f"/reports/bench?on={ON}&role={org.mgr.id}").get_data(as_text=True),
+        "person-row",
+    )
+    assert people[0]["person"] == "Max Five"
+    assert people[0]["status"] == "Ready now, in a more senior role"

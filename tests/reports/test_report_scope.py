@@ -33,9 +33,7 @@ held by Lee and Olga only, so a CA bench or readiness row seen by Mo has nobody 
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
@@ -52,7 +50,8 @@ from app.reports.models import (
     OfficeKind,
 )
 from tests.factories import assign, make_office, make_person, make_role, make_unit, make_user
-from tests.reports.factories import record, small_framework
+from tests.pages import normalised
+from tests.reports.factories import csv_table, record, small_framework
 
 #: An id no database column can hold (above 2**63): an unknown id, never a server error.
 OVERSIZED = "99999999999999999999"
@@ -203,7 +202,7 @@ def export_rows(response) -> list[list[str]]:
     """An export's rows as text (CSV or XLSX)."""
     data = response.get_data()
     if response.headers["Content-Type"].startswith("text/csv"):
-        return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        return csv_table(data.decode("utf-8"))
     sheet = load_workbook(io.BytesIO(data)).active
     return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
 
@@ -213,10 +212,6 @@ def assert_no_outsider(world: World, response, url: str) -> None:
     for person in world.outsiders:
         for mark in (person.last_name, person.employee_number, person.email):
             assert mark not in text, f"{url} shows {mark} ({person.full_name})"
-
-
-def without_csrf(html: str) -> str:
-    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1", html)
 
 
 def table(response) -> dict[str, list[str]]:
@@ -338,7 +333,7 @@ def test_a_manager_is_refused_the_closest_roles_of_someone_they_may_not_see(
         assert hidden.status_code == 403, whom
         assert_no_outsider(world, hidden, f"closest roles of {whom}")
         # a hidden person cannot be told from a missing one
-        assert without_csrf(hidden.text) == without_csrf(missing.text)
+        assert normalised(hidden.text) == normalised(missing.text)
 
 
 @pytest.mark.parametrize("suffix", ["", ".csv", ".xlsx"])

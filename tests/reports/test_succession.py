@@ -210,3 +210,52 @@ def test_closest_roles_as_at_last_month_ignores_evidence_added_today(session, or
 
     assert succession.closest_roles(session, org.p3.id, last_month) == before
     assert succession.closest_roles(session, org.p3.id, TODAY) != before
+
+
+# -- people already in a more senior role --------------------------------------------------------
+
+
+def test_someone_in_a_more_senior_role_is_counted_apart_and_ranked_last(session, org):
+    # LEAD peaks at 4 (RISK 4), MGR and ANL at 3. p5 (3 everywhere) is ready now for MGR;
+    # made a LEAD from before ON, they are cover for MGR, not its bench.
+    scope = ReportScope(on=ON)
+    before = overview(session, scope)["MGR"]
+    assert (before.ready_now, before.within_reach, before.senior) == (1, 2, 0)
+
+    assign(org.p5, org.lead, start=date(2025, 3, 1))
+    session.commit()
+
+    mgr = overview(session, scope)["MGR"]
+    assert (mgr.ready_now, mgr.within_reach, mgr.senior) == (0, 2, 1)
+    assert mgr.targeting == 1  # still aims at it: said, among everyone on the bench
+    bench = succession.bench_candidates(session, scope, BenchOptions(), org.mgr.id)
+    assert [c.name for c in bench] == ["Max Five", "Lou Four", "Pat One"]  # fewest short first
+    assert bench[0].status == "Ready now, in a more senior role"
+    assert [c.senior for c in bench] == [True, False, False]
+    # as at before the appointment they were the bench's ready-now
+    earlier = overview(session, ReportScope(on=date(2025, 2, 15)))["MGR"]
+    assert earlier.senior == 0
+    # ANL peaks at 3 as MGR does: p6 (an MGR) is a peer there, not senior
+    anl = {c.name: c for c in succession.bench_candidates(
+        session, scope, BenchOptions(within=2), org.anl.id)}  # fmt: skip
+    assert anl["Noa Six"].senior is False
+    assert anl["Max Five"].senior is True  # a LEAD now
+
+
+def test_among_equals_the_more_senior_come_after(session, org):
+    # p1 and p4 are both one level short on RISK and FIN for MGR; p4 made a LEAD ranks after.
+    assign(org.p4, org.lead, start=date(2025, 3, 1))
+    session.commit()
+    scope = ReportScope(on=ON)
+    assert names(session, scope, org.mgr) == ["Max Five", "Pat One", "Lou Four"]
+    table = succession.candidates_table(
+        "MGR", succession.bench_candidates(session, scope, BenchOptions(), org.mgr.id)
+    )
+    assert [r["status"] for r in table.rows] == [
+        "Ready now",
+        "Within reach",
+        "Within reach, in a more senior role",
+    ]
+    row = succession.overview_table(succession.bench_overview(session, scope, BenchOptions()),
+                                    BenchOptions()).rows  # fmt: skip
+    assert {r["code"]: r["senior"] for r in row}["MGR"] == 1

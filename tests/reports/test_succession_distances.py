@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
+from app.capability.models import Evidence
 from app.framework.models import Source
 from app.org.models import AssignmentKind, OrgUnit, Person, Role, RoleAssignment
 from app.reports import distances, maintain, readiness, succession
@@ -23,11 +24,19 @@ from app.reports.scope import ReportScope
 from app.reports.spans import era_on
 from app.reports.succession import ALL, ESSENTIAL, BenchOptions
 from tests.factories import assign, make_person, make_role, make_unit
-from tests.reports.factories import record, small_framework
+from tests.reports.factories import at_noon, record, small_framework
 from tests.reports.test_readiness import EARLY, ON, Org, build_org
 
-TODAY = date.today()  # what the distances are kept for (distances.today)
+TODAY = date.today()  # what the distances are kept for (distances.today, frozen below)
 CODES = ("RISK", "PLAN", "FIN", "GOV", "BEN")
+
+
+@pytest.fixture(autouse=True)
+def frozen_today(monkeypatch):
+    """One "today" for the whole module: the day the stored distances are kept for is the
+    TODAY the tests compare with, even when a run crosses midnight."""
+    monkeypatch.setattr(distances, "today", lambda: TODAY)
+    return TODAY
 
 
 def bench_rows(session, scope: ReportScope, options: BenchOptions) -> set[tuple]:
@@ -353,7 +362,8 @@ def test_a_publication_rewrites_everyones_distances_at_commit(session, org):
         "MGR": {"RISK": (1, True)},
         "LEAD": {"RISK": (4, True)},
     }
-    small_framework(session, profiles=profiles)
+    # published at noon on TODAY (not the wall clock's day, which may have moved on)
+    small_framework(session, profiles=profiles, published_at=at_noon(TODAY))
     session.commit()
 
     assert stored(session, org.p3)["MGR"] == (0, 0, 0, 0)  # RISK 1 meets it now
@@ -375,6 +385,145 @@ def test_a_person_with_no_stored_distances_is_computed(session, org):
     ]
     assert names == ["Max Five", "Lou Four", "Pat One"]
     assert maintain.differences(session) == []  # nothing stored is nothing wrong
+
+
+# -- every path that changes levels keeps them for today --------------------------------------
+# Each test would fail if its path stopped rewriting the stored distances: the figures are read
+# from role_distances itself, and kept_for_today() finds anyone whose stored figures do not
+# hold today (the bench would still be right, computed on the fly, so only the table tells).
+
+
+def kept_for_today(session) -> None:
+    session.flush()
+    assert maintain.differences(session) == []
+    assert maintain.stale_distances(session, TODAY) == 0
+
+
+def people_ready_for_mgr(session, org: Org, n: int) -> list[Person]:
+    return [make_person(f"Bulk{i:02d}", "Person", unit=org.team_b) for i in range(n)]
+
+
+def evidence_rows(session, people: list[Person], level: int) -> list[dict]:
+    from app.framework.models import Competency
+    from app.framework.versions import published_version
+
+    version = published_version(session)
+    ids = dict(
+        session.execute(
+            select(Competency.code, Competency.id).where(Competency.version_id == version.id)
+        ).all()
+    )
+    return [
+        {
+            "person_id": p.id,
+            "competency_id": ids[code],
+            "competency_code": code,
+            "source": Source.MANAGER_RATING,
+            "level": level,
+            "achieved_on": TODAY,
+            "validated": True,
+            "recorded_at": at_noon(TODAY),
+        }
+        for p in people
+        for code in ("RISK", "PLAN", "FIN")
+    ]
+
+
+def test_a_bulk_insert_through_the_session_rewrites_the_distances_in_sql(session, org):
+    people = people_ready_for_mgr(session, org, maintain.SMALL + 5)  # past SMALL: SQL path
+    session.commit()
+
+    session.execute(insert(Evidence), evidence_rows(session, people, 3))
+
+    for person in people:
+        assert stored(session, person)["MGR"] == (0, 0, 0, 0)
+        assert session.get(RoleDistancePeriod, person.id).valid_from == TODAY
+    kept_for_today(session)
+    # a bulk UPDATE moves them again: FIN one level short for all of them
+    session.execute(
+        update(Evidence)
+        .where(Evidence.person_id.in_([p.id for p in people]), Evidence.competency_code == "FIN")
+        .values(level=2)
+    )
+    assert {stored(session, p)["MGR"] for p in people} == {(1, 0, 1, 0)}
+    kept_for_today(session)
+
+
+def test_an_import_in_a_deferred_block_rewrites_the_distances_once_at_its_end(session, org):
+    people = people_ready_for_mgr(session, org, maintain.SMALL + 5)
+    session.commit()
+
+    with maintain.deferred(session):
+        for person in people:
+            for code in ("RISK", "PLAN", "FIN"):
+                record(session, person, code, 3, achieved_on=TODAY, source=Source.MANAGER_RATING)
+        assert stored(session, people[0]) == {}  # not yet: at the end of the block
+    for person in people:
+        assert stored(session, person)["MGR"] == (0, 0, 0, 0)
+    kept_for_today(session)
+    mgr = {c.name for c in succession.bench_candidates(
+        session, ReportScope(on=TODAY), BenchOptions(within=0), org.mgr.id)}  # fmt: skip
+    assert {"Bulk00 Person", "Bulk24 Person"} <= mgr
+
+
+def test_a_manager_accepting_a_self_rating_moves_the_distances_in_the_same_transaction(
+    session, org
+):
+    from app.accounts.models import Permission
+    from app.capability import services as capability
+    from app.capability.models import Decision
+    from tests.factories import make_user
+
+    # p1: RISK 2, PLAN 3, FIN 2: one level short of MGR on RISK and FIN.
+    assert stored(session, org.p1)["MGR"] == (2, 0, 2, 0)
+    rating = capability.record_self_rating(
+        session, person_id=org.p1.id, competency_code="FIN", level=3, note="I run the budget.",
+        link=None, actor_id=make_user(person=org.p1).id, on=TODAY,
+    )  # fmt: skip
+    session.commit()
+    assert stored(session, org.p1)["MGR"] == (2, 0, 2, 0)  # a self-rating never counts
+    boss = make_user(Permission.MANAGER, person=org.boss_a)
+
+    capability.decide(
+        session, rating=rating, decision=Decision.ACCEPT, level=None, comment="",
+        actor_id=boss.id, actor_person_id=org.boss_a.id, on=TODAY,
+    )  # fmt: skip
+
+    assert stored(session, org.p1)["MGR"] == (1, 0, 1, 0)  # before any commit
+    kept_for_today(session)
+
+
+def test_evidence_deleted_takes_the_person_off_the_stored_bench(session, org):
+    assert stored(session, org.p5)["MGR"] == (0, 0, 0, 0)
+    for evidence in session.scalars(
+        select(Evidence).where(Evidence.person_id == org.p5.id, Evidence.competency_code == "FIN")
+    ):
+        session.delete(evidence)
+    session.flush()
+
+    assert "MGR" not in stored(session, org.p5)  # FIN 3 short by 3: out of reach
+    kept_for_today(session)
+
+
+def test_a_role_taken_on_leaves_the_distances_and_takes_the_holder_off_its_bench(session, org):
+    # p5 (3 everywhere) is ready now for MGR and aims at it.
+    def mgr_bench() -> list[str]:
+        return [
+            c.name
+            for c in succession.bench_candidates(
+                session, ReportScope(on=TODAY), BenchOptions(), org.mgr.id
+            )
+        ]
+
+    assert "Max Five" in mgr_bench()
+    before = stored(session, org.p5)
+
+    assign(org.p5, org.mgr, start=TODAY)
+    session.commit()
+
+    assert stored(session, org.p5) == before  # the distances are about levels, not roles
+    assert "Max Five" not in mgr_bench()  # the holders are left out as the report runs
+    kept_for_today(session)
 
 
 # -- the commands -------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from flask_login import current_user
 
 from app.access import ADMIN, MANAGER, TRAINER, allow, visible_people
 from app.assessment import statistics_tables as tables
-from app.audit.exports import record_export
 from app.content.office_functions_export import export_office_functions
 from app.extensions import db
 from app.org.models import Office
@@ -30,9 +29,8 @@ from app.reports.forms import (
     optional_id,
 )
 from app.reports.views import bp
+from app.reports.views.exports import about_filters, download
 from app.viewutil import paginate
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _download(body: str | bytes, name: str, kind: str) -> Response:
@@ -44,13 +42,6 @@ def _download(body: str | bytes, name: str, kind: str) -> Response:
             "Cache-Control": "no-store",
         },
     )
-
-
-def _export(table: tables.StatTable, fmt: str) -> Response:
-    record_export(db.session(), what=table.name, fmt=fmt, rows=len(table.rows))
-    if fmt == "xlsx":
-        return _download(tables.table_xlsx(table), f"{table.name}.xlsx", XLSX_TYPE)
-    return _download(tables.table_csv(table), f"{table.name}.csv", "text/csv; charset=utf-8")
 
 
 def _filters():
@@ -79,7 +70,8 @@ def coverage():
     table = cov.coverage_table(report)
     fmt = request.args.get("format")
     if fmt in ("csv", "xlsx"):
-        return _export(table, fmt)
+        about = about_filters("P3O function coverage", form, scope.on, compare=form.compare.data)
+        return download(table, fmt, about)
     return render_template(
         "reports/coverage/page.html",
         form=form,

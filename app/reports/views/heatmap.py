@@ -1,8 +1,9 @@
 """The capability heatmap (``/reports/heatmap``) and the people behind one of its cells
 (``/reports/heatmap/cell``). Managers see their own subtree and reporting line; trainers
-and admins everyone. ``?format=csv`` or ``?format=xlsx`` downloads the table on the screen;
-the workbook also says what it holds (the date, whose people, the filters, the rows and the
-figure): in its title and print header and on a second sheet, "About this report".
+and admins everyone. ``?format=csv`` or ``?format=xlsx`` downloads the table on the screen,
+saying what it holds (the date, whose people, the filters, the rows and the figure): a
+heading row above the CSV's table; the workbook's title, print header and a second sheet,
+"About this report" (views/exports.py, as every report's export).
 
 Both pages read their filters from the query string (ReportFilterForm): a bad date or an
 unknown id is shown on the page with status 400; a unit, office or person beyond the
@@ -11,17 +12,12 @@ viewer's reach is refused (403).
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-
-from flask import Response, abort, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
-from openpyxl import load_workbook
 
 from app.access import ADMIN, MANAGER, TRAINER, allow, can_see_person, visible_people
 from app.assessment import statistics_tables as tables
-from app.audit.exports import record_export
 from app.db import page_number
 from app.extensions import db
 from app.reports import heatmap as hm
@@ -33,6 +29,7 @@ from app.reports.forms import (
     optional_id,
 )
 from app.reports.views import bp
+from app.reports.views.exports import About, about_filters, download
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -64,82 +61,24 @@ def heatmap_bands(measure: str) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def export(table: tables.StatTable, fmt: str, about: About | None = None) -> Response:
-    """The table as a download, named after the report and its date. A workbook also says
-    what it holds (``about``): in its document title and print header, and on a second
-    sheet; the table's sheet stays first, exactly as on screen."""
-    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in table.name)
-    if fmt == "xlsx":
-        workbook = tables.table_xlsx(table)
-        body: str | bytes = workbook if about is None else _described(workbook, about)
-        kind = XLSX_TYPE
-    else:
-        body, kind = tables.table_csv(table), "text/csv; charset=utf-8"
-    record_export(db.session(), what=table.name, fmt=fmt, rows=len(table.rows))
-    return Response(
-        body,
-        content_type=kind,
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe}.{fmt}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-@dataclass(frozen=True)
-class About:
-    """What an export holds, in words: a heading (the date and the scope) and lines of
-    (label, text) for the filters, the rows and the figure."""
-
-    heading: str
-    lines: list[tuple[str, str]]
-
-
-def _described(workbook: bytes, about: About) -> bytes:
-    book = load_workbook(io.BytesIO(workbook))
-    book.properties.title = about.heading[:250]
-    # Excel's header and footer codes start with "&"; a header holds 255 characters at most.
-    book.active.oddHeader.center.text = about.heading.replace("&", "&&")[:250]
-    sheet = book.create_sheet("About this report")
-    sheet.append(["Capability heatmap", tables.safe_text(about.heading)])
-    for label, text in about.lines:
-        sheet.append([label, tables.safe_text(text)])
-    sheet.column_dimensions["A"].width = 22
-    sheet.column_dimensions["B"].width = 100
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def _about(form: HeatmapFilterForm, now: hm.Heatmap, measure: str) -> About:
     """The export's date and scope (whose people, the filters picked), rows and figure."""
-    reach = (
-        "everyone"
-        if visible_people(current_user) is None
-        else f"the people {current_user.person.full_name} manages"
-    )
-    n = now.total.people
-    scope = [f"{reach} ({n:,} {'person' if n == 1 else 'people'} in scope)"]
-    lines = [("As at", now.on.strftime("%d %b %Y"))]
-    if form.compare.data:
-        lines.append(("Compared with", form.compare.data.strftime("%d %b %Y")))
-    lines.append(("People", scope[0]))
-    for name, noun in (("unit", "Org unit"), ("office", "Office"), ("role", "Role")):
-        if form[name].data is not None:
-            picked = [str(label) for _, label, chosen, *_ in form[name].iter_choices() if chosen]
-            lines.append((noun, ", ".join(picked) or str(form[name].data)))
-            scope.append(f"{noun.lower()}: {lines[-1][1]}")
     rows = ROW_NOTES[now.row_kind].removeprefix("Rows: ")
     rows = rows[:1].upper() + rows[1:] + (f" Below {now.base_unit}." if now.base_unit else "")
     if now.row_kind == "people" and now.pages > 1:
         rows += f" Page {now.page} of {now.pages}, {now.per_page} people a page in name order."
-    lines.append(("Rows", rows))
-    lines.append(("Figure in each cell", f"{hm.MEASURE_LABELS[measure]}; n = how many required"))
-    lines.append(("Framework", now.version_label or "none published"))
-    heading = f"As at {lines[0][1]}" + (
-        f" compared with {lines[1][1]}" if form.compare.data else ""
+    return about_filters(
+        "Capability heatmap",
+        form,
+        now.on,
+        compare=form.compare.data,
+        people=now.total.people,
+        extra=[
+            ("Rows", rows),
+            ("Figure in each cell", f"{hm.MEASURE_LABELS[measure]}; n = how many required"),
+            ("Framework", now.version_label or "none published"),
+        ],
     )
-    return About(f"{heading} · " + " · ".join(scope), lines)
 
 
 def _filters():
@@ -196,7 +135,7 @@ def heatmap():
         then = hm.heatmap(db.session(), then_scope, kind, people_ids=ids)
     table = hm.heatmap_table(now, measure, then, form.compare.data)
     if fmt in ("csv", "xlsx"):
-        return export(table, fmt, _about(form, now, measure))
+        return download(table, fmt, _about(form, now, measure))
     return render_template(
         "reports/heatmap/page.html",
         form=form,

@@ -13,37 +13,23 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from app.access import ADMIN, MANAGER, TRAINER, allow, visible_people
-from app.assessment.statistics_tables import StatTable, table_csv, table_xlsx
-from app.audit.exports import record_export
+from app.assessment.statistics_tables import StatTable
 from app.extensions import db
 from app.reports import readiness as queries
 from app.reports.forms import ReportFilterForm, ScopeError, ScopeRefused, fill_choices
 from app.reports.scope import ReportScope
 from app.reports.views import bp
+from app.reports.views.exports import About, about_filters, download
 
 EXPORT = "<any(csv, xlsx):fmt>"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUDIENCE = (MANAGER, TRAINER, ADMIN)
 
 
-def export(table: StatTable, fmt: str, on_label: str) -> Response:
-    """The table as a download named after the table and the date it is as at."""
-    name = f"{table.name}-{on_label}"
-    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)
-    if fmt == "xlsx":
-        body: str | bytes = table_xlsx(table)
-        kind = XLSX_TYPE
-    else:
-        body, kind = table_csv(table), "text/csv; charset=utf-8"
-    record_export(db.session(), what=table.name, fmt=fmt, rows=len(table.rows))
-    return Response(
-        body,
-        content_type=kind,
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe}.{fmt}"',
-            "Cache-Control": "no-store",
-        },
-    )
+def export(table: StatTable, fmt: str, on_label: str, about: About) -> Response:
+    """The table as a download named after the table and the date it is as at, saying
+    what it holds (``about``: a heading row in CSV, a sheet in XLSX; views/exports.py)."""
+    about = replace(about, lines=[*about.lines, ("Table", table.title)])
+    return download(table, fmt, about, f"{table.name}-{on_label}")
 
 
 @dataclass(frozen=True)
@@ -113,7 +99,8 @@ def readiness(fmt: str | None = None):
         table = tables.get(request.args.get("table", "roles"))
         if table is None:
             abort(404)
-        return export(table, fmt, scope.on.isoformat())
+        about = about_filters("Role readiness", form, scope.on, compare=form.compare.data)
+        return export(table, fmt, scope.on.isoformat(), about)
     return render_template(
         "reports/readiness/readiness.html",
         form=form,

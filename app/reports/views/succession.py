@@ -18,6 +18,7 @@ from app.reports import succession as queries
 from app.reports.forms import MAX_ID
 from app.reports.forms_succession import BenchFilterForm, ClosestRolesForm
 from app.reports.views import bp
+from app.reports.views.exports import About, about_filters, day, picked
 from app.reports.views.readiness import AUDIENCE, EXPORT, export, read_filters, scope_words
 from app.viewutil import paginate
 
@@ -40,12 +41,23 @@ def bench(fmt: str | None = None):
     overview = queries.overview_table(queries.bench_overview(session, scope, options), options)
     role = overview.rows[0] if scope.role_id is not None and overview.rows else None
     if fmt:
+        about = about_filters(
+            "Bench strength",
+            form,
+            scope.on,
+            extra=[
+                ("Ready on", picked(form, "basis") or ""),
+                ("Short by one level on", picked(form, "within") or ""),
+                ("Who", picked(form, "who") or "Everyone"),
+            ],
+        )
         if request.args.get("table", "roles") == "roles":
-            return export(overview, fmt, scope.on.isoformat())
+            return export(overview, fmt, scope.on.isoformat(), about)
         if request.args.get("table") != "people" or role is None:
             abort(404)
         people = queries.bench_candidates(session, scope, options, role["role_id"])
-        return export(queries.candidates_table(role["code"], people), fmt, scope.on.isoformat())
+        table = queries.candidates_table(role["code"], people)
+        return export(table, fmt, scope.on.isoformat(), about)
     page, people_table = None, None
     if role is not None:
         total = role["ready_now"] + (role["within_reach"] or 0)
@@ -87,7 +99,10 @@ def closest_roles(person_id: int, fmt: str | None = None):
     closest = queries.closest_roles(db.session(), person.id, form.as_at)
     table = queries.closest_table(person.employee_number, closest)
     if fmt:
-        return export(table, fmt, closest.on.isoformat())
+        on = day(closest.on)
+        who = f"{person.full_name} ({person.employee_number})"
+        about = About("Closest roles", f"As at {on} · {who}", [("As at", on), ("Person", who)])
+        return export(table, fmt, closest.on.isoformat(), about)
     return render_template(
         "reports/succession/closest.html",
         form=form,
