@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
-from sqlalchemy import Select, and_, bindparam, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from app.learning.learner_queries import (
     EnrolmentLine,
     SessionLine,
+    TeamCounts,
     booked_sessions,
     person_enrolments,
 )
+from app.learning.learner_queries import _team_counts_statement as team_counts_statement
 from app.learning.models import (
     Booking,
     BookingStatus,
@@ -30,6 +32,8 @@ from app.learning.models import (
     PathVersion,
 )
 from app.org.models import OrgUnit, OrgUnitPath, Person
+from app.org.queries import TeamSummary, managed_people_ids
+from app.org.queries import _team_summary_statement as team_summary_statement
 
 #: Certificates expiring this close are flagged on the learner's home page.
 EXPIRY_WINDOW_DAYS = 90
@@ -63,56 +67,74 @@ def learner_learning(
     session: Session, person_id: int, today: date, now: datetime
 ) -> LearnerLearning:
     lines = person_enrolments(session, person_id, today)
-    certificates = (
-        session.scalar(
-            select(func.count()).where(
-                CompletionCertificate.person_id == person_id,
-                CompletionCertificate.revoked_at.is_(None),
-            )
-        )
-        or 0
-    )
+    certificates, expiring = _certificates(session, person_id, today)
     return LearnerLearning(
         [e for e in lines if e.status == EnrolmentStatus.ACTIVE],
         sum(1 for e in lines if e.status == EnrolmentStatus.COMPLETED),
         certificates,
         booked_sessions(session, person_id, now)[:SESSIONS_SHOWN],
-        _expiring(session, person_id, today),
+        expiring,
     )
 
 
 @cache
-def _expiring_statement() -> Select:
-    """The person's verified external certificates expiring within the window (built once:
-    the learner's home page runs it on every visit)."""
+def _certificates_statement() -> Select:
+    """The person's completion certificates not revoked (a count) with their verified
+    external certificates expiring within the window, in one statement: a row per expiring
+    certificate, or one row without a certificate when none is, each carrying the count.
+    Built once: the home page runs it on every visit."""
+    person_id = bindparam("person_id", type_=ExternalCertificate.person_id.type)
     today = bindparam("today", type_=ExternalCertificate.expires_on.type)
+    held = (
+        select(func.count())
+        .where(
+            CompletionCertificate.person_id == person_id,
+            CompletionCertificate.revoked_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    one = select(literal(1).label("one")).subquery("one_row")
     return (
         select(
+            held.label("certificates"),
             ExternalCertificate.certificate_code,
             ExternalCertificate.other_name,
             ExternalCertificate.expires_on,
         )
-        .where(
-            ExternalCertificate.person_id == bindparam("person_id"),
-            ExternalCertificate.status == ExternalStatus.VERIFIED,
-            ExternalCertificate.expires_on >= today,
-            ExternalCertificate.expires_on <= bindparam("until", type_=today.type),
+        .select_from(one)
+        .outerjoin(
+            ExternalCertificate,
+            and_(
+                ExternalCertificate.person_id == person_id,
+                ExternalCertificate.status == ExternalStatus.VERIFIED,
+                ExternalCertificate.expires_on >= today,
+                ExternalCertificate.expires_on <= bindparam("until", type_=today.type),
+            ),
         )
         .order_by(ExternalCertificate.expires_on)
     )
 
 
-def _expiring(session: Session, person_id: int, today: date) -> list[Expiring]:
-    """Certificates expiring soon, named from the published catalogue; the catalogue is read
-    only when one is expiring (rarely), not on every visit."""
+def _certificates(session: Session, person_id: int, today: date) -> tuple[int, list[Expiring]]:
+    """(completion certificates held, external certificates expiring soon), the latter named
+    from the published catalogue; the catalogue is read only when one is expiring (rarely),
+    not on every visit."""
     rows = session.execute(
-        _expiring_statement(),
+        _certificates_statement(),
         {
             "person_id": person_id,
             "today": today,
             "until": today + timedelta(days=EXPIRY_WINDOW_DAYS),
         },
     ).all()
+    held = rows[0][0] or 0
+    expiring = [(code, other, expires) for _, code, other, expires in rows if expires is not None]
+    return held, _named(session, expiring, today)
+
+
+def _named(session: Session, rows: list, today: date) -> list[Expiring]:
+    """The expiring certificates (code, other name, expiry) named from the published
+    catalogue, read only when one is expiring."""
     if not rows:
         return []
     from app.framework.models import Certificate, Framework, FrameworkVersion, VersionStatus
@@ -272,3 +294,41 @@ def _by_unit(session: Session, today: date) -> list[PathFigures]:
             .order_by(OrgUnit.name)
         )
     ]
+
+
+@dataclass(frozen=True)
+class ManagerFigures:
+    """A manager's home page figures: their team (the "My team" panel) and their team's
+    learning (the "My team's learning" panel)."""
+
+    team: TeamSummary
+    learning: TeamCounts
+
+
+@lru_cache(maxsize=512)
+def _manager_figures_statement(manager_id: int, everyone: bool) -> Select:
+    """Both panels' figures in one statement, the manager's reach (``managed_people_ids``,
+    what ``access.visible_people`` gives a manager) worked out once as a materialised CTE
+    that both read, where two statements would each walk it. Built once per manager."""
+    if everyone:
+        scope = None
+    else:
+        reach = managed_people_ids(manager_id).cte("reach").prefix_with("MATERIALIZED")
+        scope = select(reach.c[0])
+    today = bindparam("today", type_=Enrolment.due_on.type)
+    team = team_summary_statement(manager_id, scope).subquery("team")
+    learning = team_counts_statement(scope, today).subquery("team_learning")
+    return select(team, learning).select_from(team.join(learning, true()))
+
+
+def manager_figures(
+    session: Session, manager_id: int, everyone: bool, today: date
+) -> ManagerFigures:
+    """``team_summary_of`` and ``team_counts_of`` together: the same figures, one statement
+    (``everyone``: the manager sees everyone)."""
+    row = session.execute(_manager_figures_statement(manager_id, everyone), {"today": today}).one()
+    people, units, direct, without, active, overdue, completed = row
+    return ManagerFigures(
+        TeamSummary(people or 0, units or 0, direct or 0, without or 0),
+        TeamCounts(active or 0, overdue or 0, completed or 0),
+    )

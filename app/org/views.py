@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -26,8 +27,7 @@ from app.db import page_number, record_id
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.framework.queries import framework_status
-from app.learning.learner_queries import team_counts_of
-from app.learning.summary import learner_learning, trainer_learning
+from app.learning.summary import learner_learning, manager_figures, trainer_learning
 from app.org import queries, services
 from app.org.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm, RoleForm
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
@@ -78,7 +78,7 @@ def home():
     # A manager's figures are over the people they manage, or everyone for those who see
     # everyone (access.visible_people); their statements are built once per manager.
     everyone = visible_people(current_user) is None
-    manager = MANAGER in perms
+    figures = manager_figures(session, me.id, everyone, today) if MANAGER in perms else None
     return render_template(
         "org/home.html",
         profile=queries.home_profile(session, me, today),
@@ -86,14 +86,14 @@ def home():
         decisions=recent_decisions(
             session, me.id, since=now - timedelta(days=DECISIONS_SHOWN_DAYS), limit=5
         ),
-        team=queries.team_summary_of(session, me.id, everyone) if manager else None,
+        team=figures.team if figures else None,
         waiting=_waiting(session, me.id, perms, everyone, now),
         framework=framework_status(session) if TRAINER in perms else None,
         org=queries.org_summary(session) if perms & {ADMIN, TRAINER} else None,
         attention=queries.needs_attention(session) if ADMIN in perms else None,
         imports=import_attention(session) if ADMIN in perms else None,
         learning=learner_learning(session, me.id, today, now),
-        team_learning=team_counts_of(session, me.id, everyone, today) if manager else None,
+        team_learning=figures.learning if figures else None,
         trainer=trainer_learning(session, today) if TRAINER in perms else None,
     )
 
@@ -238,10 +238,25 @@ def people():
         "org/people.html",
         page=page,
         flt=flt,
+        person_url=_id_url("org.person", "person_id"),
+        edit_url=_id_url("org.person_edit", "person_id"),
+        active_url=_id_url("org.person_active", "person_id"),
         roles=queries.role_choices(db.session(), active_only=False),
         units=queries.unit_filter_choices(db.session(), flt.org_unit_id),
         confirm=ConfirmForm(),
     )
+
+
+#: A record id no list shows, marking where a row's id goes in a link built once per page.
+_ID_MARK = 987654321
+
+
+def _id_url(endpoint: str, field: str) -> tuple[str, str]:
+    """``url_for(endpoint, field=<id>)`` as (before, after) the id, routed once per page: a
+    list then writes each row's link as before + id + after, not through url_for 50 times."""
+    values: dict[str, Any] = {field: _ID_MARK}
+    before, after = url_for(endpoint, **values).split(str(_ID_MARK))
+    return before, after
 
 
 def _person_form(person: Person | None = None) -> PersonForm:

@@ -13,6 +13,7 @@ from app.learning.models import (
     Booking,
     BookingStatus,
     ClassSession,
+    CompletionCertificate,
     CompletionMethod,
     Enrolment,
     EnrolmentSource,
@@ -117,6 +118,48 @@ def test_learner_sees_booked_sessions_and_certificates_expiring_within_90_days(s
         ("Module 1", "Harbour House 4.12")
     ]
     assert [(x.name, x.days_left) for x in mine.expiring] == [("Soon", 30)]
+
+
+def test_learner_counts_the_certificates_held_with_or_without_one_expiring(session):
+    """The certificates held (revoked ones left out) are counted the same whether none, one
+    or several external certificates are expiring: both come from one statement."""
+    first, second = make_path(title="Certified path"), make_path(title="Revoked path")
+    person, other = make_person(), make_person()
+    held = ((person, first, None), (person, second, NOW), (other, first, None))
+    for n, (who, version, revoked) in enumerate(held):
+        db.session.add(
+            CompletionCertificate(
+                enrolment_id=enrol(who, version, status=EnrolmentStatus.COMPLETED).id,
+                person_id=who.id,
+                code=f"held-{n}",
+                learner_name=who.full_name,
+                path_code="P",
+                path_title=version.title,
+                version_number=version.number,
+                minutes=60,
+                competencies=[],
+                revoked_at=revoked,
+            )
+        )
+    db.session.flush()
+    assert learner_learning(session, person.id, TODAY, NOW).certificates == 1
+    assert learner_learning(session, person.id, TODAY, NOW).expiring == []
+
+    for name, days in (("Later", 60), ("Sooner", 10)):
+        db.session.add(
+            ExternalCertificate(
+                person_id=person.id,
+                other_name=name,
+                issued_on=date(2024, 1, 1),
+                expires_on=TODAY + timedelta(days=days),
+                status=ExternalStatus.VERIFIED,
+            )
+        )
+    db.session.flush()
+    mine = learner_learning(session, person.id, TODAY, NOW)
+    assert mine.certificates == 1
+    assert [(x.name, x.days_left) for x in mine.expiring] == [("Sooner", 10), ("Later", 60)]
+    assert learner_learning(session, other.id, TODAY, NOW).certificates == 1
 
 
 def test_team_counts_only_the_people_in_scope(session):
