@@ -211,18 +211,10 @@ def required_on(session: Session, person_id: int, code: str, on: date) -> int:
     )
 
 
-def csv_heading(text: str) -> list[str]:
-    """A report CSV's heading row (the report, then its date and scope in words): the row
-    above the empty row the table follows (app/reports/views/exports.py)."""
-    rows = list(csv.reader(io.StringIO(text)))
-    assert len(rows) >= 3 and rows[1] == [], "a heading row, an empty row, then the table"
-    return rows[0]
-
-
 def csv_table(text: str) -> list[list[str]]:
-    """A report CSV's table (header row first), below its heading row and the empty row."""
-    csv_heading(text)
-    return list(csv.reader(io.StringIO(text)))[2:]
+    """A report CSV's table: its header row first, nothing above it
+    (app/reports/views/exports.py)."""
+    return list(csv.reader(io.StringIO(text)))
 
 
 def csv_records(text: str) -> list[dict[str, str]]:

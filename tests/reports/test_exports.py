@@ -1,7 +1,8 @@
-"""Every report's CSV and XLSX export says what it holds: the report, the date it is as at,
-whose people, and the filters picked (org unit, office, role, and the report's own options):
-in a heading row above the CSV's table, and in the workbook's title, print header and "About
-this report" sheet, the table's sheet staying first. SQLite and PostgreSQL."""
+"""Every report's XLSX export says what it holds: the report, the date it is as at, whose
+people, and the filters picked (org unit, office, role, and the report's own options), in the
+workbook's title, print header and "About this report" sheet, the table's sheet staying
+first. The CSV is the bare table (header row first), for programs to read as it is. SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from openpyxl import load_workbook
 
 from app.accounts.models import Permission
 from tests.factories import make_user
-from tests.reports.factories import csv_heading, csv_table
+from tests.reports.factories import csv_table
 from tests.reports.test_readiness import ON, Org, build_org
 
 DAY = ON.strftime("%d %b %Y")  # 01 Jun 2025
@@ -74,19 +75,20 @@ def test_each_export_names_its_date_scope_and_filters(client, login, admin, org,
     report, address, query = exports(org)[n]
     login(admin)
 
-    text = fetch(client, address, query, "csv").get_data(as_text=True)
-    name, heading = csv_heading(text)
-    assert name == report
-    assert heading.startswith(f"As at {DAY} · everyone")
-    for words in ("org unit: Team A", "office: ", "Enterprise PMO", "role: PMO Analyst"):
-        assert words in heading, (report, heading)
-    assert csv_table(text)[0]  # the table's header row follows, as before
-
     response = fetch(client, address, query, "xlsx")
     assert response.status_code == 200
     sheets, lines, title, header = about_sheet(response.data)
     assert sheets[-1] == "About this report" and len(sheets) == 2  # the table's sheet first
-    assert lines[report] == heading  # the same words as the CSV's heading
+    heading = lines[report]
+    assert heading.startswith(f"As at {DAY} · everyone")
+    for words in ("org unit: Team A", "office: ", "Enterprise PMO", "role: PMO Analyst"):
+        assert words in heading, (report, heading)
+    first_sheet = next(load_workbook(io.BytesIO(response.data)).worksheets[0].iter_rows())
+    table_header = [str(c.value) for c in first_sheet]
+
+    # The CSV is the same table with nothing above it: a program reads it as it is.
+    text = fetch(client, address, query, "csv").get_data(as_text=True)
+    assert csv_table(text)[0] == table_header
     assert lines["As at"] == DAY
     assert lines["Org unit"] == "Team A"
     assert "Enterprise PMO" in lines["Office"]
@@ -107,20 +109,16 @@ def test_the_bench_export_names_its_options(client, login, admin, org):
 
 def test_a_managers_export_says_whose_people_it_counts(client, login, manager, org):
     login(manager)
-    text = client.get("/reports/readiness.csv", query_string={"on": ON.isoformat()}).text
-    _, heading = csv_heading(text)
-    assert heading == f"As at {DAY} · the people Ada Boss manages"
+    response = client.get("/reports/readiness.xlsx", query_string={"on": ON.isoformat()})
+    _, lines, title, _ = about_sheet(response.data)
+    assert lines["Role readiness"] == title == f"As at {DAY} · the people Ada Boss manages"
 
 
 def test_the_closest_roles_export_names_the_person_and_date(client, login, admin, org):
     login(admin)
     url = f"/reports/people/{org.p5.id}/closest-roles"
-    text = client.get(f"{url}.csv", query_string={"on": ON.isoformat()}).text
-    assert csv_heading(text) == [
-        "Closest roles",
-        f"As at {DAY} · Max Five ({org.p5.employee_number})",
-    ]
     _, lines, _, _ = about_sheet(client.get(f"{url}.xlsx?on={ON}").data)
+    assert lines["Closest roles"] == f"As at {DAY} · Max Five ({org.p5.employee_number})"
     assert lines["Person"] == f"Max Five ({org.p5.employee_number})"
 
 
@@ -129,7 +127,6 @@ def test_a_heading_cannot_carry_a_formula(client, login, admin, session, org):
     session.commit()
     login(admin)
     query = {"on": ON.isoformat(), "unit": org.team_a.id}
-    _, heading = csv_heading(client.get("/reports/readiness.csv", query_string=query).text)
-    assert "org unit: =HYPERLINK(1)" in heading  # inside the line, not at its start
     _, lines, _, _ = about_sheet(client.get("/reports/readiness.xlsx", query_string=query).data)
+    assert "org unit: =HYPERLINK(1)" in lines["Role readiness"]  # inside, not at its start
     assert lines["Org unit"] == "'=HYPERLINK(1)"

@@ -1,9 +1,9 @@
 """What every report's download says about itself: the report, the date it is as at, whose
 people and the filters picked (org unit, office, role, and the report's own options).
 
-- **CSV**: a heading row (the report's name, then that in one line), an empty row, then the
-  table exactly as on screen (its header row first). A spreadsheet shows the heading above
-  the table; a program reading the table skips the first two rows.
+- **CSV**: the table exactly as on screen, its header row first and nothing above it, so
+  that a program (pandas, a BI tool, another system's import) reads it as it is. What it
+  holds is said by its file name (the report and the as-at date) and, in full, by the XLSX.
 - **XLSX**: the table's sheet stays first and unchanged; the heading is the workbook's
   title and the sheet's print header, and a second sheet, "About this report", lists each
   filter on a line of its own.
@@ -14,7 +14,6 @@ Every text written goes through the exporter's formula-injection guard
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,15 +94,6 @@ def about_filters(
     return About(report, f"{heading} · " + " · ".join(scope), lines)
 
 
-def described_csv(table: tables.StatTable, about: About) -> str:
-    """The table's CSV below a heading row and an empty row."""
-    out = io.StringIO()
-    csv.writer(out).writerows(
-        [[tables.safe_text(about.report), tables.safe_text(about.heading)], []]
-    )
-    return out.getvalue() + tables.table_csv(table)
-
-
 def described_xlsx(workbook: bytes, about: About) -> bytes:
     """The workbook with its title, print header and an "About this report" sheet."""
     book = load_workbook(io.BytesIO(workbook))
@@ -130,7 +120,7 @@ def download(table: tables.StatTable, fmt: str, about: About, name: str | None =
         body: str | bytes = described_xlsx(tables.table_xlsx(table), about)
         kind = XLSX_TYPE
     else:
-        body, kind = described_csv(table, about), "text/csv; charset=utf-8"
+        body, kind = tables.table_csv(table), "text/csv; charset=utf-8"
     record_export(db.session(), what=table.name, fmt=fmt, rows=len(table.rows))
     return Response(
         body,
