@@ -176,7 +176,11 @@ def _audit_context() -> None:
 def _refuse_nul_characters() -> None:
     """A NUL character is never real input and PostgreSQL text cannot hold it: refuse the
     request (400) before it reaches a query, rather than fail there with a 500."""
-    for values in (request.args, request.form):
+    # A request without a body (every plain GET) has no form: reading ``request.form``
+    # would only build an empty one, on every page view (issue 9, point 10). With a length
+    # or a content type it is read as before (and an oversized body refused, 413).
+    has_body = request.content_length or request.environ.get("CONTENT_TYPE")
+    for values in (request.args, request.form) if has_body else (request.args,):
         if any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
             raise BadRequest("The request contained a NUL character.")
 

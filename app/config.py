@@ -57,6 +57,12 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     #: A login session unused for this long is ended.
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    #: The session cookie is sent again only when its contents change (log-in, a flashed
+    #: message, a new CSRF token), not re-signed on every answer: both limits above are
+    #: enforced server-side on the login session (``load_login_session``: created_at and
+    #: last_seen_at), so a sliding cookie expiry adds nothing but CPU and bytes per request
+    #: (issue 9, point 10). The server ends the session at those limits whatever the cookie says.
+    SESSION_REFRESH_EACH_REQUEST = False
     #: Log-in throttling (app/accounts/throttle.py): per email address (and per known
     #: device), LOGIN_FREE_FAILURES failures cost nothing, then each further attempt waits
     #: 1 s, 2 s, 4 s … up to LOGIN_DELAY_CAP after the last failure; failures are forgotten
