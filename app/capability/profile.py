@@ -61,6 +61,24 @@ from app.org.models import Person, Role, RoleAssignment
 # --- the capability profile -------------------------------------------------------------------
 
 
+#: The columns of a piece of evidence the level rule and the pages read: evidence is
+#: selected as rows of these, not as ORM objects (queries.py selects them too).
+RULE_EVIDENCE_COLUMNS = (
+    Evidence.id,
+    Evidence.person_id,
+    Evidence.competency_id,
+    Evidence.competency_code,
+    Evidence.source,
+    Evidence.level,
+    Evidence.achieved_on,
+    Evidence.expires_on,
+    Evidence.validated,
+    Evidence.status,
+    Evidence.certificate_code,
+    Evidence.recorded_at,
+)
+
+
 @dataclass(frozen=True)
 class DecisionNote:
     """What became of one of a person's self-ratings: the manager's decision, or the level
@@ -457,20 +475,7 @@ def _statements() -> _Statements:
             RoleRequirement.role_id.in_(bindparam("role_ids", expanding=True)),
         ),
         # a person's evidence, as rows with the columns the rule and the page read
-        evidence=select(
-            Evidence.id,
-            Evidence.person_id,
-            Evidence.competency_id,
-            Evidence.competency_code,
-            Evidence.source,
-            Evidence.level,
-            Evidence.achieved_on,
-            Evidence.expires_on,
-            Evidence.validated,
-            Evidence.status,
-            Evidence.certificate_code,
-            Evidence.recorded_at,
-        ).where(Evidence.person_id == bindparam("person_id")),
+        evidence=select(*RULE_EVIDENCE_COLUMNS).where(Evidence.person_id == bindparam("person_id")),
     )
 
 

@@ -25,7 +25,7 @@ from app.capability.models import (
     Evidence,
     RatingStatus,
 )
-from app.capability.profile import evidence_layers, published_framework
+from app.capability.profile import RULE_EVIDENCE_COLUMNS, evidence_layers, published_framework
 from app.errors import DomainError
 from app.framework.models import (
     Competency,
@@ -118,19 +118,7 @@ def _context_statements() -> tuple[Select, Select]:
     people in its competencies, built once (the lists are bound at each call)."""
     people: BindParameter[list[int]] = bindparam("people", expanding=True)
     codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
-    evidence = select(
-        Evidence.id,
-        Evidence.person_id,
-        Evidence.competency_id,
-        Evidence.competency_code,
-        Evidence.source,
-        Evidence.level,
-        Evidence.achieved_on,
-        Evidence.expires_on,
-        Evidence.validated,
-        Evidence.status,
-        Evidence.certificate_code,
-    ).where(
+    evidence = select(*RULE_EVIDENCE_COLUMNS).where(
         Evidence.person_id.in_(people),
         Evidence.competency_code.in_(codes),
         Evidence.validated.is_(True),
