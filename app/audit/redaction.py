@@ -36,9 +36,9 @@ def redact_person(session: Session, person_id: int) -> list[int]:
     write_pending(session)
     connection = session.connection()
     found = connection.execute(
-        select(events.c.id, events.c.record_table, events.c.before, events.c.after).where(
-            events.c.person_id == person_id
-        )
+        select(events.c.id, events.c.record_table, events.c.before, events.c.after)
+        .where(events.c.person_id == person_id)
+        .order_by(events.c.id)  # the events it blanks, in the order they were written
     ).all()
     changes = []
     for row in found:
