@@ -78,12 +78,15 @@ def _postgres_without_jit(app: Flask) -> None:
 
 
 def _configure_engine(app: Flask) -> None:
-    """SQLite: WAL, foreign keys on, a busy timeout, on every new connection."""
+    """SQLite: WAL, foreign keys on, a busy timeout, on every new connection. PostgreSQL
+    (psycopg): prepared statements kept across requests (``app.db.keep_prepared_statements``)."""
     from sqlalchemy import event
 
-    from app.db import begin_writes_immediately
+    from app.db import begin_writes_immediately, keep_prepared_statements
 
     engine = extensions.db.engine
+    if engine.dialect.driver == "psycopg":
+        keep_prepared_statements(engine)
     if engine.dialect.name != "sqlite":
         return
 

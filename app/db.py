@@ -151,6 +151,47 @@ RETRIES: Counter[str] = Counter()
 _retry_log = logging.getLogger("pmo_pathways.retry")
 
 
+def keep_prepared_statements(engine: Engine) -> None:
+    """PostgreSQL through psycopg: keep each connection's prepared statements across the
+    rollback that ends every request.
+
+    psycopg prepares a statement after it has run five times on a connection, so that
+    PostgreSQL parses and plans it once, but forgets them all (and deallocates them) at
+    every ROLLBACK, in case the transaction dropped or altered what they read. Every request
+    ends in one (the session is closed), so no statement was ever prepared: each of a
+    page's statements was parsed and planned again, a millisecond or more for the joins of
+    a signed-in page, more than running it. The app changes no schema while it serves
+    (migrations run before it starts); psycopg still forgets them after a DROP, ALTER,
+    DISCARD or DEALLOCATE that runs on the connection, and PostgreSQL plans a prepared
+    statement again when a table it reads changes. A psycopg without this internal keeps
+    its own behaviour (tests/test_prepared_statements.py notices)."""
+
+    @event.listens_for(engine, "connect")
+    def _keep(dbapi_connection, _record):
+        manager = getattr(dbapi_connection, "_prepared", None)
+        rollback = getattr(dbapi_connection, "rollback", None)
+        if manager is None or not callable(getattr(manager, "clear", None)) or rollback is None:
+            return
+        try:  # an internal that cannot be shadowed: psycopg's own behaviour stays
+            manager.clear = _kept
+            del manager.clear
+        except AttributeError:
+            return
+
+        def rollback_keeping_prepared() -> None:
+            manager.clear = _kept  # the statements outlive this rollback only
+            try:
+                rollback()
+            finally:
+                del manager.clear
+
+        dbapi_connection.rollback = rollback_keeping_prepared
+
+
+def _kept() -> bool:
+    return False
+
+
 def transient_conflict(error: BaseException) -> bool:
     """Whether ``error`` is PostgreSQL's deadlock (40P01) or serialisation failure (40001),
     as SQLAlchemy raises it (``DBAPIError.orig`` carries the driver's SQLSTATE)."""
