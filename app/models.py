@@ -47,8 +47,19 @@ from app.learning.models import (
     ReminderLog,
 )
 from app.learning.models.paths import PathAudience
-from app.org import tree  # noqa: F401  (keeps the org-unit closure table in step)
-from app.org.models import Office, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
+from app.org import (
+    lines,  # noqa: F401  (keeps the reporting-line closure table in step)
+    tree,  # noqa: F401  (keeps the org-unit closure table in step)
+)
+from app.org.models import (
+    Office,
+    OrgUnit,
+    OrgUnitPath,
+    Person,
+    ReportingLine,
+    Role,
+    RoleAssignment,
+)
 from app.reports import maintain  # noqa: F401  (keeps the level spans in step)
 from app.reports.models import (
     LevelSpan,
@@ -114,6 +125,7 @@ __all__ = [
     "Office",
     "OrgUnit",
     "OrgUnitPath",
+    "ReportingLine",
     "PasswordToken",
     "Permission",
     "Person",

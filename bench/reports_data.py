@@ -35,6 +35,7 @@ from app.demo.names import FIRST_NAMES, LAST_NAMES
 from app.demo.structure import CAREER_STEP, DEPARTMENT_OFFICE, OFFICES, ROLE_MIX, STRUCTURE
 from app.framework.models import Certificate, Competency, RoleRequirement
 from app.framework.versions import published_version
+from app.org.lines import refresh_lines
 from app.org.models import OrgUnit, OrgUnitPath, Person, Role
 from app.org.tree import rebuild_unit_paths
 
@@ -527,6 +528,7 @@ def load(session, org: Organisation) -> None:
     rebuild_unit_paths(connection)
     bulk_insert(connection, "offices", OFFICE_COLUMNS, org.offices)
     bulk_insert(connection, "people", PERSON_COLUMNS, org.persons)
+    refresh_lines(connection)
     table = cast(Table, OrgUnit.__table__)
     connection.execute(
         update(table).where(table.c.id == bindparam("unit")).values(head_id=bindparam("head")),

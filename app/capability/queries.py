@@ -17,7 +17,7 @@ from sqlalchemy import (
     select,
     union,
 )
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from app.capability.models import (
     Calibration,
@@ -32,7 +32,15 @@ from app.framework.models import (
     RoleRequirement,
     Source,
 )
-from app.org.models import AssignmentKind, OrgUnit, OrgUnitPath, Person, Role, RoleAssignment
+from app.org.models import (
+    AssignmentKind,
+    OrgUnit,
+    OrgUnitPath,
+    Person,
+    ReportingLine,
+    Role,
+    RoleAssignment,
+)
 
 #: The queue's statements are kept (statements are immutable): the validation queue and the
 #: home page run them on every visit, and building them costs more than running them.
@@ -88,27 +96,20 @@ def waiting_people() -> Select:
 def reach_among(manager_id: int | BindParameter, candidates: Select) -> Select:
     """Those of ``candidates`` (a SELECT of person ids) that the manager reaches: people in
     the subtrees of the units they head and their direct and indirect reports, as
-    ``app.org.queries.managed_people_ids`` — but found upwards from the candidates (each
-    one's unit ancestors and line managers), so the cost follows the few people with
-    something waiting, not the size of the manager's organisation. ``manager_id`` may be a
-    bound parameter, for a statement built once."""
+    ``app.org.queries.managed_people_ids`` — but looked up for the candidates alone (each
+    one's unit ancestors and managers in the two closure tables), so the cost follows the
+    few people with something waiting, not the size of the manager's organisation.
+    ``manager_id`` may be a bound parameter, for a statement built once."""
     manager = manager_id if isinstance(manager_id, BindParameter) else literal(manager_id)
-    chain = (
-        select(Person.id.label("person_id"), Person.line_manager_id.label("manager_id"))
-        .where(Person.id.in_(candidates))
-        .cte("chain_up", recursive=True)
-    )
-    up = aliased(Person)
-    chain = chain.union(
-        select(chain.c.person_id, up.line_manager_id).join(up, up.id == chain.c.manager_id)
-    )
     in_units = (
         select(Person.id)
         .join(OrgUnitPath, OrgUnitPath.descendant_id == Person.org_unit_id)
         .join(OrgUnit, OrgUnit.id == OrgUnitPath.ancestor_id)
         .where(OrgUnit.head_id == manager, Person.id.in_(candidates))
     )
-    in_line = select(chain.c.person_id).where(chain.c.manager_id == manager)
+    in_line = select(ReportingLine.person_id).where(
+        ReportingLine.manager_id == manager, ReportingLine.person_id.in_(candidates)
+    )
     return select(union(in_units, in_line, select(manager)).subquery())
 
 

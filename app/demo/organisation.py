@@ -59,6 +59,7 @@ from app.learning.models import (
     ModuleCompletion,
     ReminderLog,
 )
+from app.org.lines import refresh_lines
 from app.org.models import (
     AssignmentKind,
     Office,
@@ -200,6 +201,7 @@ def build_demo(
     builder = _Builder(session, random.Random(seed), roles)
     builder.units(people)
     builder.people(people)
+    refresh_lines(session.connection())  # the people went in by bulk inserts (app.org.lines)
     builder.heads()
     offices = _build_offices(session, {d.code: d.id for d, _, _ in builder.departments}, today)
     builder.assignments(offices)

@@ -97,6 +97,25 @@ class OrgUnitPath(Model):
     depth: Mapped[int]
 
 
+class ReportingLine(Model):
+    """The reporting line as a closure table: one row per (manager, person) pair where the
+    person reports to the manager directly or through others, and each person with
+    themself at depth 0, so that "a manager and everyone below them in the line" is one
+    indexed lookup instead of a recursive walk down ``line_manager_id`` on every page. Kept
+    in step by ``app.org.lines`` whenever a person is added or changes line manager;
+    never written by hand."""
+
+    __tablename__ = "reporting_lines"
+
+    manager_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    depth: Mapped[int]
+
+
 class Office(Model):
     """A P3O office: portfolio, programme or project level; permanent or temporary."""
 

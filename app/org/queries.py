@@ -13,7 +13,6 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Date,
-    Integer,
     Select,
     bindparam,
     case,
@@ -31,6 +30,7 @@ from app.org.models import (
     OrgUnit,
     OrgUnitPath,
     Person,
+    ReportingLine,
     Role,
     RoleAssignment,
 )
@@ -68,27 +68,23 @@ def unit_subtree(roots: ColumnElement[bool], name: str = "unit_subtree") -> CTE:
 
 
 def reporting_line(manager_id: int) -> CTE:
-    """CTE (column ``id``) of a person and their direct and indirect reports.
-
-    The recursion starts from the person themself, one row: PostgreSQL then estimates the
-    line at about its real size and walks it down the line-manager index (a nested loop).
-    Started from the direct reports, it guessed ten times as many rows a level, merged
-    the whole people index on every level, and passed the cost at which it compiles the
-    query (JIT, a third of a second)."""
-    line = select(literal(manager_id, Integer).label("id")).cte("reporting_line", recursive=True)
-    sub = aliased(Person)
-    return line.union(select(sub.id).where(sub.line_manager_id == line.c.id))
+    """CTE (column ``id``) of a person and their direct and indirect reports: an indexed
+    look-up in the reporting-line closure table (``ReportingLine``, kept by
+    ``app.org.lines``)."""
+    return (
+        select(ReportingLine.person_id.label("id"))
+        .where(ReportingLine.manager_id == manager_id)
+        .cte("reporting_line")
+    )
 
 
 def managers_above(person_id: int) -> CTE:
     """CTE (column ``id``) of a person and everyone above them in the reporting line."""
-    chain = (
-        select(Person.id, Person.line_manager_id)
-        .where(Person.id == person_id)
-        .cte("managers_above", recursive=True)
+    return (
+        select(ReportingLine.manager_id.label("id"))
+        .where(ReportingLine.person_id == person_id)
+        .cte("managers_above")
     )
-    up = aliased(Person)
-    return chain.union(select(up.id, up.line_manager_id).where(up.id == chain.c.line_manager_id))
 
 
 @lru_cache(maxsize=512)

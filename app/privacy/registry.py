@@ -39,8 +39,16 @@ PERSON_TABLES = ("people", "users")
 PERSON_COLUMN_NAMES = ("person_id", "user_id")
 
 #: Columns that name a person or an account but hold nothing about them: (table, column)
-#: -> why. Empty today: every such column is some provider's.
-NOT_PERSONAL: dict[tuple[str, str], str] = {}
+#: -> why.
+_DERIVED_LINE = (
+    "a copy of people.line_manager_id walked up the line, for indexed look-ups "
+    "(app.org.lines): the org provider exports and erases the line manager it is made from, "
+    "and the rows follow it"
+)
+NOT_PERSONAL: dict[tuple[str, str], str] = {
+    ("reporting_lines", "manager_id"): _DERIVED_LINE,
+    ("reporting_lines", "person_id"): _DERIVED_LINE,
+}
 
 Row = dict[str, object]
 Rows = list[Row]

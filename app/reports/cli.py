@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
+from app.org.lines import line_differences, refresh_lines
 from app.org.models import Person
 from app.reports import distances
 from app.reports.maintain import (
@@ -42,10 +43,11 @@ def refresh_command() -> None:
     application, or when `flask reports check` reports a difference. Safe to run at any
     time, from cron too."""
     started = time.perf_counter()
+    refresh_lines(db.session().connection())
     people = refresh_all(db.session())
     db.session.commit()
     click.echo(
-        f"Refreshed the spans and role distances of {people} people in "
+        f"Refreshed the reporting lines, and the spans and role distances of {people} people in "
         f"{time.perf_counter() - started:.1f} s."
     )
 
@@ -86,6 +88,13 @@ def check_command(show: int) -> None:
     of the SQL that writes them) and report any difference from the stored ones. Exits
     with status 1 when there is one, so that a monitoring job can alert on it."""
     session = db.session()
+    missing, extra = line_differences(session.connection())
+    if missing or extra:
+        click.echo(
+            f"The reporting lines kept for managers' reach differ from the line managers on "
+            f"file: {missing} missing and {extra} extra (manager, person) rows. Run `flask "
+            "reports refresh` to rewrite them."
+        )
     found = differences(session)
     stale = stale_distances(session, distances.today())
     if stale:
@@ -97,8 +106,11 @@ def check_command(show: int) -> None:
         )
     if not found:
         db.session.rollback()
+        if missing or extra:
+            sys.exit(1)
         click.echo(
-            "The spans and role distances match the evidence, roles and framework: no differences."
+            "The spans and role distances match the evidence, roles and framework, and the "
+            "reporting lines match the line managers: no differences."
         )
         return
     people = {d.person_id for d in found}

@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import LoginSession, User
+from app.org.lines import refresh_lines
 from app.org.models import (
     AssignmentKind,
     AssignmentSource,
@@ -155,7 +156,8 @@ def _update_people(
 
 
 def _link_managers(session: Session, plan: Plan, ids: dict[str, int]) -> None:
-    """Set line managers for new people and for those whose manager changes.
+    """Set line managers for new people and for those whose manager changes, and bring the
+    reporting-line closure table in step (``app.org.lines``).
 
     A separate pass after the inserts, as a manager may be a new person on a later row.
     """
@@ -172,6 +174,9 @@ def _link_managers(session: Session, plan: Plan, ids: dict[str, int]) -> None:
     ]
     for chunk in _chunks(managers):
         bulk_update_by_id(session, Person, chunk)  # people's edit forms go stale
+    # The bulk writes bypass the ORM's flush: the reporting-line closure is brought in step
+    # here, for the new people (each at least with themself) and those who changed manager.
+    refresh_lines(session.connection(), [ids[number] for number in linked])
 
 
 def _add_roles(

@@ -14,6 +14,7 @@ from app.accounts.passwords import hash_password
 from app.demo import organisation as demo
 from app.demo.organisation import DEMO_PASSWORD, MIN_PEOPLE
 from app.extensions import db
+from app.org.lines import line_differences
 from app.org.models import (
     AssignmentKind,
     Office,
@@ -21,6 +22,7 @@ from app.org.models import (
     P3Level,
     Permanence,
     Person,
+    ReportingLine,
     Role,
     RoleAssignment,
 )
@@ -182,6 +184,9 @@ def test_build_makes_the_whole_organisation(cli):
     ids = {p.id for p in people}
     assert all(p.line_manager_id in ids for p in people if p is not top[0])
     assert all(p.org_unit_id is not None for p in people)
+    # ... and the reporting lines kept for managers' reach follow it (bulk inserts).
+    assert line_differences(db.session.connection()) == (0, 0)
+    assert db.session.scalar(select(func.count()).select_from(ReportingLine)) > PEOPLE
 
     # Role assignments: both current and target ones.
     kinds = set(db.session.scalars(select(RoleAssignment.kind).distinct()))
