@@ -101,12 +101,14 @@ def reach_among(manager_id: int | BindParameter, candidates: Select) -> Select:
     few people with something waiting, not the size of the manager's organisation.
     ``manager_id`` may be a bound parameter, for a statement built once."""
     manager = manager_id if isinstance(manager_id, BindParameter) else literal(manager_id)
-    in_units = (
-        select(Person.id)
-        .join(OrgUnitPath, OrgUnitPath.descendant_id == Person.org_unit_id)
+    # the units below those the manager heads (a hundred or so), not the people in them
+    # (thousands): each candidate's unit is looked for among them
+    headed = (
+        select(OrgUnitPath.descendant_id)
         .join(OrgUnit, OrgUnit.id == OrgUnitPath.ancestor_id)
-        .where(OrgUnit.head_id == manager, Person.id.in_(candidates))
+        .where(OrgUnit.head_id == manager)
     )
+    in_units = select(Person.id).where(Person.id.in_(candidates), Person.org_unit_id.in_(headed))
     in_line = select(ReportingLine.person_id).where(
         ReportingLine.manager_id == manager, ReportingLine.person_id.in_(candidates)
     )
