@@ -101,16 +101,23 @@ def reach_among(manager_id: int | BindParameter, candidates: Select) -> Select:
     few people with something waiting, not the size of the manager's organisation.
     ``manager_id`` may be a bound parameter, for a statement built once."""
     manager = manager_id if isinstance(manager_id, BindParameter) else literal(manager_id)
-    # the units below those the manager heads (a hundred or so), not the people in them
-    # (thousands): each candidate's unit is looked for among them
-    headed = (
-        select(OrgUnitPath.descendant_id)
+    # The candidates first, materialised: each one's unit ancestors are then looked up.
+    # Left to itself PostgreSQL listed every person in the units the manager heads (its
+    # estimate of a unit's subtree is far below the hundred units a director's holds).
+    waiting = (
+        select(Person.id, Person.org_unit_id)
+        .where(Person.id.in_(candidates))
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
+    )
+    in_units = (
+        select(waiting.c.id)
+        .join(OrgUnitPath, OrgUnitPath.descendant_id == waiting.c.org_unit_id)
         .join(OrgUnit, OrgUnit.id == OrgUnitPath.ancestor_id)
         .where(OrgUnit.head_id == manager)
     )
-    in_units = select(Person.id).where(Person.id.in_(candidates), Person.org_unit_id.in_(headed))
     in_line = select(ReportingLine.person_id).where(
-        ReportingLine.manager_id == manager, ReportingLine.person_id.in_(candidates)
+        ReportingLine.manager_id == manager, ReportingLine.person_id.in_(select(waiting.c.id))
     )
     return select(union(in_units, in_line, select(manager)).subquery())
 
