@@ -171,14 +171,25 @@ def without_plans(session: Session, *nodes: str) -> Iterator[None]:
     """On PostgreSQL, switch these plan nodes (``PLAN_NODES``) off for the statements run in
     the block (SET LOCAL), then back to the server's setting; nothing on SQLite. For a
     statement whose best plan the planner misjudges on some statistics samples (the
-    reports' benchmark shows which: bench/reports_bench.py)."""
+    reports' benchmark shows which: bench/reports_bench.py).
+
+    The block's statements are also planned afresh for their parameters each time
+    (``plan_cache_mode``): a connection keeps its prepared statements across requests
+    (``app.db.keep_prepared_statements``), and a plan cached for any parameters ignores the
+    settings above and can be far off for these statements (the manager's heatmap took
+    0.44 s with one, 0.10 s planned afresh)."""
     bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield
+        return
     version = tuple(bind.dialect.server_version_info or ())
-    names = [n for n in nodes if bind.dialect.name == "postgresql" and version >= PLAN_NODES[n]]
+    names = [n for n in nodes if version >= PLAN_NODES[n]]
+    settings = [f"enable_{name}" for name in names] + ["plan_cache_mode"]
     for name in names:
         session.execute(text(f"SET LOCAL enable_{name} = off"))
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     try:
         yield
     finally:
-        for name in names:
-            session.execute(text(f"SET LOCAL enable_{name} TO DEFAULT"))
+        for setting in settings:
+            session.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
