@@ -94,11 +94,12 @@ def test_a_rolled_back_write_is_still_undone_and_schema_changes_still_forget(app
 
 
 @on_postgresql
-def test_a_reports_misjudged_statements_are_planned_for_their_parameters(app):
-    """``without_plans`` blocks (the heatmap's and readiness's statements) are planned afresh
-    for their parameters: a plan prepared for any parameters ignores the plan nodes the block
-    switches off, and took the manager's heatmap from 0.10 s to 0.44 s (bench/README.md)."""
-    from app.reports.scope import without_plans  # noqa: PLC0415 (reports is above this test's focus)
+def test_a_reports_statements_are_planned_for_their_parameters(app):
+    """Reports plan their statements for their parameters (``plan_afresh``), and the
+    ``without_plans`` blocks inside them too: a plan prepared once for any parameters
+    ignores the plan nodes a block switches off, and took the manager's heatmap from 0.10 s
+    to 0.44 s (bench/README.md). Outside a report, prepared plans are used."""
+    from app.reports.scope import plan_afresh, without_plans  # noqa: PLC0415
 
     def setting(name: str) -> str:
         return db.session.execute(text(f"SHOW {name}")).scalar_one()
@@ -107,5 +108,31 @@ def test_a_reports_misjudged_statements_are_planned_for_their_parameters(app):
     with without_plans(db.session(), "memoize"):
         assert setting("plan_cache_mode") == "force_custom_plan"
         assert setting("enable_memoize") == "off"
-    assert setting("plan_cache_mode") == "auto"
-    assert setting("enable_memoize") == "on"
+    assert (setting("plan_cache_mode"), setting("enable_memoize")) == ("auto", "on")
+    plan_afresh(db.session())  # what every /reports request does first
+    with without_plans(db.session(), "memoize"):
+        assert setting("enable_memoize") == "off"
+    assert setting("plan_cache_mode") == "force_custom_plan"  # as before the block
+    db.session.rollback()
+    assert setting("plan_cache_mode") == "auto"  # for this transaction only
+
+
+@on_postgresql
+def test_every_report_page_is_planned_afresh(app, client, login):
+    from app.reports import views  # noqa: PLC0415
+
+    seen = []
+    original = views.plan_afresh
+
+    def spy(session):
+        original(session)
+        seen.append(session.execute(text("SHOW plan_cache_mode")).scalar_one())
+
+    login(make_user(Permission.ADMIN))
+    views.plan_afresh = spy
+    try:
+        assert client.get("/reports/heatmap").status_code == 200
+        assert client.get("/").status_code == 200
+    finally:
+        views.plan_afresh = original
+    assert seen == ["force_custom_plan"]

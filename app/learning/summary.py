@@ -313,7 +313,10 @@ def _manager_figures_statement(manager_id: int, everyone: bool) -> Select:
     if everyone:
         scope = None
     else:
-        reach = managed_people_ids(manager_id).cte("reach").prefix_with("MATERIALIZED")
+        # both panels ask only whether a person is among them: repeats may stay
+        reach = (
+            managed_people_ids(manager_id, repeats=True).cte("reach").prefix_with("MATERIALIZED")
+        )
         scope = select(reach.c[0])
     today = bindparam("today", type_=Enrolment.due_on.type)
     team = team_summary_statement(manager_id, scope).subquery("team")

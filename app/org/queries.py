@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     union,
+    union_all,
 )
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
@@ -88,15 +89,20 @@ def managers_above(person_id: int) -> CTE:
 
 
 @lru_cache(maxsize=512)
-def managed_people_ids(person_id: int) -> CompoundSelect:
+def managed_people_ids(person_id: int, repeats: bool = False) -> CompoundSelect:
     """Ids of the people a manager sees: their units' subtrees and their reporting line.
+
+    ``repeats``: a person in both may come twice (UNION ALL), for a caller that only asks
+    whether an id is among them (``IN``), which sets them apart anyway: the set of a
+    director's reach (two lists of some 1,300 each) is then not sorted out twice.
 
     Kept per manager (statements are immutable): building this one costs more than running
     it, and every page a manager opens asks for it (``access.visible_people``)."""
     units = unit_subtree(OrgUnit.head_id == person_id, "headed_units")
     reports = reporting_line(person_id)
     in_units = select(Person.id).where(Person.org_unit_id.in_(select(units.c.id)))
-    return union(in_units, select(reports.c.id), select(literal(person_id)))
+    parts = (in_units, select(reports.c.id), select(literal(person_id)))
+    return union_all(*parts) if repeats else union(*parts)
 
 
 def subtree_unit_ids(session: Session, unit_id: int) -> set[int]:

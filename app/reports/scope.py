@@ -166,30 +166,41 @@ def profile_at(on: date) -> Subquery:
 PLAN_NODES = {"memoize": (14,), "mergejoin": (0,), "nestloop": (0,)}
 
 
+def plan_afresh(session: Session) -> None:
+    """On PostgreSQL, plan the rest of this transaction's statements for their parameters
+    (``plan_cache_mode``, SET LOCAL); nothing on SQLite. A connection keeps its prepared
+    statements across requests (``app.db.keep_prepared_statements``), which spares the
+    everyday pages' short statements their planning; a report's statements are few, long
+    and sensitive to their parameters (whose units, which day), and a plan made once for any
+    parameters can be far off for them (the manager's heatmap took 0.44 s with one, 0.10 s
+    planned afresh), while planning is a small part of their time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 @contextmanager
 def without_plans(session: Session, *nodes: str) -> Iterator[None]:
     """On PostgreSQL, switch these plan nodes (``PLAN_NODES``) off for the statements run in
     the block (SET LOCAL), then back to the server's setting; nothing on SQLite. For a
     statement whose best plan the planner misjudges on some statistics samples (the
-    reports' benchmark shows which: bench/reports_bench.py).
-
-    The block's statements are also planned afresh for their parameters each time
-    (``plan_cache_mode``): a connection keeps its prepared statements across requests
-    (``app.db.keep_prepared_statements``), and a plan cached for any parameters ignores the
-    settings above and can be far off for these statements (the manager's heatmap took
-    0.44 s with one, 0.10 s planned afresh)."""
+    reports' benchmark shows which: bench/reports_bench.py). The block's statements are
+    planned afresh (``plan_afresh``): a plan made for any parameters would ignore these
+    settings. After the block, planning is as it was before it."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         yield
         return
     version = tuple(bind.dialect.server_version_info or ())
     names = [n for n in nodes if version >= PLAN_NODES[n]]
-    settings = [f"enable_{name}" for name in names] + ["plan_cache_mode"]
+    before = session.execute(text("SELECT current_setting('plan_cache_mode')")).scalar_one()
     for name in names:
         session.execute(text(f"SET LOCAL enable_{name} = off"))
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    plan_afresh(session)
     try:
         yield
     finally:
-        for setting in settings:
-            session.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
+        for name in names:
+            session.execute(text(f"SET LOCAL enable_{name} TO DEFAULT"))
+        session.execute(
+            text("SELECT set_config('plan_cache_mode', :before, true)"), {"before": before}
+        )
