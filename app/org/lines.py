@@ -43,12 +43,26 @@ WHOLE_ABOVE = 2_000
 LONGEST_LINE = 64
 _CHUNK = 500
 _PENDING = "reporting_lines_pending"
+#: The PostgreSQL advisory lock that makes the table's upkeep run one transaction at a time.
+LINES_LOCK = 0x504D4F_4C
+
+
+def _one_at_a_time(connection: Connection) -> None:
+    """Wait until no other transaction is bringing the table in step, and hold that until
+    commit. Two moves at once (Ann put under Bo, Bo put under Cy) would each walk the line
+    as their own snapshot shows it, and the second to commit would keep the first's old
+    chain; waiting here, the second's statements see the first's committed moves (READ
+    COMMITTED). On SQLite the write transaction already holds the database's one write lock
+    (BEGIN IMMEDIATE, app.db)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(LINES_LOCK)))
 
 
 def refresh_lines(connection: Connection, people: Collection[int] | None = None) -> None:
     """Bring the closure table in step after ``people`` (ids) were added or given another
     line manager (None: rebuild it for everyone). Call it after the writes, in their
     transaction."""
+    _one_at_a_time(connection)
     if people is None or len(people) > WHOLE_ABOVE:
         connection.execute(delete(ReportingLine))
         connection.execute(_insert_walks(None))

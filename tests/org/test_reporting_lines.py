@@ -9,15 +9,20 @@ Python from ``line_manager_id`` alone (``expected_lines``), and checks what a ma
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.accounts.models import Permission
+from app.extensions import db
 from app.org import lines
 from app.org.lines import expected_lines, line_differences, refresh_lines
 from app.org.models import Person, ReportingLine
 from app.org.queries import managed_people_ids
 from app.reports.cli import reports_cli
+from tests.conftest import BACKENDS
 from tests.factories import make_person, make_unit, make_user
 
 
@@ -183,3 +188,37 @@ def test_a_loop_in_the_line_stops_and_reaches_no_one_outside_it(session, line):
     assert reach(session, line["ben"]) == set()
     assert reach(session, line["ana"]) == everyone_but_eve - {line["ana"].id}
     assert line["eve"].id not in reach(session, line["cleo"])
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+def test_two_moves_at_once_leave_the_table_in_step(session, line):
+    """Lea moved under Eve in one transaction while, in another, Cai is moved under Lea:
+    Cai's walk must end at Eve, not at Lea's old managers. The second waits for the first
+    (PostgreSQL; SQLite has one writer at a time)."""
+    lea, cai, eve = line["lea"].id, line["cai"].id, line["eve"].id
+    engine = db.engine
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        with Session(engine) as other:
+            try:
+                other.get(Person, cai).line_manager_id = lea
+                other.commit()
+            except BaseException as exc:  # noqa: BLE001 (reported below)
+                failures.append(exc)
+
+    with Session(engine) as first:
+        first.get(Person, lea).line_manager_id = eve
+        first.flush()  # its upkeep ran and holds the lock until commit
+        worker = threading.Thread(target=second)
+        worker.start()
+        worker.join(timeout=1.0)
+        waited = worker.is_alive()  # waiting for the first move's upkeep to commit
+        first.commit()
+    worker.join(timeout=30)
+    assert not failures
+    session.expire_all()
+    assert cai in reach(session, session.get(Person, eve))
+    assert cai not in reach(session, line["dev"])
+    in_step(session)
+    assert waited
