@@ -528,8 +528,10 @@ def save_answer(
 
     Refused when the answer does not fit the item (``content.answer_problem``), when the
     attempt is finished or past its deadline plus grace (AttemptClosed), and when the answer
-    was saved again since that revision (StaleAnswer, carrying the current answer): a stale
-    tab never overwrites a newer answer. ``field`` names the form field for the message.
+    was saved again since that revision to something else (StaleAnswer, carrying the current
+    answer): a stale tab never overwrites a newer answer. The same answer sent again from an
+    older revision is not a conflict: it returns the current revision. ``field`` names the
+    form field for the message.
     """
     row, item = item_content(session, attempt, item_id)
     _check_answer(item, answer, field)
@@ -567,6 +569,10 @@ def _write(
     ).scalar()
     if saved is None:
         session.refresh(row)
+        if row.answer == answer:
+            # Saved already, from this page's other path (its form and its script raced)
+            # or from another tab: nothing would be overwritten, so nothing is refused.
+            return Saved(item_id=row.id, revision=row.revision)
         raise StaleAnswer(
             "This answer was changed in another window or tab after this page was loaded, "
             "so it was not overwritten. The page now shows the answer saved there.",

@@ -66,7 +66,11 @@ CLOCK_STEPS = [
     timedelta(hours=2),
 ]
 #: Bounded so a run takes some 15–30 s per backend on the shared machine (about 2,200 steps).
+#: Derandomized: the same examples every run, so that the check below that the machine
+#: reached a submitted and a timed-out attempt cannot pass on one run and fail on the next
+#: (a random draw of 60 examples missed the timed-out state about once in ten seeds).
 RUN = settings(
+    derandomize=True,
     max_examples=60,
     stateful_step_count=40,
     deadline=None,
@@ -231,7 +235,11 @@ class AttemptFlow(RuleBasedStateMachine):
             assert stale.revision == current
             return
         assert was_open, f"an answer was accepted by a closed attempt ({attempt.status})"
-        assert based_on == current, f"a save based on {based_on} overwrote {current}"
+        if based_on != current:
+            # the same answer sent again from another revision: accepted, nothing written
+            assert answer == row.answer, f"a save based on {based_on} overwrote {current}"
+            assert saved.revision == current
+            return
         assert saved.revision == current + 1
 
     @precondition(lambda self: self.deadlines)

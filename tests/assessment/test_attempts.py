@@ -325,6 +325,21 @@ def test_a_stale_tab_cannot_overwrite_a_newer_answer(session, world):
     assert (row.answer, row.revision) == (1, 1)
 
 
+def test_the_same_answer_sent_again_from_an_old_revision_is_not_a_conflict(session, world):
+    bank, _content, learner = world
+    attempt = start(make_assessment(bank), learner).attempt
+    row = rows(attempt)[0]
+    # the page's script and its Save button both send answer 1 based on revision 0
+    engine.save_answer(db.session, attempt=attempt, item_id=row.id, answer=1, revision=0, now=NOW)
+    later = NOW + timedelta(seconds=5)
+    again = engine.save_answer(
+        db.session, attempt=attempt, item_id=row.id, answer=1, revision=0, now=later
+    )
+    assert again.revision == 1
+    db.session.refresh(row)
+    assert (row.answer, row.revision, row.answered_at) == (1, 1, NOW)
+
+
 def test_a_page_save_keeps_the_newer_answers_and_saves_the_rest(session, world):
     bank, _content, learner = world
     attempt = start(make_assessment(bank), learner).attempt

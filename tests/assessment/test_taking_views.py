@@ -302,6 +302,10 @@ def test_the_autosave_saves_one_answer_and_refuses_a_stale_one(client, world):
     data["csrf_token"] = token(page)
     ok = client.post(url, data=data)
     assert ok.status_code == 200 and ok.json == {"ok": True, "revision": 1}
+    # The same answer sent again from the page's old revision (the page's Save button and
+    # its script racing): not a conflict, nothing written, the current revision returned.
+    again = client.post(url, data=data)
+    assert again.status_code == 200 and again.json == {"ok": True, "revision": 1}
     stale = client.post(url, data={**data, f"a{row.id}": data[f"a{row.id}"][:1]})
     assert stale.status_code == 409
     assert stale.json["stale"] is True and stale.json["revision"] == 1

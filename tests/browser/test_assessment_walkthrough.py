@@ -679,3 +679,54 @@ def test_the_clock_closes_an_attempt_whatever_the_browser_does(chromium, own_sit
         raise
     finally:
         context.close()
+
+
+def test_moving_on_while_an_answer_is_being_saved_keeps_it_without_a_conflict(chromium, own_site):
+    """Tom answers a question and presses "Next section →" before its autosave has come
+    back. The page waits for that save, then moves on; the answer is saved once, and he is
+    not told that it was changed in another window or tab."""
+    context, b = open_browsing(chromium, own_site)
+    try:
+        page = b.page
+        b.log_in(USERS["admin"])
+        b.goto("/assessments")
+        page.get_by_test_id("open-assessments").get_by_role("link", name=TITLE).click()
+        page.get_by_test_id("start").click()
+        page.wait_for_url(re.compile(r"/attempts/\d+(\?.*)?$"))
+        attempt_id = int(re.search(r"/attempts/(\d+)", page.url).group(1))
+        keys = attempt_keys(own_site, attempt_id)
+        first = shown_ids(page)[0]
+        heading = page.get_by_test_id("section-heading")
+        expect(heading).to_contain_text("Section 1 of")
+
+        held = []  # the autosave, kept back as a slow network would
+
+        def hold(route) -> None:
+            if held:
+                route.continue_()
+            else:
+                held.append(route)
+
+        page.route("**/autosave", hold)
+        page.locator(f"#a{first}-{keys[first].correct}").check()
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the answer was not sent as it was given"
+        page.get_by_role("button", name="Next section →").click()
+        page.wait_for_timeout(500)
+        expect(heading).to_contain_text("Section 1 of")  # waiting for the save under way
+        held[0].continue_()
+        expect(heading).to_contain_text("Section 2 of", timeout=TIMEOUT_MS)
+        assert "changed in another window or tab" not in page.content()
+        with database(own_site) as session:
+            row = session.get(AttemptItem, first)
+            assert row is not None
+            assert (row.answer, row.revision) == (keys[first].stored(keys[first].correct), 1)
+        b.watch.assert_clean()
+    except Exception:
+        b.screenshot("assessment-save-race-failure")
+        raise
+    finally:
+        context.close()

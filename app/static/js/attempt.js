@@ -27,6 +27,9 @@
     var token = form.querySelector("input[name='csrf_token']").value;
     var busy = {};
     var again = {};
+    var saving = 0;
+    var waiting = false;  /* the page's own save waits for the saves under way */
+    var held = null;  /* the button pressed for it */
 
     function status(fieldset, text, bad) {
       var box = fieldset.querySelector("[data-status]");
@@ -60,6 +63,7 @@
       var id = fieldset.getAttribute("data-item");
       if (busy[id]) { again[id] = true; return; }
       busy[id] = true;
+      saving += 1;
       var body = new URLSearchParams();
       var answered = false;
       body.append("csrf_token", token);
@@ -92,9 +96,27 @@
         status(fieldset, "Not saved (no connection): use the Save button.", true);
       }).then(function () {
         busy[id] = false;
-        if (again[id]) { again[id] = false; send(fieldset); }
+        saving -= 1;
+        if (again[id]) { again[id] = false; send(fieldset); return; }
+        if (saving === 0 && waiting) {
+          /* the page's own save goes now, with the revisions these saves returned */
+          var button = held;
+          waiting = false;
+          held = null;
+          if (button) { form.requestSubmit(button); } else { form.requestSubmit(); }
+        }
       });
     }
+
+    /* A section, Save or Submit pressed while an answer is still being saved waits for
+       that save, so the page's save does not race it and call the learner's own answer
+       "changed in another tab". */
+    form.addEventListener("submit", function (event) {
+      if (saving === 0) { return; }
+      event.preventDefault();
+      waiting = true;
+      held = event.submitter || null;
+    });
 
     form.addEventListener("change", function (event) {
       var fieldset = event.target.closest("fieldset[data-item]");
