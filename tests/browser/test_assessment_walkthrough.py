@@ -593,6 +593,16 @@ def test_a_learner_passes_the_practice_test_and_the_trainer_reads_its_statistics
         context.close()
 
 
+def start_the_practice_test(b) -> int:
+    """Straight to My assessments and the practice test's Start; the attempt's id."""
+    page = b.page
+    b.goto("/assessments")
+    page.get_by_test_id("open-assessments").get_by_role("link", name=TITLE).click()
+    page.get_by_test_id("start").click()
+    page.wait_for_url(re.compile(r"/attempts/\d+(\?.*)?$"))
+    return int(re.search(r"/attempts/(\d+)", page.url).group(1))
+
+
 def move_deadline(site: LiveSite, attempt_id: int, deadline: datetime) -> None:
     """Time passes: the attempt's deadline is ``deadline`` (its hour began an hour earlier)."""
     with database(site) as session:
@@ -610,11 +620,7 @@ def test_the_clock_closes_an_attempt_whatever_the_browser_does(chromium, own_sit
     try:
         page = b.page
         b.log_in(priya)
-        b.goto("/assessments")
-        page.get_by_test_id("open-assessments").get_by_role("link", name=TITLE).click()
-        page.get_by_test_id("start").click()
-        page.wait_for_url(re.compile(r"/attempts/\d+(\?.*)?$"))
-        attempt_id = int(re.search(r"/attempts/(\d+)", page.url).group(1))
+        attempt_id = start_the_practice_test(b)
         keys = attempt_keys(own_site, attempt_id)
         first, second, third, fourth = shown_ids(page)[:4]
 
@@ -689,11 +695,7 @@ def test_moving_on_while_an_answer_is_being_saved_keeps_it_without_a_conflict(ch
     try:
         page = b.page
         b.log_in(USERS["admin"])
-        b.goto("/assessments")
-        page.get_by_test_id("open-assessments").get_by_role("link", name=TITLE).click()
-        page.get_by_test_id("start").click()
-        page.wait_for_url(re.compile(r"/attempts/\d+(\?.*)?$"))
-        attempt_id = int(re.search(r"/attempts/(\d+)", page.url).group(1))
+        attempt_id = start_the_practice_test(b)
         keys = attempt_keys(own_site, attempt_id)
         first = shown_ids(page)[0]
         heading = page.get_by_test_id("section-heading")
