@@ -93,7 +93,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.attempt_bench import bench_bank  # noqa: E402
-from bench.pages_bench import LOGINS, PASSWORD, SECRET, free_port, people_in  # noqa: E402
+from bench.pages_bench import (  # noqa: E402
+    LOGINS,
+    PASSWORD,
+    SECRET,
+    build_demo_database,
+    free_port,
+    people_in,
+)
+from bench.pages_bench import flask_command as _flask  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:55432/postgres"
 ASSESSMENT_CODE = "LOAD-CHECK"
@@ -112,27 +120,6 @@ LOG_PROBLEMS = {
 
 
 # --- the database -------------------------------------------------------------------------------
-
-
-def _flask(url: str, *args: str, instance: Path) -> None:
-    """``flask --app wsgi ARGS`` on the database at ``url`` (as ``make setup`` runs it)."""
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET}
-    env["PMO_INSTANCE_DIR"] = str(instance)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def build_demo_database(url: str, people: int, instance: Path) -> None:
-    """Migrate, load every shipped content file and build the demo at ``people``, through
-    the commands ``make setup`` runs."""
-    _flask(url, "db", "upgrade", instance=instance)
-    _flask(url, "content", "load", instance=instance)
-    _flask(url, "demo", "build", "--people", str(people), instance=instance)
 
 
 def build_small_database(url: str, people: int) -> None:

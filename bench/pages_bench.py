@@ -93,7 +93,9 @@ def _app(url: str):
 
 
 def people_in(url: str) -> int | None:
-    """How many people the database at ``url`` holds; None when it has no schema yet."""
+    """How many people the database at ``url`` holds; None when it has no schema yet, 0
+    when it was built without the shipped learning paths (built before they were loaded
+    here: a demo with no enrolments, attempts or sessions, which flatters every page)."""
     from sqlalchemy import create_engine, inspect, text
 
     engine = create_engine(url)
@@ -101,46 +103,37 @@ def people_in(url: str) -> int | None:
         with engine.connect() as conn:
             if not inspect(conn).has_table("people"):
                 return None
+            if not conn.execute(text("SELECT count(*) FROM enrolments")).scalar():
+                return 0
             return int(conn.execute(text("SELECT count(*) FROM people")).scalar() or 0)
     finally:
         engine.dispose()
 
 
-def upgrade_database(url: str) -> None:
-    from flask_migrate import upgrade
+def flask_command(url: str, *args: str, instance: Path) -> None:
+    """``flask --app wsgi ARGS`` on the database at ``url`` (as ``make setup`` runs it)."""
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET}
+    env["PMO_INSTANCE_DIR"] = str(instance)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
-    from app.extensions import db
 
-    app = _app(url)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
+def upgrade_database(url: str, instance: Path) -> None:
+    flask_command(url, "db", "upgrade", instance=instance)
 
 
-def build_database(url: str, people: int) -> None:
-    """Migrate, load the shipped content and build the demo organisation at ``url``."""
-    from flask_migrate import upgrade
-
-    from app.content.framework_load import load_framework
-    from app.content.roles import load_roles
-    from app.demo.organisation import build_demo
-    from app.extensions import db
-
-    app = _app(url)
-    with app.app_context():
-        upgrade()
-        curricula = ROOT / "curricula"
-        load_roles(db.session, curricula / "roles.yaml")
-        load_framework(
-            db.session,
-            curricula / "framework.yaml",
-            curricula / "role-profiles.yaml",
-            certificates_path=curricula / "certificates.yaml",
-        )
-        db.session.commit()
-        build_demo(db.session, people=people, seed=7)
-        db.session.commit()
-        db.engine.dispose()
+def build_demo_database(url: str, people: int, instance: Path) -> None:
+    """Migrate, load every shipped content file and build the demo at ``people``, through
+    the commands ``make setup`` runs: the organisation with its learning (enrolments,
+    sessions, certificates) and its assessment attempts, as the served demo has them."""
+    upgrade_database(url, instance)
+    flask_command(url, "content", "load", instance=instance)
+    flask_command(url, "demo", "build", "--people", str(people), instance=instance)
 
 
 def prepare_database(args: argparse.Namespace, tmp: Path) -> str:
@@ -150,25 +143,28 @@ def prepare_database(args: argparse.Namespace, tmp: Path) -> str:
     if args.postgres:
         url = args.postgres
         found = people_in(url)
-        if found is None or found == 0:
-            build_database(url, args.people)
+        if found is None:
+            build_demo_database(url, args.people, tmp)
             print(f"demo at {args.people:,} people built in {time.perf_counter() - started:.0f} s")
         elif found == args.people:
-            upgrade_database(url)
+            upgrade_database(url, tmp)
             print(f"demo at {args.people:,} people reused from {url.rsplit('/', 1)[-1]}")
         else:
-            raise SystemExit(f"{url} holds {found:,} people, not {args.people:,}: give it empty")
+            raise SystemExit(
+                f"{url} holds {found:,} people (0: a demo without learning), not "
+                f"{args.people:,}: give it empty"
+            )
         return url
     cache = Path(args.cache or f"/tmp/pmo-pages-{args.people}.sqlite3")
     if args.rebuild or not cache.exists() or people_in(f"sqlite:///{cache}") != args.people:
         cache.unlink(missing_ok=True)
         building = cache.with_suffix(".building")
         building.unlink(missing_ok=True)
-        build_database(f"sqlite:///{building}", args.people)
+        build_demo_database(f"sqlite:///{building}", args.people, tmp)
         building.rename(cache)
         print(f"demo at {args.people:,} people built in {time.perf_counter() - started:.0f} s")
     else:
-        upgrade_database(f"sqlite:///{cache}")
+        upgrade_database(f"sqlite:///{cache}", tmp)
         print(f"demo at {args.people:,} people reused from {cache}")
     copy = tmp / "pages.sqlite3"
     shutil.copyfile(cache, copy)

@@ -144,7 +144,12 @@ def take_attempt(client, world, assessment) -> tuple[Walk, int]:
         fields = form_fields(shown[row.id], item.key())
         data = {**fields, "item": row.id, "csrf_token": csrf}
         walk.post(f"/attempts/{attempt_id}/autosave", data)
-        walk.post(f"/attempts/{attempt_id}/autosave", {**data, f"r{row.id}": "0"})
+        # another answer from the page's old revision: refused as changed elsewhere
+        other = form_fields(shown[row.id], wrong_answer(item))
+        walk.post(
+            f"/attempts/{attempt_id}/autosave",
+            {**other, "item": row.id, "csrf_token": csrf, f"r{row.id}": "0"},
+        )
     single = next(r for r in rows if content_of_item(r).type == "single")
     walk.post(
         f"/attempts/{attempt_id}/autosave",
