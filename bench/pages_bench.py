@@ -42,6 +42,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -134,6 +135,14 @@ def build_demo_database(url: str, people: int, instance: Path) -> None:
     upgrade_database(url, instance)
     flask_command(url, "content", "load", instance=instance)
     flask_command(url, "demo", "build", "--people", str(people), instance=instance)
+    if url.startswith("sqlite:///"):
+        # One file, whatever the commands left in the write-ahead log: it is renamed next.
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            conn.close()
 
 
 def prepare_database(args: argparse.Namespace, tmp: Path) -> str:
