@@ -16,7 +16,7 @@ writes the enrolments, whatever the number of people.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -114,8 +114,12 @@ def _check_due(due_on: date | None, today: date, *, required: bool) -> None:
 
 
 def _alternative_sets(version: PathVersion) -> list[list[PathPrerequisite]]:
+    return _sets_of(version.prerequisites)
+
+
+def _sets_of(alternatives: Iterable[PathPrerequisite]) -> list[list[PathPrerequisite]]:
     sets: dict[int, list[PathPrerequisite]] = {}
-    for alternative in version.prerequisites:
+    for alternative in alternatives:
         sets.setdefault(alternative.alternative_set, []).append(alternative)
     return [sets[key] for key in sorted(sets)]
 
@@ -150,10 +154,13 @@ def prerequisites_met(version: PathVersion, person_id, today: date) -> ColumnEle
     return and_(*(or_(*(_alternative_met(a, person_id, today) for a in alts)) for alts in sets))
 
 
-def _names(session: Session, version: PathVersion) -> tuple[dict[str, str], dict[str, str]]:
+def _names(
+    session: Session, alternatives: Iterable[PathPrerequisite]
+) -> tuple[dict[str, str], dict[str, str]]:
     """Titles of the prerequisite paths and names of the certificates, by code."""
-    path_codes = {a.path_code for a in version.prerequisites if a.path_code}
-    cert_codes = {a.certificate_code for a in version.prerequisites if a.certificate_code}
+    alternatives = list(alternatives)
+    path_codes = {a.path_code for a in alternatives if a.path_code}
+    cert_codes = {a.certificate_code for a in alternatives if a.certificate_code}
     paths: dict[str, str] = {}
     if path_codes:
         rows = session.execute(
@@ -201,7 +208,7 @@ def missing_prerequisites(
     ]
     if not unmet:
         return []
-    paths, certificates = _names(session, version)
+    paths, certificates = _names(session, version.prerequisites)
     return [_requirement_text(alts, paths, certificates) for alts in unmet]
 
 
@@ -210,8 +217,32 @@ def prerequisites_text(session: Session, version: PathVersion) -> str:
     sets = _alternative_sets(version)
     if not sets:
         return ""
-    paths, certificates = _names(session, version)
+    paths, certificates = _names(session, version.prerequisites)
     return "; ".join(_requirement_text(alts, paths, certificates) for alts in sets)
+
+
+def prerequisites_texts(session: Session, version_ids: Sequence[int]) -> dict[int, str]:
+    """``prerequisites_text`` of each of the path versions, read together: version id ->
+    its prerequisites in words (versions without any are left out)."""
+    if not version_ids:
+        return {}
+    alternatives = session.scalars(
+        select(PathPrerequisite)
+        .where(PathPrerequisite.version_id.in_(sorted(set(version_ids))))
+        .order_by(PathPrerequisite.alternative_set, PathPrerequisite.id)
+    ).all()
+    if not alternatives:
+        return {}
+    paths, certificates = _names(session, alternatives)
+    by_version: dict[int, list[PathPrerequisite]] = {}
+    for alternative in alternatives:
+        by_version.setdefault(alternative.version_id, []).append(alternative)
+    return {
+        version_id: "; ".join(
+            _requirement_text(alts, paths, certificates) for alts in _sets_of(mine)
+        )
+        for version_id, mine in by_version.items()
+    }
 
 
 # --- who: the people a bulk enrolment is about ---------------------------------------------------

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 
-from sqlalchemy import Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import FromClause, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.learning.enrolment import prerequisites_text, published_version
+from app.learning.enrolment import prerequisites_texts, published_version
 from app.learning.models import (
     Booking,
     BookingStatus,
@@ -266,9 +266,23 @@ def my_learning(session: Session, person_id: int, today: date, now: datetime) ->
 
 
 def open_paths(session: Session, person_id: int) -> list[OpenPath]:
-    """Published paths open to self-enrolment that the person is not enrolled on."""
-    versions = session.scalars(
-        select(PathVersion)
+    """Published paths open to self-enrolment that the person is not enrolled on: the
+    columns the list shows (not the versions' modules and lessons), and the prerequisites
+    of them all in words, read together."""
+    minutes = (
+        select(func.coalesce(func.sum(PathModule.minutes), 0))
+        .where(PathModule.version_id == PathVersion.id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            PathVersion.id,
+            PathVersion.path_id,
+            LearningPath.code,
+            PathVersion.title,
+            PathVersion.summary,
+            minutes.label("minutes"),
+        )
         .join(LearningPath, LearningPath.id == PathVersion.path_id)
         .where(
             PathVersion.status == PathStatus.PUBLISHED,
@@ -277,19 +291,19 @@ def open_paths(session: Session, person_id: int) -> list[OpenPath]:
             .where(Enrolment.person_id == person_id, Enrolment.path_id == PathVersion.path_id)
             .exists(),
         )
-        .options(selectinload(PathVersion.modules), selectinload(PathVersion.prerequisites))
         .order_by(PathVersion.title)
     ).all()
+    texts = prerequisites_texts(session, [r.id for r in rows])
     return [
         OpenPath(
-            path_id=v.path_id,
-            code=v.path.code,
-            title=v.title,
-            summary=v.summary,
-            minutes=v.minutes,
-            prerequisites=prerequisites_text(session, v) if v.prerequisites else "",
+            path_id=r.path_id,
+            code=r.code,
+            title=r.title,
+            summary=r.summary,
+            minutes=int(r.minutes),
+            prerequisites=texts.get(r.id, ""),
         )
-        for v in versions
+        for r in rows
     ]
 
 
@@ -722,14 +736,19 @@ class TeamCounts:
     completed: int
 
 
-def _team_counts_statement(scope: Select | None, today) -> Select:
+def _team_counts_statement(scope: Select | None, today, reach: FromClause | None = None) -> Select:
+    """``scope``: the person ids asked with IN; or ``reach``, a set of ids (column ``id``,
+    each once) joined to the enrolments."""
     stmt = select(
         func.count(case((Enrolment.status == EnrolmentStatus.ACTIVE, 1))),
         func.count(
             case((and_(Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.due_on < today), 1))
         ),
         func.count(case((Enrolment.status == EnrolmentStatus.COMPLETED, 1))),
-    ).select_from(Enrolment)
+    )
+    if reach is not None:
+        return stmt.select_from(reach.join(Enrolment, Enrolment.person_id == reach.c.id))
+    stmt = stmt.select_from(Enrolment)
     return stmt if scope is None else stmt.where(Enrolment.person_id.in_(scope))
 
 

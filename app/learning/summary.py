@@ -307,21 +307,21 @@ class ManagerFigures:
 
 @lru_cache(maxsize=512)
 def _manager_figures_statement(manager_id: int, everyone: bool) -> Select:
-    """Both panels' figures in one statement, the manager's reach (``managed_people_ids``,
-    what ``access.visible_people`` gives a manager) worked out once as a materialised CTE
-    that both read, where two statements would each walk it. Built once per manager."""
-    if everyone:
-        scope = None
-    else:
-        # both panels ask only whether a person is among them: repeats may stay
-        reach = (
-            managed_people_ids(manager_id, repeats=True).cte("reach").prefix_with("MATERIALIZED")
-        )
-        scope = select(reach.c[0])
+    """Both panels' figures in one statement: the manager's reach (``managed_people_ids``,
+    what ``access.visible_people`` gives a manager, each person once) worked out once as a
+    materialised CTE that both panels join, where two statements would each walk it. Built
+    once per manager."""
     today = bindparam("today", type_=Enrolment.due_on.type)
-    team = team_summary_statement(manager_id, scope).subquery("team")
-    learning = team_counts_statement(scope, today).subquery("team_learning")
-    return select(team, learning).select_from(team.join(learning, true()))
+    if everyone:
+        team = team_summary_statement(manager_id, None)
+        learning = team_counts_statement(None, today)
+    else:
+        reach = managed_people_ids(manager_id).cte("reach").prefix_with("MATERIALIZED")
+        team = team_summary_statement(manager_id, None, reach)
+        learning = team_counts_statement(None, today, reach)
+    team_q = team.subquery("team")
+    learning_q = learning.subquery("team_learning")
+    return select(team_q, learning_q).select_from(team_q.join(learning_q, true()))
 
 
 def manager_figures(

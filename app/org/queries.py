@@ -13,14 +13,13 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Date,
+    FromClause,
     Select,
     bindparam,
     case,
     func,
-    literal,
     or_,
     select,
-    union,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
@@ -89,20 +88,28 @@ def managers_above(person_id: int) -> CTE:
 
 
 @lru_cache(maxsize=512)
-def managed_people_ids(person_id: int, repeats: bool = False) -> CompoundSelect:
-    """Ids of the people a manager sees: their units' subtrees and their reporting line.
+def managed_people_ids(person_id: int) -> CompoundSelect:
+    """Ids of the people a manager sees: their reporting line (themself included, the
+    walk's depth-0 row) and the people of their units' subtrees who are not in it.
 
-    ``repeats``: a person in both may come twice (UNION ALL), for a caller that only asks
-    whether an id is among them (``IN``), which sets them apart anyway: the set of a
-    director's reach (two lists of some 1,300 each) is then not sorted out twice.
+    Each id comes once without a sort or a hash: the two parts cannot meet, so they are put
+    together with UNION ALL, and a caller may join them as well as ask ``IN``. A director's
+    reach is two lists of some 1,300 that are mostly the same people; a UNION would sort
+    the 2,600 out on every page.
 
     Kept per manager (statements are immutable): building this one costs more than running
     it, and every page a manager opens asks for it (``access.visible_people``)."""
     units = unit_subtree(OrgUnit.head_id == person_id, "headed_units")
-    reports = reporting_line(person_id)
-    in_units = select(Person.id).where(Person.org_unit_id.in_(select(units.c.id)))
-    parts = (in_units, select(reports.c.id), select(literal(person_id)))
-    return union_all(*parts) if repeats else union(*parts)
+    in_line = select(ReportingLine.person_id.label("id")).where(
+        ReportingLine.manager_id == person_id
+    )
+    elsewhere = select(Person.id).where(
+        Person.org_unit_id.in_(select(units.c.id)),
+        ~select(ReportingLine.person_id)
+        .where(ReportingLine.manager_id == person_id, ReportingLine.person_id == Person.id)
+        .exists(),
+    )
+    return union_all(in_line, elsewhere)
 
 
 def subtree_unit_ids(session: Session, unit_id: int) -> set[int]:
@@ -248,13 +255,19 @@ class TeamSummary:
     without_role: int
 
 
-def _team_summary_statement(manager_id: int, scope: Select | None) -> Select:
+def _team_summary_statement(
+    manager_id: int, scope: Select | None, reach: FromClause | None = None
+) -> Select:
+    """``scope``: the ids asked with IN; or ``reach``, a set of ids (column ``id``, each
+    once) joined to the people."""
     stmt = select(
         func.count(),
         func.count(func.distinct(Person.org_unit_id)),
         func.coalesce(func.sum(case((Person.line_manager_id == manager_id, 1), else_=0)), 0),
         func.coalesce(func.sum(case((~_has_a_current_role(), 1), else_=0)), 0),
     ).where(Person.active.is_(True), Person.id != manager_id)
+    if reach is not None:
+        return stmt.select_from(reach.join(Person, Person.id == reach.c.id))
     return stmt if scope is None else stmt.where(Person.id.in_(scope))
 
 
