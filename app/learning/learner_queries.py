@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from sqlalchemy import FromClause, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -108,43 +108,6 @@ class EnrolmentLine:
     certificate_id: int | None = None
 
 
-def _lines(session: Session, stmt: Select, today: date) -> list[EnrolmentLine]:
-    rows = session.execute(stmt).all()
-    ids = [r.id for r in rows]
-    progress = progress_of(session, ids)
-    nexts = _next_titles(session, ids)
-    certificates = (
-        dict(
-            session.execute(
-                select(CompletionCertificate.enrolment_id, CompletionCertificate.id).where(
-                    CompletionCertificate.enrolment_id.in_(ids),
-                    CompletionCertificate.revoked_at.is_(None),
-                )
-            ).all()
-        )
-        if ids
-        else {}
-    )
-    return [
-        EnrolmentLine(
-            id=r.id,
-            path_id=r.path_id,
-            path_code=r.code,
-            title=r.title,
-            version_number=r.number,
-            status=r.status,
-            due_on=r.due_on,
-            overdue=_overdue(r.status, r.due_on, today),
-            enrolled_at=r.enrolled_at,
-            completed_at=r.completed_at,
-            progress=progress.get(r.id, Progress(0, 0)),
-            next_title=nexts.get(r.id) if r.status == EnrolmentStatus.ACTIVE else None,
-            certificate_id=certificates.get(r.id),
-        )
-        for r in rows
-    ]
-
-
 def _overdue(status: EnrolmentStatus, due_on: date | None, today: date) -> bool:
     return status == EnrolmentStatus.ACTIVE and due_on is not None and due_on < today
 
@@ -167,33 +130,66 @@ def _enrolment_columns() -> Select:
     )
 
 
-def _next_titles(session: Session, enrolment_ids: list[int]) -> dict[int, str]:
-    """Per enrolment, the title of the first module (in path order) not yet complete."""
-    if not enrolment_ids:
-        return {}
-    done = select(ModuleCompletion.module_code).where(ModuleCompletion.enrolment_id == Enrolment.id)
-    out: dict[int, str] = {}
-    for enrolment_id, title in session.execute(
-        select(Enrolment.id, PathModule.title)
-        .join(PathModule, PathModule.version_id == Enrolment.version_id)
-        .where(Enrolment.id.in_(enrolment_ids), PathModule.code.not_in(done.scalar_subquery()))
-        .order_by(Enrolment.id, PathModule.position)
-    ):
-        out.setdefault(enrolment_id, title)
-    return out
-
-
-def person_enrolments(session: Session, person_id: int, today: date) -> list[EnrolmentLine]:
-    """A person's enrolments: active ones by due date (undated last), then completed, then
-    withdrawn."""
+@cache
+def _person_enrolments_statement() -> Select:
+    """A person's enrolments as lines, each with its progress (required modules done and in
+    all), the first module not done and the certificate of completion, in one statement
+    built once: the home pages and My learning run it on every visit, where a statement
+    for each part cost more to build than to run (a person has a few enrolments)."""
+    required = PathModule.optional.is_(False)
+    total = (
+        select(func.count(PathModule.id))
+        .where(PathModule.version_id == Enrolment.version_id, required)
+        .correlate(Enrolment)
+        .scalar_subquery()
+    )
+    done = (
+        select(func.count(ModuleCompletion.id))
+        .join(PathModule, PathModule.code == ModuleCompletion.module_code)
+        .where(
+            ModuleCompletion.enrolment_id == Enrolment.id,
+            PathModule.version_id == Enrolment.version_id,
+            required,
+        )
+        .correlate(Enrolment)
+        .scalar_subquery()
+    )
+    completed = (
+        select(ModuleCompletion.module_code)
+        .where(ModuleCompletion.enrolment_id == Enrolment.id)
+        .correlate(Enrolment)
+    )
+    next_title = (
+        select(PathModule.title)
+        .where(PathModule.version_id == Enrolment.version_id, PathModule.code.not_in(completed))
+        .order_by(PathModule.position)
+        .limit(1)
+        .correlate(Enrolment)
+        .scalar_subquery()
+    )
+    certificate = (
+        select(func.max(CompletionCertificate.id))
+        .where(
+            CompletionCertificate.enrolment_id == Enrolment.id,
+            CompletionCertificate.revoked_at.is_(None),
+        )
+        .correlate(Enrolment)
+        .scalar_subquery()
+    )
     order = case(
         (Enrolment.status == EnrolmentStatus.ACTIVE, 0),
         (Enrolment.status == EnrolmentStatus.COMPLETED, 1),
         else_=2,
     )
-    stmt = (
+    return (
         _enrolment_columns()
-        .where(Enrolment.person_id == person_id)
+        .add_columns(
+            total.label("total"),
+            done.label("done"),
+            next_title.label("next_title"),
+            certificate.label("certificate_id"),
+        )
+        .where(Enrolment.person_id == bindparam("person_id", type_=Enrolment.person_id.type))
         .order_by(
             order,
             Enrolment.due_on.is_(None),
@@ -202,7 +198,29 @@ def person_enrolments(session: Session, person_id: int, today: date) -> list[Enr
             PathVersion.title,
         )
     )
-    return _lines(session, stmt, today)
+
+
+def person_enrolments(session: Session, person_id: int, today: date) -> list[EnrolmentLine]:
+    """A person's enrolments: active ones by due date (undated last), then completed, then
+    withdrawn; the first module not done is given for the active ones."""
+    return [
+        EnrolmentLine(
+            id=r.id,
+            path_id=r.path_id,
+            path_code=r.code,
+            title=r.title,
+            version_number=r.number,
+            status=r.status,
+            due_on=r.due_on,
+            overdue=_overdue(r.status, r.due_on, today),
+            enrolled_at=r.enrolled_at,
+            completed_at=r.completed_at,
+            progress=Progress(r.done or 0, r.total or 0),
+            next_title=r.next_title if r.status == EnrolmentStatus.ACTIVE else None,
+            certificate_id=r.certificate_id,
+        )
+        for r in session.execute(_person_enrolments_statement(), {"person_id": person_id})
+    ]
 
 
 # --- my learning ------------------------------------------------------------------------------
