@@ -311,6 +311,7 @@ def app(database_url, _databases):
     finally:
         app.config.clear()
         app.config.update(config)
+        app.extensions.pop("pmo_kept_figures", None)  # counted over this test's data
         with app.app_context():
             db.session.remove()
             empty_all_tables()

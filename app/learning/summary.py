@@ -3,7 +3,8 @@ have overdue, and what is waiting for a training specialist. Reads only; plain d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 
@@ -299,10 +300,50 @@ def _by_unit(session: Session, today: date) -> list[PathFigures]:
 @dataclass(frozen=True)
 class ManagerFigures:
     """A manager's home page figures: their team (the "My team" panel) and their team's
-    learning (the "My team's learning" panel)."""
+    learning (the "My team's learning" panel), counted at ``as_of``; ``kept``: they were
+    counted earlier and are shown again (``KeptFigures``)."""
 
     team: TeamSummary
     learning: TeamCounts
+    as_of: datetime
+    kept: bool = False
+
+
+#: A team at least this large has its figures counted at most once per FIGURES_KEPT. A
+#: department head reaches some 1,300 people at 20,000, and counting them, their units, roles
+#: and enrolments costs more than the rest of the home page; a team lead's are counted on
+#: every view, so they see the change they have just made.
+KEEP_FROM_PEOPLE = 250
+FIGURES_KEPT = timedelta(minutes=5)
+
+
+class KeptFigures:
+    """The large teams' figures counted lately, per manager and day, in this process (one
+    per app: ``app.extensions``). Bounded: emptied when it holds KEPT_MANAGERS."""
+
+    KEPT_MANAGERS = 2048
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[int, bool, date], ManagerFigures] = {}
+        self._lock = threading.Lock()
+
+    def figures(
+        self, session: Session, manager_id: int, everyone: bool, today: date, now: datetime
+    ) -> ManagerFigures:
+        key = (manager_id, everyone, today)
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and timedelta(0) <= now - kept.as_of < FIGURES_KEPT:
+            return replace(kept, kept=True)
+        fresh = manager_figures(session, manager_id, everyone, today, now)
+        with self._lock:
+            if fresh.team.people >= KEEP_FROM_PEOPLE:
+                if len(self._kept) >= self.KEPT_MANAGERS:
+                    self._kept.clear()
+                self._kept[key] = fresh
+            else:
+                self._kept.pop(key, None)
+        return fresh
 
 
 @lru_cache(maxsize=512)
@@ -325,13 +366,14 @@ def _manager_figures_statement(manager_id: int, everyone: bool) -> Select:
 
 
 def manager_figures(
-    session: Session, manager_id: int, everyone: bool, today: date
+    session: Session, manager_id: int, everyone: bool, today: date, now: datetime
 ) -> ManagerFigures:
     """``team_summary_of`` and ``team_counts_of`` together: the same figures, one statement
-    (``everyone``: the manager sees everyone)."""
+    (``everyone``: the manager sees everyone), counted now."""
     row = session.execute(_manager_figures_statement(manager_id, everyone), {"today": today}).one()
     people, units, direct, without, active, overdue, completed = row
     return ManagerFigures(
         TeamSummary(people or 0, units or 0, direct or 0, without or 0),
         TeamCounts(active or 0, overdue or 0, completed or 0),
+        as_of=now,
     )

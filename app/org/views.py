@@ -27,7 +27,7 @@ from app.db import page_number, record_id
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.framework.queries import framework_status
-from app.learning.summary import learner_learning, manager_figures, trainer_learning
+from app.learning.summary import KeptFigures, learner_learning, trainer_learning
 from app.org import queries, services
 from app.org.forms import AssignmentForm, OfficeForm, OrgUnitForm, PersonForm, RoleForm
 from app.org.models import AssignmentKind, Office, OrgUnit, Person, Role, RoleAssignment
@@ -78,7 +78,9 @@ def home():
     # A manager's figures are over the people they manage, or everyone for those who see
     # everyone (access.visible_people); their statements are built once per manager.
     everyone = visible_people(current_user) is None
-    figures = manager_figures(session, me.id, everyone, today) if MANAGER in perms else None
+    figures = (
+        _kept_figures().figures(session, me.id, everyone, today, now) if MANAGER in perms else None
+    )
     return render_template(
         "org/home.html",
         profile=queries.home_profile(session, me, today),
@@ -94,12 +96,18 @@ def home():
         imports=import_attention(session) if ADMIN in perms else None,
         learning=learner_learning(session, me.id, today, now),
         team_learning=figures.learning if figures else None,
+        figures=figures,
         trainer=trainer_learning(session, today) if TRAINER in perms else None,
     )
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _kept_figures() -> KeptFigures:
+    """The large teams' figures counted lately (``KeptFigures``), one for each app."""
+    return current_app.extensions.setdefault("pmo_kept_figures", KeptFigures())
 
 
 def _waiting(session, person_id: int, perms, everyone: bool, now: datetime):
