@@ -40,8 +40,8 @@ from sqlalchemy.orm import Session
 
 from app.dates import RANGE_TEXT, in_range
 from app.errors import DomainError
-from app.framework.models import Certificate
-from app.framework.versions import published_version as published_framework
+from app.framework.models import Certificate, Framework, FrameworkVersion, VersionStatus
+from app.framework.versions import FRAMEWORK_CODE
 from app.learning.models import (
     Enrolment,
     EnrolmentRule,
@@ -171,12 +171,23 @@ def _names(
         )
         paths = {code: title for code, title in rows}  # the latest version's title wins
     certificates: dict[str, str] = {}
-    framework = published_framework(session) if cert_codes else None
-    if framework is not None:
+    if cert_codes:
+        # the published framework's catalogue names them (its id looked up, not the version
+        # with its scale, caps and catalogue loaded)
+        published = (
+            select(FrameworkVersion.id)
+            .join(Framework, Framework.id == FrameworkVersion.framework_id)
+            .where(
+                Framework.code == FRAMEWORK_CODE, FrameworkVersion.status == VersionStatus.PUBLISHED
+            )
+            .order_by(FrameworkVersion.number.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         certificates = dict(
             session.execute(
                 select(Certificate.code, Certificate.name).where(
-                    Certificate.version_id == framework.id, Certificate.code.in_(cert_codes)
+                    Certificate.version_id == published, Certificate.code.in_(cert_codes)
                 )
             ).all()
         )
