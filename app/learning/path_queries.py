@@ -366,7 +366,18 @@ def gap_closers(
     if not wanted:
         return {}
     rows = session.execute(
-        select(LearningPath.code, PathVersion.title, PathVersion.id, PathModule, ModuleEvidence)
+        select(
+            LearningPath.code,
+            PathVersion.title,
+            PathVersion.id,
+            PathModule.id,
+            PathModule.code,
+            PathModule.title,
+            PathModule.type,
+            PathModule.minutes,
+            ModuleEvidence.competency_code,
+            ModuleEvidence.level,
+        )  # the columns shown, not the modules' lessons
         .join(PathVersion, PathVersion.path_id == LearningPath.id)
         .join(PathModule, PathModule.version_id == PathVersion.id)
         .join(ModuleEvidence, ModuleEvidence.module_id == PathModule.id)
@@ -377,21 +388,13 @@ def gap_closers(
         .order_by(LearningPath.code, PathModule.position)
     ).all()
     found: dict[str, list[EvidencingModule]] = defaultdict(list)
-    for path_code, title, version_id, row, evidence in rows:
-        current, _required = wanted[evidence.competency_code]
-        if evidence.level <= current:
+    for path_code, title, version_id, mid, code, mtitle, kind, minutes, competency, level in rows:
+        current, _required = wanted[competency]
+        if level <= current:
             continue
-        found[evidence.competency_code].append(
+        found[competency].append(
             EvidencingModule(
-                path_code,
-                title,
-                version_id,
-                row.id,
-                row.code,
-                row.title,
-                row.type.value,
-                row.minutes,
-                evidence.level,
+                path_code, title, version_id, mid, code, mtitle, kind.value, minutes, level
             )
         )
     return {
