@@ -29,22 +29,32 @@ def _of_framework(code: str):
     return select(FrameworkVersion).join(Framework).where(Framework.code == code)
 
 
-@cache
-def _published_statement() -> Select:
-    """Built once: nearly every page asks for the published version."""
+def _published(columns, code) -> Select:
+    """The published version of the framework ``code`` (a value or a bound parameter): the
+    one rule, for the version loaded and for its id alone."""
     return (
-        select(FrameworkVersion)
-        .join(Framework)
-        .where(Framework.code == bindparam("code"))
-        .options(
-            selectinload(FrameworkVersion.levels),
-            selectinload(FrameworkVersion.caps),
-            selectinload(FrameworkVersion.certificates),
-        )
-        .where(FrameworkVersion.status == VersionStatus.PUBLISHED)
+        select(columns)
+        .join(Framework, Framework.id == FrameworkVersion.framework_id)
+        .where(Framework.code == code, FrameworkVersion.status == VersionStatus.PUBLISHED)
         .order_by(FrameworkVersion.number.desc())
         .limit(1)
     )
+
+
+@cache
+def _published_statement() -> Select:
+    """Built once: nearly every page asks for the published version."""
+    return _published(FrameworkVersion, bindparam("code")).options(
+        selectinload(FrameworkVersion.levels),
+        selectinload(FrameworkVersion.caps),
+        selectinload(FrameworkVersion.certificates),
+    )
+
+
+def published_version_id(code: str = FRAMEWORK_CODE):
+    """SQL: the published version's id, for a statement that needs only that (a scalar
+    subquery; NULL when none is published)."""
+    return _published(FrameworkVersion.id, code).scalar_subquery()
 
 
 def published_version(session: Session, code: str = FRAMEWORK_CODE) -> FrameworkVersion | None:

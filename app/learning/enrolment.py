@@ -40,8 +40,8 @@ from sqlalchemy.orm import Session
 
 from app.dates import RANGE_TEXT, in_range
 from app.errors import DomainError
-from app.framework.models import Certificate, Framework, FrameworkVersion, VersionStatus
-from app.framework.versions import FRAMEWORK_CODE
+from app.framework.models import Certificate
+from app.framework.versions import published_version_id
 from app.learning.models import (
     Enrolment,
     EnrolmentRule,
@@ -172,18 +172,8 @@ def _names(
         paths = {code: title for code, title in rows}  # the latest version's title wins
     certificates: dict[str, str] = {}
     if cert_codes:
-        # the published framework's catalogue names them (its id looked up, not the version
-        # with its scale, caps and catalogue loaded)
-        published = (
-            select(FrameworkVersion.id)
-            .join(Framework, Framework.id == FrameworkVersion.framework_id)
-            .where(
-                Framework.code == FRAMEWORK_CODE, FrameworkVersion.status == VersionStatus.PUBLISHED
-            )
-            .order_by(FrameworkVersion.number.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        # the published catalogue names them (the version's id, not the version loaded)
+        published = published_version_id()
         certificates = dict(
             session.execute(
                 select(Certificate.code, Certificate.name).where(

@@ -107,7 +107,10 @@ def _now() -> datetime:
 
 def _kept_figures() -> KeptFigures:
     """The large teams' figures counted lately (``KeptFigures``), one for each app."""
-    return current_app.extensions.setdefault("pmo_kept_figures", KeptFigures())
+    kept = current_app.extensions.get("pmo_kept_figures")
+    if kept is None:
+        kept = current_app.extensions.setdefault("pmo_kept_figures", KeptFigures())
+    return kept
 
 
 def _waiting(session, person_id: int, perms, everyone: bool, now: datetime):
