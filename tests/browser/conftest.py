@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -42,6 +43,8 @@ CHROMIUM_ARGS = [
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 TIMEOUT_MS = 15_000
+# Assertions that wait (expect) wait as long as actions do: the machines are loaded.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 class _QuietHandler(WSGIRequestHandler):
