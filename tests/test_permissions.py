@@ -1111,6 +1111,12 @@ def test_admin_sees_the_administration_menu(client, login):
     page = client.get("/")
     assert "Administration" in page.text
     assert 'href="/admin/people"' in page.text
+    # The menus open from buttons: a menu clicked before the script has loaded does nothing,
+    # instead of following a link to "#".
+    assert 'href="#"' not in page.text
+    assert re.search(
+        r'<button class="nav-link dropdown-toggle"[^>]*>Administration</button>', page.text
+    )
 
 
 # --- CSRF ----------------------------------------------------------------------------------
