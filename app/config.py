@@ -126,6 +126,10 @@ class Config:
     RETAIN_HR_FILES_DAYS = int(os.environ.get("PMO_RETAIN_HR_FILES_DAYS", "30"))
     PRIVACY_SALT = os.environ.get("PMO_PRIVACY_SALT", "")
 
+    #: The organisation's time zone (an IANA name, "Europe/London"): the calendar that
+    #: due dates, overdue items and "today" follow (app/clock.py). Empty: the server's own.
+    PMO_TIMEZONE = os.environ.get("PMO_TIMEZONE", "").strip()
+
     #: Outgoing mail (the reminders command). No MAIL_SERVER, no mail: the command says so.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

@@ -13,13 +13,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import IO
 
 from flask import has_request_context, request
 from sqlalchemy import Engine, Enum, event, text
 from sqlalchemy.orm import Session
+
+from app import clock
 
 #: The largest id a record can have (the primary keys are INTEGER, PostgreSQL's int4): a
 #: larger number names nothing and must never reach a query (PostgreSQL: "integer out of
@@ -52,7 +54,7 @@ def page_number(text: str) -> int:
 
 def utcnow() -> datetime:
     """Now, timezone-aware in UTC: the default of every timestamp column."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def enum_column(cls: type[StrEnum], name: str, length: int = 16) -> Enum:

@@ -30,6 +30,8 @@ from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import clock
+
 #: gunicorn stops (rather than restarting workers forever) when a worker exits with this.
 EXIT_UNSAFE_CONFIGURATION = 4
 
@@ -197,9 +199,14 @@ def accounts_with_the_demo_password(url: str) -> list[str]:
     return [email for email, hashed in rows if verify_password(hashed, DEMO_PASSWORD)]
 
 
-def refuse_to_start(problems: list[str]) -> None:
+def refuse_to_start(problems: list[str], *, production: bool = False) -> None:
+    why = (
+        "PMO_ENV=production and the configuration is unsafe."
+        if production
+        else "a setting cannot be used as it stands."
+    )
     lines = [
-        "PMO Pathways refuses to start: PMO_ENV=production and the configuration is unsafe.",
+        f"PMO Pathways refuses to start: {why}",
         *(f"  - {p}" for p in problems),
         'Fix these settings (README, "Running in production") and start again.',
     ]
@@ -212,13 +219,16 @@ def init_app(app: Flask) -> None:
     if app.config.get("PMO_ENV") == "production":
         problems = production_problems(app)
         if problems:
-            refuse_to_start(problems)
+            refuse_to_start(problems, production=True)
     proxies = proxy_count(app.config)
     if proxies is None:
         refuse_to_start([f"PMO_PROXIES={app.config.get('PMO_PROXIES')!r} is not 0-10."])
     two_step = two_step_setting_problem(app.config)
     if two_step:
         refuse_to_start([two_step])
+    zone = clock.zone_setting_problem(app.config)
+    if zone:
+        refuse_to_start([zone])
     if proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies

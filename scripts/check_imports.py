@@ -37,7 +37,7 @@ WEB_MODULES = {"views", "forms"}
 
 #: Shared modules any package may import. ``access``, ``viewutil``, ``navigation`` and
 #: ``forms`` serve pages: only the web layer, the app factory and each other use them.
-SHARED = {"extensions", "db", "dates", "emails", "errors", "signals", "config", "models"}
+SHARED = {"extensions", "db", "dates", "clock", "emails", "errors", "signals", "config", "models"}
 WEB_SHARED = {"access", "viewutil", "navigation", "forms"}
 
 #: Pure modules: data in, data out; no Flask, no ORM, no database.

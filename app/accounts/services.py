@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from app import versioning
+from app import clock, versioning
 from app.accounts import throttling, two_factor
 from app.accounts.models import LoginSession, PasswordToken, Permission, User, UserPermission
 from app.accounts.passwords import hash_password, policy_problem, verify_password
@@ -24,10 +24,6 @@ from app.accounts.sealing import Sealer
 from app.errors import DomainError
 from app.org.models import Person
 from app.signals import person_deactivated
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def token_digest(token: str) -> str:
@@ -96,7 +92,7 @@ def load_login_session(
     )
     if row is None:
         return None
-    now = _now()
+    now = clock.now()
     if now - row.last_seen_at > idle or now - row.created_at > absolute or not row.user.active:
         session.delete(row)
         return None
@@ -145,7 +141,7 @@ def change_password(
     if two_factor.is_enabled(session, user.id) and (
         sealer is None
         or not two_factor.verify(
-            session, user_id=user.id, code=code or "", sealer=sealer, now=_now()
+            session, user_id=user.id, code=code or "", sealer=sealer, now=clock.now()
         )
     ):
         raise DomainError(
@@ -174,7 +170,7 @@ def issue_password_token(session: Session, *, user: User, ttl: timedelta) -> str
     )
     token = secrets.token_urlsafe(32)
     session.add(
-        PasswordToken(token_hash=token_digest(token), user_id=user.id, expires_at=_now() + ttl)
+        PasswordToken(token_hash=token_digest(token), user_id=user.id, expires_at=clock.now() + ttl)
     )
     return token
 
@@ -183,7 +179,12 @@ def find_password_token(session: Session, token: str) -> PasswordToken | None:
     row = session.scalar(
         select(PasswordToken).where(PasswordToken.token_hash == token_digest(token))
     )
-    if row is None or row.used_at is not None or row.expires_at < _now() or not row.user.active:
+    if (
+        row is None
+        or row.used_at is not None
+        or row.expires_at < clock.now()
+        or not row.user.active
+    ):
         return None
     return row
 
@@ -200,7 +201,7 @@ def use_password_token(
             "This link has expired or was already used. Ask an administrator for a new one."
         )
     _set_password(row.user, password, field="password")
-    row.used_at = _now()
+    row.used_at = clock.now()
     end_all_sessions(session, row.user_id)
     if pepper is not None:
         throttling.clear_value(session, pepper, throttling.ACCOUNT, row.user.email)

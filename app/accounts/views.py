@@ -3,7 +3,7 @@ log-out, the account's security page, re-authentication, set-password links, and
 administration."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
+from app import clock
 from app.access import ADMIN, PUBLIC, SIGNED_IN, TRAINER, allow, rule_for
 from app.accounts import devices, queries, services, signin, two_factor
 from app.accounts.forms import (
@@ -68,7 +69,7 @@ def _start_session(user) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _pepper() -> bytes:

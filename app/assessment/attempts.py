@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, Row, case, cast, func, literal, select, up
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
+from app import clock
 from app.assessment.bank_queries import published_bank_version
 from app.assessment.content import (
     MATCHING,
@@ -760,7 +761,7 @@ def _score(session: Session, attempt: Attempt) -> Finished:
     if not attempt.passed:
         return result
     assert attempt.finished_at is not None
-    on = attempt.finished_at.date()
+    on = clock.day_of(attempt.finished_at)
     note = (
         f"Passed {assessment.title} (attempt {attempt.number}: "
         f"{attempt.marks} of {attempt.max_marks})"

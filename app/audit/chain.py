@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
+from app import clock
 from app.audit.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
@@ -105,7 +106,7 @@ def append(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     last_id, previous = _lock_head(connection)
-    now = datetime.now(UTC)
+    now = clock.now()
     out = []
     first = last_id + 1
     for row in rows:

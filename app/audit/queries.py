@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, column, func, or_, select, table
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.audit.models import AuditEvent
 
 ACTIONS = ("create", "update", "delete", "bulk", "export", "redact")
@@ -40,7 +41,7 @@ class AuditFilter:
 
 
 def _day(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=UTC)
+    return clock.start_of(d)
 
 
 def _actor_condition(text: str) -> ColumnElement[bool]:

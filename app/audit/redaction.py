@@ -8,12 +8,12 @@ that a later redaction event names it. The redaction is such an event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.audit import registry
 from app.audit.capture import record, write_pending
 from app.audit.models import AuditEvent
@@ -48,7 +48,7 @@ def redact_person(session: Session, person_id: int) -> list[int]:
         if before != row.before or after != row.after:
             changes.append({"b_id": row.id, "b_before": before, "b_after": after})
     if changes:
-        now = datetime.now(UTC)
+        now = clock.now()
         blank = (
             update(events)
             .where(events.c.id == bindparam("b_id"))

@@ -29,11 +29,12 @@ import json
 import logging
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
 from flask_login import current_user
+
+from app import clock
 
 LOGGER_NAME = "pmo.security"
 log = logging.getLogger(LOGGER_NAME)
@@ -76,7 +77,7 @@ def security_event(kind: str, *, outcome: str = "", **fields: Any) -> dict[str, 
     Inside a request the actor, client address, request id and endpoint are added.
     """
     record: dict[str, Any] = {
-        "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "at": clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "event": kind,
     }
     if outcome:

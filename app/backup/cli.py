@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from flask import current_app
 from sqlalchemy.engine import make_url
 
+from app import clock
 from app.backup import postgres, sqlite
 from app.backup.common import BackupError, Summary, destination
 from app.extensions import db
@@ -53,7 +53,7 @@ def backup_command(path: Path, overwrite: bool) -> None:
     try:
         backend, url = _database()
         suffix = ".sqlite3" if backend == "sqlite" else ".dump"
-        target = destination(path, suffix, datetime.now(UTC))
+        target = destination(path, suffix, clock.now())
         if target.exists() and not overwrite:
             raise BackupError(f"{target} exists; give another name, or --overwrite.")
         if not target.parent.is_dir():

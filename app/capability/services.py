@@ -5,7 +5,7 @@ DomainError for a broken rule, flush, and never commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import (
@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.accounts.models import User
 from app.capability.levels import (
     needs_calibration,
@@ -375,7 +376,7 @@ def resolve_calibration(
             resolved_level=level,
             rationale=rationale.strip(),
             resolved_by_id=actor_id,
-            resolved_at=datetime.now(UTC),
+            resolved_at=clock.now(),
         )
         .execution_options(synchronize_session=False)
     )

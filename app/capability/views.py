@@ -3,11 +3,10 @@ calibrations, and a report's capability page."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import clock
 from app.access import (
     ADMIN,
     MANAGER,
@@ -48,7 +47,7 @@ def _render_capability(person, own: bool, form=None):
         cap = profile.capability(
             db.session(),
             person,
-            date.today(),
+            clock.today(),
             compare_role_id=request.args.get("compare", type=record_id),
         )
     except DomainError as error:
@@ -106,7 +105,7 @@ def self_rating():
                 note=form.note.data,
                 link=form.link.data,
                 actor_id=current_user.id,
-                on=date.today(),
+                on=clock.today(),
             ),
             form,
         )
@@ -150,7 +149,7 @@ def queue():
     return render_template(
         "capability/queue.html",
         page=page,
-        context=queries.rating_context(db.session(), page.items, date.today()),
+        context=queries.rating_context(db.session(), page.items, clock.today()),
         calibrations=calibrations,
         form=DecisionForm(),
         calibration_form=CalibrationForm(),
@@ -188,7 +187,7 @@ def decide(evidence_id: int):
             comment=form.comment.data,
             actor_id=current_user.id,
             actor_person_id=current_user.person_id,
-            on=date.today(),
+            on=clock.today(),
         ),
         prefix=who,
     )
@@ -253,7 +252,7 @@ def resolve(calibration_id: int):
             rationale=form.rationale.data,
             actor_id=current_user.id,
             actor_person_id=current_user.person_id,
-            on=date.today(),
+            on=clock.today(),
         )
     )
     if not done or evidence is None:

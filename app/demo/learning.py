@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.capability.models import Evidence
 from app.framework.models import Certificate, Competency, Source
 from app.framework.versions import published_version
@@ -536,7 +537,7 @@ def _external(
             "status": status,
             "submitted_at": datetime.combine(issued, time(12), tzinfo=UTC) + timedelta(days=10),
             "reviewed_by_id": trainer_user_id if status != ExternalStatus.PENDING else None,
-            "reviewed_at": datetime.now(UTC) if status != ExternalStatus.PENDING else None,
+            "reviewed_at": clock.now() if status != ExternalStatus.PENDING else None,
             "review_reason": "The certificate number does not match the issuer's register."
             if status == ExternalStatus.REJECTED
             else "",

@@ -29,6 +29,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.accounts.models import LoginSession, PasswordToken, User, UserPermission
 from app.accounts.passwords import hash_password
 from app.assessment.models import Attempt, AttemptItem
@@ -197,7 +198,7 @@ def build_demo(
             "Load the role catalogue first (flask content load): missing "
             + ", ".join(sorted(missing))
         )
-    today = today or date.today()
+    today = today or clock.today()
     builder = _Builder(session, random.Random(seed), roles)
     builder.units(people)
     builder.people(people)

@@ -15,13 +15,12 @@ the values saved now, as the form shows them (``*_values``, also what the form o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import versioning
+from app import clock, versioning
 from app.errors import DomainError
 from app.framework.content import certificate, certificate_problems
 from app.framework.models import (
@@ -741,7 +740,7 @@ def publish(
         current.status = VersionStatus.RETIRED
     draft.status = VersionStatus.PUBLISHED
     draft.content_hash = digest
-    draft.published_at = datetime.now(UTC)
+    draft.published_at = clock.now()
     draft.published_by_id = actor_id
     draft.note = note
     session.flush()

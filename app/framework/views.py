@@ -4,11 +4,10 @@ version and compare any two versions."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import clock
 from app.access import SIGNED_IN, TRAINER, allow, any_of
 from app.db import record_id
 from app.extensions import db
@@ -157,7 +156,7 @@ def draft_publish():
     if not form.validate_on_submit():
         return _draft_page(draft, form)
     if not confirmed():
-        impact = framework_queries.publish_impact(db.session(), draft, date.today())
+        impact = framework_queries.publish_impact(db.session(), draft, clock.today())
         details = impact.sentences() or [
             f"Nobody's requirements change: the role profiles ask the same of the "
             f"{impact.people} people with a current role."

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.errors import DomainError
 from app.framework.content import FrameworkContent
 from app.framework.models import (
@@ -57,7 +56,7 @@ def write_version(
         created_by_id=actor_id,
     )
     if status == VersionStatus.PUBLISHED:
-        version.published_at = datetime.now(UTC)
+        version.published_at = clock.now()
         version.published_by_id = actor_id
     session.add(version)
     version.levels = [ProficiencyLevel(**s) for s in content.scale]

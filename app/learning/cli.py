@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app import clock
 from app.extensions import db
 from app.learning import reminders
 from app.learning.mail import Mail, Mailer, MailError, MailSettings, link_builder
@@ -29,7 +30,7 @@ def remind(today: datetime | None, dry_run: bool) -> None:
     certificates expiring within 60 days, and managers a digest of their people's overdue
     learning. Safe to run as often as you like: each message is sent once (see the
     reminder log); a message the mail server did not accept is sent on the next run."""
-    day = today.date() if today else date.today()
+    day = today.date() if today else clock.today()
     link = link_builder(current_app.url_map, current_app.config["PUBLIC_BASE_URL"])
     plan = reminders.plan(db.session(), today=day, link=link)
     db.session.rollback()  # the plan only read: end its transaction before the slow part

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import (
     ColumnElement,
@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.dates import RANGE_TEXT, in_range
 from app.errors import DomainError
 from app.framework.models import Certificate
@@ -407,7 +408,7 @@ def enrol_people(
         literal(EnrolmentStatus.ACTIVE.value),
         literal(source.value),
         _value(due_on, Enrolment.due_on.type),
-        _value(datetime.now(UTC), Enrolment.enrolled_at.type),
+        _value(clock.now(), Enrolment.enrolled_at.type),
         _value(actor_id, Enrolment.enrolled_by_id.type),
     ).where(
         ~exists(
@@ -475,7 +476,7 @@ def _insert_one(
             status=EnrolmentStatus.ACTIVE,
             source=source,
             due_on=due_on,
-            enrolled_at=datetime.now(UTC),
+            enrolled_at=clock.now(),
             enrolled_by_id=actor_id,
             rule_id=rule_id,
         )
@@ -617,7 +618,7 @@ def withdraw(session: Session, *, enrolment: Enrolment, actor_id: int | None) ->
         enrolment,
         EnrolmentStatus.ACTIVE,
         status=EnrolmentStatus.WITHDRAWN,
-        withdrawn_at=datetime.now(UTC),
+        withdrawn_at=clock.now(),
     ):
         return enrolment
     if enrolment.status == EnrolmentStatus.COMPLETED:
@@ -669,7 +670,7 @@ def enrol_by_rules(session: Session, assignment_ids: list[int], today: date) -> 
             )
             .order_by(RoleAssignment.start_date, EnrolmentRule.id)
         ).all()
-        now = datetime.now(UTC)
+        now = clock.now()
         values: dict[tuple[int, int], dict] = {}
         for r in rows:  # one per person and path: the earliest assignment's rule
             values.setdefault(
@@ -695,4 +696,4 @@ def enrol_by_rules(session: Session, assignment_ids: list[int], today: date) -> 
 
 @roles_assigned.connect
 def _apply_enrolment_rules(session: Session, *, assignment_ids: list[int]) -> None:
-    enrol_by_rules(session, assignment_ids, date.today())
+    enrol_by_rules(session, assignment_ids, clock.today())

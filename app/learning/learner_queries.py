@@ -6,7 +6,7 @@ per page whatever the size of the organisation."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from functools import cache, lru_cache
 
 from sqlalchemy import FromClause, Select, and_, bindparam, case, func, or_, select
@@ -42,10 +42,6 @@ TEAM_STATUSES = {
 _LIVE = (BookingStatus.BOOKED, BookingStatus.WAITLISTED)
 #: How many of a manager's people the enrolment form offers as a pick list.
 PICK_LIST_LIMIT = 500
-
-
-def _start_of(today: date) -> datetime:
-    return datetime.combine(today, time.min, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

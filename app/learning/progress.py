@@ -17,11 +17,12 @@ enrolment is completed and a certificate of completion is issued.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.capability.models import Evidence
 from app.capability.services import record_evidence
 from app.dates import RANGE_TEXT, in_range
@@ -161,7 +162,7 @@ def _finish_if_complete(session: Session, enrolment: Enrolment, done: set[str]) 
     if not required <= done:
         return False
     enrolment.status = EnrolmentStatus.COMPLETED
-    enrolment.completed_at = datetime.now(UTC)
+    enrolment.completed_at = clock.now()
     session.flush()
     issue_certificate(session, enrolment)
     return True
@@ -198,7 +199,7 @@ def _complete(
         module_id=module.id,
         module_code=module.code,
         method=method,
-        completed_at=datetime.now(UTC),
+        completed_at=clock.now(),
         reflection=reflection,
         comment=comment,
         recorded_by_id=recorded_by_id,
@@ -305,7 +306,7 @@ def record_assessment_pass(
         raise DomainError(f"Give the date it was passed, {RANGE_TEXT}.", field="passed_on")
     if passed_on > today:
         raise DomainError("The pass date cannot be in the future.", field="passed_on")
-    if passed_on < enrolment.enrolled_at.date():
+    if passed_on < clock.day_of(enrolment.enrolled_at):
         raise DomainError(
             "The pass date cannot be before the learner was enrolled "
             f"({enrolment.enrolled_at:%d %b %Y}).",

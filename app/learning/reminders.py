@@ -22,11 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.accounts.models import Permission, User, UserPermission
 from app.db import utcnow
 from app.learning.external import catalogue_names
@@ -257,8 +258,8 @@ def _module_titles(session: Session, pairs: set[tuple[int, str]]) -> dict[tuple[
 
 
 def _session_messages(session: Session, today: date, link: LinkBuilder) -> list[Reminder]:
-    start = datetime.combine(today, time.min, tzinfo=UTC)
-    end = datetime.combine(today + timedelta(days=SESSION_DAYS + 1), time.min, tzinfo=UTC)
+    start = clock.start_of(today)
+    end = clock.start_of(today + timedelta(days=SESSION_DAYS + 1))
     rows = session.execute(
         select(Booking.id, Booking.person_id, Person.first_name, ClassSession)
         .join(ClassSession, ClassSession.id == Booking.session_id)

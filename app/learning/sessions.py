@@ -21,6 +21,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.dates import RANGE_TEXT, in_range
 from app.errors import DomainError
 from app.learning.enrolment import published_version
@@ -40,7 +41,7 @@ from app.learning.progress import (
     unmet_requirements,
 )
 
-#: The time zone session times are entered and shown in, unless LEARNING_TIMEZONE says.
+#: The time zone session times are entered and shown in when PMO_TIMEZONE is not set.
 DEFAULT_ZONE = "Europe/London"
 MAX_CAPACITY = 500
 LIVE = (BookingStatus.BOOKED, BookingStatus.WAITLISTED)
@@ -363,7 +364,7 @@ def record_attendance(
     unknown = attended_booking_ids - {b.id for b in booked}
     if unknown:
         raise DomainError("Tick only people booked on this session.", field="attended")
-    on = class_session.starts_at.date()
+    on = clock.day_of(class_session.starts_at)
     completed = 0
     for booking in booked:
         booking.attended = booking.id in attended_booking_ids

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 
 from sqlalchemy import Select, and_, bindparam, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.learning.learner_queries import (
     EnrolmentLine,
     SessionLine,
@@ -213,10 +214,10 @@ def _figures():
 
 
 def trainer_learning(session: Session, today: date) -> TrainerLearning:
-    month_start = datetime.combine(today.replace(day=1), time.min, tzinfo=UTC)
+    month_start = clock.start_of(today.replace(day=1))
     next_month = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
-    month_end = datetime.combine(next_month, time.min, tzinfo=UTC)
-    now = datetime.now(UTC)
+    month_end = clock.start_of(next_month)
+    now = clock.now()
     statuses = dict(
         session.execute(select(PathVersion.status, func.count()).group_by(PathVersion.status)).all()
     )

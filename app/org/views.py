@@ -4,13 +4,14 @@ and the administrator's pages for people, role assignments, org units, offices a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from app import clock
 from app.access import (
     ADMIN,
     MANAGER,
@@ -73,7 +74,7 @@ def home():
     """What to do next, for each permission the user holds: a learner's gaps and next step;
     a manager's decisions, overdue items and team; a trainer's framework work; an admin's
     links and what needs attention. Every count links to the list it counts."""
-    me, perms, today, now = current_user.person, current_user.permissions, date.today(), _now()
+    me, perms, today, now = current_user.person, current_user.permissions, clock.today(), _now()
     session = db.session()
     # A manager's figures are over the people they manage, or everyone for those who see
     # everyone (access.visible_people); their statements are built once per manager.
@@ -102,7 +103,7 @@ def home():
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _kept_figures() -> KeptFigures:
@@ -127,7 +128,7 @@ def _waiting(session, person_id: int, perms, everyone: bool, now: datetime):
 @bp.route("/me")
 @allow(SIGNED_IN)
 def my_profile():
-    profile = queries.person_profile(db.session(), current_user.person, date.today())
+    profile = queries.person_profile(db.session(), current_user.person, clock.today())
     return render_template("org/person.html", profile=profile, own=True)
 
 
@@ -135,7 +136,7 @@ def my_profile():
 @allow(SIGNED_IN)
 def person(person_id: int):
     target = get_person_or_refuse(db.session(), current_user, person_id)
-    profile = queries.person_profile(db.session(), target, date.today())
+    profile = queries.person_profile(db.session(), target, clock.today())
     return render_template(
         "org/person.html", profile=profile, own=target.id == current_user.person_id
     )
@@ -187,7 +188,7 @@ def team_heatmap():
     grid = team_grid.team_grid(
         db.session(),
         [team_grid.GridPerson(p.id, p.first_name, p.last_name, p.job_title) for p in people.people],
-        date.today(),
+        clock.today(),
     )
     if request.args.get("partial") == "1":
         return _fragment("org/_team_grid.html", people=people, grid=grid)
@@ -359,7 +360,7 @@ def person_active(person_id: int):
 
 def _assignment_form(assignment: RoleAssignment | None = None) -> AssignmentForm:
     form = AssignmentForm(
-        data=services.assignment_values(assignment) if assignment else {"start_date": date.today()}
+        data=services.assignment_values(assignment) if assignment else {"start_date": clock.today()}
     )
     form.role.choices = NONE_CHOICE + queries.role_choices(db.session())
     form.office.choices = NONE_CHOICE + queries.office_choices(db.session())
@@ -421,14 +422,14 @@ def assignment_end(assignment_id: int):
         return confirmation_page(
             Confirmation(
                 title=f"End {assignment.person.full_name}'s role as {assignment.role.name}?",
-                message=f"The assignment ends today, {date.today():%d %B %Y}. It stays in their "
+                message=f"The assignment ends today, {clock.today():%d %B %Y}. It stays in their "
                 "history, and their capability is no longer measured against this role.",
                 action=url_for("org.assignment_end", assignment_id=assignment.id),
                 button="End the assignment",
                 back=url_for("org.person", person_id=assignment.person_id),
             )
         )
-    done, _ = run(lambda: services.end_assignment(assignment, date.today()))
+    done, _ = run(lambda: services.end_assignment(assignment, clock.today()))
     if done:
         flash(f"{assignment.role.name} ended for {assignment.person.full_name}.", "success")
     return redirect(url_for("org.person", person_id=assignment.person_id))

@@ -6,12 +6,13 @@ Both name people by id and pseudonym only, never by name: their output lands in 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app import clock
 from app.errors import DomainError
 from app.extensions import db
 from app.privacy import retention
@@ -26,7 +27,7 @@ def _anonymise(person_id: int, today: date) -> Anonymised:
         db.session(),
         person_id=person_id,
         today=today,
-        now=datetime.now(UTC),
+        now=clock.now(),
         salt=salt_of(config),
         upload_folder=config["UPLOAD_FOLDER"],
     )
@@ -56,7 +57,7 @@ def _outcome(outcome: Anonymised) -> str:
 def retention_command(dry_run: bool, today: datetime | None) -> None:
     """Anonymise leavers and delete staff import files past their retention periods."""
     config = current_app.config
-    day = today.date() if today else date.today()
+    day = today.date() if today else clock.today()
     leavers_days = int(config["RETAIN_LEAVERS_DAYS"])
     files_days = int(config["RETAIN_HR_FILES_DAYS"])
     found = retention.due(db.session(), today=day, leavers_days=leavers_days, files_days=files_days)
@@ -103,7 +104,7 @@ def _files(found: retention.Due, dry_run: bool) -> int:
         f"{verb} the files of {_plural(len(found.files), 'staff import')} past the period "
         "(their summaries stay)."
     )
-    now = datetime.now(UTC)
+    now = clock.now()
     for hr in found.files:
         note = ", never applied: discarded" if hr.open else ""
         click.echo(
@@ -129,7 +130,7 @@ def anonymise_command(person_id: int, yes: bool) -> None:
         )
         sys.exit(1)
     try:
-        outcome = _anonymise(person_id, date.today())
+        outcome = _anonymise(person_id, clock.today())
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

@@ -10,11 +10,12 @@ day they were made inactive, so the period is never cut short).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.org.models import Person
 from app.privacy.providers.staff_import import delete_file
 from app.staff_import.models import BatchStatus, ImportBatch
@@ -48,7 +49,7 @@ class Due:
 
 
 def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    return clock.start_of(day)
 
 
 def due(session: Session, *, today: date, leavers_days: int, files_days: int) -> Due:

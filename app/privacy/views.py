@@ -3,8 +3,6 @@ administrator's download of a person's data and the anonymisation of a leaver.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from flask import (
     Blueprint,
     Response,
@@ -18,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from app import clock
 from app.access import ADMIN, SIGNED_IN, allow
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -34,15 +33,11 @@ FORMATS = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _gather(person_id: int) -> Download:
     return gather(
         db.session(),
         person_id,
-        now=_now(),
+        now=clock.now(),
         upload_folder=current_app.config["UPLOAD_FOLDER"],
     )
 
@@ -69,7 +64,7 @@ def _send(download: Download, *, by_admin: bool) -> Response:
 @bp.app_template_global()
 def anonymisable(person: Person) -> bool:
     """Whether the person is a leaver not yet anonymised (shows the Anonymise button)."""
-    return person.anonymised_at is None and is_leaver(person, date.today())
+    return person.anonymised_at is None and is_leaver(person, clock.today())
 
 
 def _retention_years() -> float:
@@ -134,7 +129,7 @@ def anonymise_person(person_id: int):
     require_confirmation()
     back = url_for("org.person", person_id=person.id)
     if not confirmed():
-        problem = refusal(db.session(), person, date.today())
+        problem = refusal(db.session(), person, clock.today())
         if problem:
             flash(f"{person.full_name}: {problem}", "danger")
             return redirect(back)
@@ -156,8 +151,8 @@ def anonymise_person(person_id: int):
         lambda: anonymise(
             db.session(),
             person_id=person.id,
-            today=date.today(),
-            now=_now(),
+            today=clock.today(),
+            now=clock.now(),
             salt=salt_of(config),
             upload_folder=config["UPLOAD_FOLDER"],
         ),

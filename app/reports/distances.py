@@ -67,6 +67,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from app import clock
 from app.org.models import Person
 from app.reports.models import LevelSpan, RoleDistance, RoleDistancePeriod
 from app.reports.scope import live_on, profile_at
@@ -87,7 +88,7 @@ People = Select | Sequence[int] | None
 def today() -> date:
     """The day the stored distances are computed for (the wall clock: the table is kept
     for today, each person's period saying how long it holds)."""
-    return date.today()
+    return clock.today()
 
 
 def _people_select(people: People) -> Select:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
+from app import clock
 from app.dates import in_range
 from app.db import MAX_ID
 from app.forms import date_in_range
@@ -102,7 +103,7 @@ class ReportFilterForm(Form):
         self._allowed = {}
         raw = self.on.raw_data[0].strip() if self.on.raw_data else ""
         if self.on.data is None and not raw:
-            self.on.data = date.today()
+            self.on.data = clock.today()
 
     def validate(self, extra_validators=None) -> bool:
         """The fields' own checks, and ids that name nothing (once ``fill_choices`` ran)."""
@@ -126,7 +127,7 @@ class ReportFilterForm(Form):
     def as_at(self) -> date:
         """The report's date (today when not given or not valid)."""
         value = self.on.data
-        return value if value is not None and in_range(value) else date.today()
+        return value if value is not None and in_range(value) else clock.today()
 
     def scope(self, visible: Select | None, *, on: date | None = None) -> ReportScope:
         """The report's scope from the (validated) filters.

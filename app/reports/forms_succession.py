@@ -9,6 +9,7 @@ from datetime import date
 from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional
 
+from app import clock
 from app.dates import in_range
 from app.forms import date_in_range
 from app.reports.forms import ReportFilterForm
@@ -85,4 +86,4 @@ class ClosestRolesForm(Form):
     def as_at(self) -> date:
         """The date asked for (today when not given or not valid)."""
         value = self.on.data
-        return value if value is not None and in_range(value) else date.today()
+        return value if value is not None and in_range(value) else clock.today()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import (
     Select,
@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.assessment.statistics_tables import COUNT, PERCENT, RATIO, TEXT, Column, StatTable
 from app.capability.models import Evidence
 from app.capability.profile import evidence_layers
@@ -1199,7 +1200,7 @@ def level_bases(
     the validated evidence recorded by then (as the spans count it), for just these people."""
     if not person_ids:
         return {}
-    end_of_day = datetime.combine(on + timedelta(days=1), time.min, tzinfo=UTC)
+    end_of_day = clock.start_of(on + timedelta(days=1))
     evidence = session.scalars(
         select(Evidence).where(
             Evidence.person_id.in_(list(person_ids)),

@@ -70,6 +70,7 @@ from sqlalchemy.orm import (
     object_session,
 )
 
+from app import clock
 from app.capability.levels import CertificateRule, Fact
 from app.capability.models import Evidence
 from app.framework.models import (
@@ -174,7 +175,7 @@ def eras(session: Session, code: str = FRAMEWORK_CODE) -> list[Era]:
     return [
         Era(
             v.id,
-            None if i == 0 else v.published_at.date(),
+            None if i == 0 else clock.day_of(v.published_at),
             caps[v.id],
             catalogues.get(v.id, {}),
             profiles[v.id],
@@ -276,7 +277,7 @@ def facts_of(session: Session, person_ids: Sequence[int]) -> dict[int, list[Fact
             r.certificate_code,
             r.version_id if r.certificate_code else None,
         )
-        out[r.person_id].append(known_fact(fact, r.recorded_at.date()))
+        out[r.person_id].append(known_fact(fact, clock.day_of(r.recorded_at)))
     return out
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import ScalarSelect, Select, Subquery, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.framework.models import (
     Competency,
     Framework,
@@ -130,7 +131,7 @@ def version_in_force(on: date, code: str = FRAMEWORK_CODE) -> ScalarSelect:
             FrameworkVersion.published_at.is_not(None),
         )
     )
-    day_after = datetime.combine(on + timedelta(days=1), time(), tzinfo=UTC)
+    day_after = clock.start_of(on + timedelta(days=1))
     latest = (
         published.where(FrameworkVersion.published_at < day_after)
         .order_by(FrameworkVersion.published_at.desc(), FrameworkVersion.number.desc())

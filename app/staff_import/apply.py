@@ -8,11 +8,12 @@ the same file changes nothing (not even updated_at).
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.accounts.models import LoginSession, User
 from app.org.lines import refresh_lines
 from app.org.models import (
@@ -50,7 +51,7 @@ def apply_plan(session: Session, plan: Plan, today: date) -> dict[str, int]:
     """Write ``plan``: new org units, new and changed people, line managers, roles, leavers."""
     units = dict(session.execute(select(OrgUnit.code, OrgUnit.id)).all())
     created_units = _create_units(session, plan, units)
-    now = datetime.now(UTC)
+    now = clock.now()
     _insert_people(session, plan.creates, units, created_units, now)
     # Read after the inserts: new people need their ids as managers and role holders.
     ids = dict(session.execute(select(Person.employee_number, Person.id)).all())

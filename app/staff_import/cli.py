@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.accounts.models import User
 from app.db import immediate_transactions
 from app.errors import DomainError
@@ -75,7 +76,6 @@ def _import(
     mapping_file: Path | None,
     as_email: str | None,
 ) -> None:
-    from datetime import date
 
     from app.staff_import import services
     from app.staff_import.queries import admin_account
@@ -111,7 +111,7 @@ def _import(
             batch,
             skip_errors=skip_errors,
             actor_person_id=admin.person_id,
-            today=date.today(),
+            today=clock.today(),
             plan=plan,
         )
     except DomainError as exc:
@@ -123,7 +123,6 @@ def _import(
 def _prepare(file: Path, mapping_file: Path | None, full_sync: bool, admin: User):
     """Upload the file, save the mapping to use and build the plan; return the batch, the
     plan and, in words, which mapping was used. Stops with exit code 2 on a bad file."""
-    from datetime import date
 
     from app.staff_import import services
     from app.staff_import.reading import BadFile
@@ -144,7 +143,7 @@ def _prepare(file: Path, mapping_file: Path | None, full_sync: bool, admin: User
             actor_id=admin.id,
         )
         plan = services.preview(
-            _session(), batch, actor_person_id=admin.person_id, today=date.today()
+            _session(), batch, actor_person_id=admin.person_id, today=clock.today()
         )
     except BadFile as exc:
         _stop(f"{file.name}: {exc} Nothing was written.", EXIT_BAD_INPUT)

@@ -13,11 +13,12 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
 
+from app import clock
 from app.accounts.models import User
 from app.db import refresh_planner_statistics
 from app.errors import DomainError
@@ -429,7 +430,7 @@ def apply(
     batch.skip_errors = skip_errors
     batch.counts = counts
     batch.issues = issue_rows(plan)
-    batch.applied_at = datetime.now(UTC)
+    batch.applied_at = clock.now()
     session.flush()
     return plan
 

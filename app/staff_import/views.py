@@ -5,7 +5,6 @@ each POST commits once."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import cast
 from urllib.parse import quote
 
@@ -14,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from app import clock
 from app.access import ADMIN, allow
 from app.audit.exports import record_export
 from app.errors import DomainError
@@ -196,7 +196,7 @@ def preview(batch_id: int):
         flash("Map the columns of this file first.", "info")
         return redirect(url_for("staff_import.mapping", batch_id=batch.id))
     plan = services.preview(
-        _session(), batch, actor_person_id=current_user.person_id, today=date.today()
+        _session(), batch, actor_person_id=current_user.person_id, today=clock.today()
     )
     return render_template(
         "staff_import/preview.html",
@@ -226,7 +226,7 @@ def apply(batch_id: int):
             batch,
             skip_errors=form.skip_errors.data == "1",
             actor_person_id=current_user.person_id,
-            today=date.today(),
+            today=clock.today(),
         )
     )
     if not done or plan is None:
@@ -290,7 +290,7 @@ def issues_csv(batch_id: int):
     batch = _batch(batch_id)
     if batch.status == BatchStatus.UPLOADED and batch.mapping:
         plan = services.preview(
-            _session(), batch, actor_person_id=current_user.person_id, today=date.today()
+            _session(), batch, actor_person_id=current_user.person_id, today=clock.today()
         )
         rows = services.issue_rows(plan)
     elif batch.status == BatchStatus.UPLOADED:

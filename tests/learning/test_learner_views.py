@@ -179,6 +179,9 @@ def test_a_learner_reads_the_lesson_marks_it_complete_and_sees_the_evidence(clie
     lesson = client.get(lesson_url)
     assert lesson.status_code == 200
     assert "Key ideas" in lesson.text and "Mark complete" in lesson.text
+    # The completion is dated by the app's clock: read today now, not when the module loaded
+    # (a run that crosses midnight would otherwise compare two different days).
+    today = date.today()
     response = post(
         client,
         f"{lesson_url}/complete",
@@ -198,7 +201,7 @@ def test_a_learner_reads_the_lesson_marks_it_complete_and_sees_the_evidence(clie
     assert "FIN-01 Financial management &amp; cost control: validated 2 of 3" in capability.text
     rows = re.findall(r"<tr[^>]*>(?:(?!</tr>).)*</tr>", capability.text, re.S)
     fin = [r for r in rows if "FIN-01" in r]
-    assert fin and f"Module completed, {TODAY:%d %b %Y}" in fin[0]
+    assert fin and f"Module completed, {today:%d %b %Y}" in fin[0]
 
 
 def test_a_learner_cannot_see_or_complete_someone_elses_enrolment(client, login, org):
@@ -364,10 +367,13 @@ def test_only_a_manager_who_sees_the_person_or_a_trainer_signs_off(client, login
 
 def test_a_trainer_records_an_assessment_pass(client, login, org):
     enrolment = org.enrol(org.lee)
+    # Passed today, which must not be before the enrolment (stamped by the app's clock): read
+    # now, after enrolling, not when the module loaded (stale in a run crossing midnight).
+    today = date.today()
     login(org.trainer)
     url = f"/learning/enrolments/{enrolment.id}/modules/HPO-04/result"
     response = post(
-        client, url, {"passed_on": TODAY.isoformat(), "comment": "82%"}, token_from=url,
+        client, url, {"passed_on": today.isoformat(), "comment": "82%"}, token_from=url,
         follow_redirects=True,
     )  # fmt: skip
     assert "Practice test complete." in " ".join(flashes(response.text))

@@ -252,7 +252,7 @@ def test_sign_off_is_only_for_on_the_job_modules(session, world):
 # --- assessments -------------------------------------------------------------------------------
 
 
-def record_pass(world, enrolment, code, passed_on):
+def record_pass(world, enrolment, code, passed_on, today):
     return progress.record_assessment_pass(
         db.session,
         enrolment=enrolment,
@@ -261,22 +261,23 @@ def record_pass(world, enrolment, code, passed_on):
         comment="78% on the practice paper",
         actor_id=world.trainer.id,
         actor_person_id=world.trainer.person_id,
-        today=TODAY,
+        today=today,
     )
 
 
 def test_a_trainer_records_an_assessment_pass(session, world):
-    # The service compares with its own clock: take today now, not when the module loaded
-    # (a run that crosses midnight would otherwise compare two different days).
-    today = date.today()
     version = make_path(M(type=ModuleType.ASSESSMENT, evidences={"GOV-05": 3}))
     enrolment = world.enrol(version)
     code = version.modules[0].code
+    # The service compares with the enrolment's time, stamped by its own clock: take today
+    # now, after the enrolment, not when the module loaded (a run that crosses midnight would
+    # otherwise compare two different days).
+    today = date.today()
     with pytest.raises(DomainError, match="cannot be in the future"):
-        record_pass(world, enrolment, code, today + timedelta(days=1))
+        record_pass(world, enrolment, code, today + timedelta(days=1), today)
     with pytest.raises(DomainError, match="before the learner was enrolled"):
-        record_pass(world, enrolment, code, today - timedelta(days=3))
-    done = record_pass(world, enrolment, code, today)
+        record_pass(world, enrolment, code, today - timedelta(days=3), today)
+    done = record_pass(world, enrolment, code, today, today)
     assert done.path_completed
     assert evidence_of(world.learner) == [("GOV-05", Source.ASSESSMENT, 3, True)]
     assert done.completion.method == CompletionMethod.ASSESSMENT

@@ -19,7 +19,6 @@ from tests.factories import assign, make_person, make_unit, make_user
 from tests.reports.factories import record
 from tests.reports.test_heatmap import build_org
 
-TODAY = date.today()
 GRID = "/team/heatmap?partial=1"
 
 
@@ -89,9 +88,10 @@ def test_the_grid_shows_each_direct_reports_level_against_what_their_roles_requi
     assert f'href="/people/{org.p3.id}/capability"' in html
     assert "Showing 1–5 of 5 direct reports" in html
 
-    # the same cells as the full heatmap's people rows, as at today
+    # the same cells as the full heatmap's people rows, as at today (the page's clock, read
+    # now: a date taken when the module loaded is yesterday's in a run that crosses midnight)
     ids = [org.p1.id, org.p7.id, org.p6.id, org.p3.id, org.p2.id]
-    full = hm.heatmap(session, ReportScope(on=TODAY), "people", people_ids=ids)
+    full = hm.heatmap(session, ReportScope(on=date.today()), "people", people_ids=ids)
     for (name, cells), row in zip(grid_rows(html), full.rows, strict=True):
         assert name == row.label
         for code, text in zip(full.codes, cells, strict=True):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.accounts.models import Permission
 from app.capability import services as capability
 from app.capability.levels import CertificateRule, Fact, current_levels
@@ -49,8 +50,12 @@ from tests.reports.factories import (
     spans_of,
 )
 
-TODAY = datetime.now(UTC).date()  # what the product stamps as "recorded"
-LAST_MONTH = TODAY - timedelta(days=30)
+
+def recorded_today() -> date:
+    """The day the product stamps as "recorded" (its clock, on the organisation's calendar),
+    read when a test needs it: a date taken when the module loaded is yesterday's in a run
+    that crosses midnight."""
+    return clock.today()
 
 
 @pytest.fixture
@@ -97,10 +102,11 @@ def consistent(session) -> None:
 def test_evidence_recorded_today_never_changes_the_levels_as_at_last_month(session, person):
     """Issue 13: adding evidence today (even of something achieved a year ago) never
     changes a report as at last month."""
-    year_ago = TODAY - timedelta(days=365)
+    today = recorded_today()
+    year_ago, last_month = today - timedelta(days=365), today - timedelta(days=30)
     record(session, person, "RISK", 2, achieved_on=year_ago)
     session.commit()
-    before = session.execute(select(levels_at(LAST_MONTH))).all()
+    before = session.execute(select(levels_at(last_month))).all()
 
     capability.record_evidence(
         session,
@@ -111,10 +117,10 @@ def test_evidence_recorded_today_never_changes_the_levels_as_at_last_month(sessi
         achieved_on=year_ago,
     )
 
-    assert session.execute(select(levels_at(LAST_MONTH))).all() == before
-    assert level_on(session, person.id, "RISK", LAST_MONTH) == 2
-    assert level_on(session, person.id, "RISK", TODAY - timedelta(days=1)) == 2
-    assert level_on(session, person.id, "RISK", TODAY) == 3
+    assert session.execute(select(levels_at(last_month))).all() == before
+    assert level_on(session, person.id, "RISK", last_month) == 2
+    assert level_on(session, person.id, "RISK", today - timedelta(days=1)) == 2
+    assert level_on(session, person.id, "RISK", today) == 3
     consistent(session)
 
 
@@ -210,7 +216,7 @@ def test_self_ratings_never_count(session, person):
         note="",
         link=None,
         actor_id=make_user(person=person).id,
-        on=TODAY,
+        on=recorded_today(),
     )
     assert spans_of(session, person.id).levels == []
 
@@ -233,17 +239,18 @@ def self_rating(session, person, level: int) -> Evidence:
         note="I ran the risk workshop.",
         link=None,
         actor_id=make_user(person=person).id,
-        on=TODAY,
+        on=recorded_today(),
     )
 
 
 def test_a_manager_accepting_a_self_rating_moves_the_level_in_the_same_transaction(
     session, person, manager
 ):
+    today = recorded_today()
     record(session, person, "RISK", 2, achieved_on=date(2025, 1, 1))
     rating = self_rating(session, person, 3)
     session.commit()
-    assert level_on(session, person.id, "RISK", TODAY) == 2
+    assert level_on(session, person.id, "RISK", today) == 2
 
     capability.decide(
         session,
@@ -253,11 +260,11 @@ def test_a_manager_accepting_a_self_rating_moves_the_level_in_the_same_transacti
         comment="",
         actor_id=manager.id,
         actor_person_id=manager.person_id,
-        on=TODAY,
+        on=today,
     )
 
-    assert level_on(session, person.id, "RISK", TODAY) == 3  # before any commit
-    assert level_on(session, person.id, "RISK", TODAY - timedelta(days=1)) == 2
+    assert level_on(session, person.id, "RISK", today) == 3  # before any commit
+    assert level_on(session, person.id, "RISK", today - timedelta(days=1)) == 2
     consistent(session)
 
 
@@ -275,7 +282,7 @@ def test_a_rejected_self_rating_changes_nothing(session, person, manager):
         comment="Not yet: the workshop was a dry run.",
         actor_id=manager.id,
         actor_person_id=manager.person_id,
-        on=TODAY,
+        on=recorded_today(),
     )
 
     assert spans_of(session, person.id) == before
@@ -324,7 +331,8 @@ def test_a_publication_changes_requirements_and_caps_from_its_date_only(session,
     assign(person, role, start=date(2025, 1, 1))
     record(session, person, "RISK", 3, achieved_on=date(2025, 1, 1))
     session.commit()
-    yesterday = TODAY - timedelta(days=1)
+    today = recorded_today()
+    yesterday = today - timedelta(days=1)
     assert required_on(session, person.id, "RISK", yesterday) == 3
 
     draft = framework.create_draft(session, actor_id=None)
@@ -334,12 +342,12 @@ def test_a_publication_changes_requirements_and_caps_from_its_date_only(session,
     session.commit()
 
     assert required_on(session, person.id, "RISK", yesterday) == 3
-    assert required_on(session, person.id, "RISK", TODAY) == 4
+    assert required_on(session, person.id, "RISK", today) == 4
     assert level_on(session, person.id, "RISK", yesterday) == 3
-    assert level_on(session, person.id, "RISK", TODAY) == 2
+    assert level_on(session, person.id, "RISK", today) == 2
     assert spans_of(session, person.id).levels == [
-        ("RISK", date(2025, 1, 1), TODAY, 3),
-        ("RISK", TODAY, None, 2),
+        ("RISK", date(2025, 1, 1), today, 3),
+        ("RISK", today, None, 2),
     ]
     consistent(session)
 
@@ -350,11 +358,12 @@ def test_until_the_commit_a_publication_leaves_the_spans_as_they_were(session, p
     draft = framework.create_draft(session, actor_id=None)
     framework.set_profile(session, draft, role.id, {"RISK": (5, True)})
     framework.publish(session, draft, actor_id=None, note="Higher.")
-    assert required_on(session, person.id, "RISK", TODAY) == 3
+    today = recorded_today()
+    assert required_on(session, person.id, "RISK", today) == 3
     maintain.catch_up(session)
-    assert required_on(session, person.id, "RISK", TODAY) == 5
+    assert required_on(session, person.id, "RISK", today) == 5
     session.rollback()
-    assert required_on(session, person.id, "RISK", TODAY) == 3
+    assert required_on(session, person.id, "RISK", today) == 3
     assert not {k for k in session.info if k.startswith("reports_")}
 
 
@@ -439,7 +448,7 @@ def test_a_savepoint_rolled_back_keeps_a_publication_made_before_it(session, per
         record(session, person, "PLAN", 2, achieved_on=date(2025, 1, 1))
         savepoint.rollback()
     session.commit()
-    assert required_on(session, person.id, "RISK", TODAY) == 4
+    assert required_on(session, person.id, "RISK", recorded_today()) == 4
     consistent(session)
 
 
@@ -489,20 +498,21 @@ def _rows(version, people, level: int) -> list[dict]:
 def test_bulk_writes_through_the_session_refresh_the_people_they_touch(session, version):
     people = [make_person() for _ in range(maintain.SMALL + 5)]  # takes the SQL path
     code = version.competencies[0].code
+    today = recorded_today()
     session.execute(insert(Evidence), _rows(version, people, 2))
-    assert level_on(session, people[-1].id, code, TODAY) == 2
+    assert level_on(session, people[-1].id, code, today) == 2
     ids = session.scalars(
         insert(Evidence).returning(Evidence.id, sort_by_parameter_order=True),
         _rows(version, people[:2], 3),
     ).all()
     assert len(ids) == 2  # the rows come back although the hook ran queries of its own
-    assert level_on(session, people[0].id, code, TODAY) == 3
+    assert level_on(session, people[0].id, code, today) == 3
     session.execute(update(Evidence).where(Evidence.id.in_(ids)).values(level=1))
-    assert level_on(session, people[0].id, code, TODAY) == 2
+    assert level_on(session, people[0].id, code, today) == 2
     session.execute(delete(Evidence).where(Evidence.person_id == people[1].id))
-    assert level_on(session, people[1].id, code, TODAY) == 0
+    assert level_on(session, people[1].id, code, today) == 0
     session.execute(insert(Evidence).values(**_rows(version, people[1:2], 3)[0]))
-    assert level_on(session, people[1].id, code, TODAY) == 3
+    assert level_on(session, people[1].id, code, today) == 3
     consistent(session)
 
 
@@ -675,8 +685,26 @@ def _nth(session, model, n: int):
     return rows[n % len(rows)] if rows else None
 
 
+def waiting_self_rating(session, person_id: int, code: str) -> bool:
+    """Whether the person already has a self-rating of ``code`` waiting: there is only ever
+    one (uq_evidence_pending_self_rating), so the operations never add a second."""
+    return (
+        session.scalar(
+            select(Evidence.id).where(
+                Evidence.person_id == person_id,
+                Evidence.competency_code == code,
+                Evidence.source == Source.SELF_RATING,
+                Evidence.status == RatingStatus.PENDING,
+            )
+        )
+        is not None
+    )
+
+
 def op_evidence(session, world, who, code, source, level, achieved, expires, recorded, cert, ok):
     self_rating = source == Source.SELF_RATING
+    if self_rating and waiting_self_rating(session, world.people[who], code):
+        return
     session.add(
         Evidence(
             person_id=world.people[who],
@@ -703,8 +731,13 @@ def op_change(session, world, n, level, expires_after):
 
 def op_move(session, world, n, who):
     evidence = _nth(session, Evidence, n)
-    if evidence is not None:
-        evidence.person_id = world.people[who]
+    if evidence is None:
+        return
+    if evidence.status == RatingStatus.PENDING and waiting_self_rating(
+        session, world.people[who], evidence.competency_code
+    ):
+        return
+    evidence.person_id = world.people[who]
 
 
 def op_delete(session, world, n):

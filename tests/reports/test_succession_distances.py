@@ -396,7 +396,7 @@ def test_a_person_with_no_stored_distances_is_computed(session, org):
 def kept_for_today(session) -> None:
     session.flush()
     assert maintain.differences(session) == []
-    assert maintain.stale_distances(session, TODAY) == 0
+    assert maintain.stale_distances(session, distances.today()) == 0
 
 
 def people_ready_for_mgr(session, org: Org, n: int) -> list[Person]:
@@ -467,18 +467,23 @@ def test_an_import_in_a_deferred_block_rewrites_the_distances_once_at_its_end(se
 
 
 def test_a_manager_accepting_a_self_rating_moves_the_distances_in_the_same_transaction(
-    session, org
+    session, org, monkeypatch
 ):
     from app.accounts.models import Permission
     from app.capability import services as capability
     from app.capability.models import Decision
     from tests.factories import make_user
 
+    # The manager's rating is stamped "recorded" by the product's clock, which the module's
+    # freeze does not hold: keep the distances for today read now (with a TODAY from before
+    # midnight the rating would count only from the day after the one they are kept for).
+    today = date.today()
+    monkeypatch.setattr(distances, "today", lambda: today)
     # p1: RISK 2, PLAN 3, FIN 2: one level short of MGR on RISK and FIN.
     assert stored(session, org.p1)["MGR"] == (2, 0, 2, 0)
     rating = capability.record_self_rating(
         session, person_id=org.p1.id, competency_code="FIN", level=3, note="I run the budget.",
-        link=None, actor_id=make_user(person=org.p1).id, on=TODAY,
+        link=None, actor_id=make_user(person=org.p1).id, on=today,
     )  # fmt: skip
     session.commit()
     assert stored(session, org.p1)["MGR"] == (2, 0, 2, 0)  # a self-rating never counts
@@ -486,7 +491,7 @@ def test_a_manager_accepting_a_self_rating_moves_the_distances_in_the_same_trans
 
     capability.decide(
         session, rating=rating, decision=Decision.ACCEPT, level=None, comment="",
-        actor_id=boss.id, actor_person_id=org.boss_a.id, on=TODAY,
+        actor_id=boss.id, actor_person_id=org.boss_a.id, on=today,
     )  # fmt: skip
 
     assert stored(session, org.p1)["MGR"] == (1, 0, 1, 0)  # before any commit

@@ -10,12 +10,12 @@ levels). A published bank version is shown, never edited: "Open a draft" makes a
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from app import clock
 from app.access import TRAINER, allow
 from app.assessment import authoring
 from app.assessment import authoring_queries as queries
@@ -60,10 +60,6 @@ from app.viewutil import (
 
 BANKS = "/authoring/banks"
 ASSESSMENTS = "/authoring/assessments"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _bank(code: str) -> QuestionBank:
@@ -663,7 +659,7 @@ def authoring_assessment_new():
                 code=form.code.data,
                 title=form.title.data,
                 actor_id=current_user.id,
-                now=_now(),
+                now=clock.now(),
             ),
             form,
         )
@@ -732,7 +728,7 @@ def authoring_assessment_settings(code: str):
                 session,
                 assessment,
                 expected_version=_int(form.row_version.data),
-                now=_now(),
+                now=clock.now(),
                 title=form.title.data.strip(),
                 summary=(form.summary.data or "").strip(),
                 status=form.status.data,
@@ -777,7 +773,7 @@ def _section_page(assessment: Assessment, number: int | None):
                 section,
                 position=number - 1 if number else None,
                 expected_version=_int(form.row_version.data),
-                now=_now(),
+                now=clock.now(),
             ),
             form,
         )
@@ -822,7 +818,7 @@ def authoring_section_remove(code: str, number: int):
             assessment,
             number - 1,
             expected_version=_int(form.row_version.data),
-            now=_now(),
+            now=clock.now(),
         )
     )
     if done:
@@ -843,7 +839,7 @@ def authoring_certify(code: str):
                 form.competency.data,
                 int(form.level.data),
                 expected_version=_int(form.row_version.data),
-                now=_now(),
+                now=clock.now(),
             )
         )
         if done:
@@ -866,7 +862,7 @@ def authoring_certify_remove(code: str, competency: str):
             assessment,
             competency,
             expected_version=_int(form.row_version.data),
-            now=_now(),
+            now=clock.now(),
         )
     )
     if done:

@@ -8,12 +8,11 @@ people they manage only (their units' subtrees and their reporting line)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select
 
+from app import clock
 from app.access import MANAGER, TRAINER, allow, sees_everyone, visible_people
 from app.assessment import statistics as stats
 from app.assessment import statistics_queries as queries
@@ -42,7 +41,7 @@ def _min_attempts() -> int:
 
 def _export(table: tables.StatTable, fmt: str) -> Response:
     """The table as a download; the file is named after the table and today's date."""
-    name = f"{table.name}-{date.today().isoformat()}"
+    name = f"{table.name}-{clock.today().isoformat()}"
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)
     if fmt == "xlsx":
         body: str | bytes = tables.table_xlsx(table)

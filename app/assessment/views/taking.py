@@ -10,11 +10,11 @@ owns the clock), so a page never shows an attempt open past its deadline plus gr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import clock
 from app.access import MANAGER, SIGNED_IN, TRAINER, allow, can_see_person, visible_people
 from app.assessment import attempt_queries as queries
 from app.assessment import attempts as engine
@@ -35,11 +35,6 @@ from app.viewutil import (
     run,
 )
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- object scope -----------------------------------------------------------------------------
 
 
@@ -52,7 +47,7 @@ def _load(attempt_id: int) -> Attempt:
 
 def _close_if_overdue(attempt: Attempt) -> None:
     """The lazy close: an attempt past its deadline plus grace is closed before it is read."""
-    if engine.close_if_overdue(db.session(), attempt, _now()) is not None:
+    if engine.close_if_overdue(db.session(), attempt, clock.now()) is not None:
         db.session.commit()
 
 
@@ -102,7 +97,7 @@ def _section_arg(value: str | None, attempt: Attempt) -> int | None:
 @bp.route("/assessments")
 @allow(SIGNED_IN)
 def mine():
-    now = _now()
+    now = clock.now()
     if engine.close_overdue(db.session(), now, person_id=current_user.person_id):
         db.session.commit()
     page = queries.my_assessments_page(db.session(), current_user.person_id, now)
@@ -113,7 +108,7 @@ def mine():
 @allow(SIGNED_IN)
 def intro(assessment_id: int):
     assessment = _assessment_or_404(assessment_id)
-    now = _now()
+    now = clock.now()
     if engine.close_overdue(
         db.session(), now, person_id=current_user.person_id, assessment_id=assessment.id
     ):
@@ -129,7 +124,7 @@ def start(assessment_id: int):
     assessment = _assessment_or_404(assessment_id)
     done, started = run(
         lambda: engine.start(
-            db.session(), assessment=assessment, person_id=current_user.person_id, now=_now()
+            db.session(), assessment=assessment, person_id=current_user.person_id, now=clock.now()
         )
     )
     if not done or started is None:
@@ -145,7 +140,7 @@ def start(assessment_id: int):
 def _attempt_page(
     attempt: Attempt, section: int | None, form: AttemptForm, read=None, status: int = 200
 ):
-    page = queries.attempt_page(db.session(), attempt, section, _now())
+    page = queries.attempt_page(db.session(), attempt, section, clock.now())
     if read is not None:
         page.items = [with_chosen(item, read.chosen) for item in page.items]
         page.errors = read.errors
@@ -198,7 +193,9 @@ def save(attempt_id: int):
         flash("Some answers need another look; nothing on this page was saved.", "danger")
         return _attempt_page(attempt, section, form, read)
     done, saved = run(
-        lambda: engine.save_answers(db.session(), attempt=attempt, answers=read.answers, now=_now())
+        lambda: engine.save_answers(
+            db.session(), attempt=attempt, answers=read.answers, now=clock.now()
+        )
     )
     if done and saved is not None:
         if saved.saved:
@@ -238,7 +235,7 @@ def autosave(attempt_id: int):
             item_id=item.id,
             answer=answer.answer,
             revision=answer.revision,
-            now=_now(),
+            now=clock.now(),
         )
     except engine.StaleAnswer as stale:
         db.session.rollback()
@@ -267,7 +264,7 @@ def submit_confirm(attempt_id: int):
 
 
 def _confirmation(attempt: Attempt):
-    page = queries.attempt_page(db.session(), attempt, None, _now())
+    page = queries.attempt_page(db.session(), attempt, None, clock.now())
     unanswered = [str(item.number) for item in page.items if not item.answered]
     details = [f"You have answered {page.answered} of {page.total} questions."]
     if unanswered:
@@ -293,7 +290,7 @@ def submit(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     if attempt.status == AttemptStatus.IN_PROGRESS and not confirmed():
         return _confirmation(attempt)
-    done, finished = run(lambda: engine.submit(db.session(), attempt=attempt, now=_now()))
+    done, finished = run(lambda: engine.submit(db.session(), attempt=attempt, now=clock.now()))
     if done and finished is not None:
         if finished.timed_out:
             flash(engine.closed_message(finished.attempt), "warning")
@@ -366,7 +363,7 @@ def result(attempt_id: int):
             return redirect(url_for("assessment.attempt", attempt_id=attempt.id))
         return render_template("assessment/taking/result.html", page=None, attempt=attempt)
     show = (TRAINER in current_user.permissions and not own) or queries.review_open(
-        db.session(), attempt.assessment, attempt.person_id, _now()
+        db.session(), attempt.assessment, attempt.person_id, clock.now()
     )
     page = queries.result_page(
         db.session(), attempt, show_review=show, person_name=attempt.person.full_name

@@ -3,11 +3,10 @@ in (what a path teaches, how long it takes, what it evidences, and how to start 
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, render_template
 from flask_login import current_user
 
+from app import clock
 from app.access import SIGNED_IN, allow
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -28,7 +27,7 @@ def catalogue():
 @bp.route("/learning/paths/<code>")
 @allow(SIGNED_IN)
 def path_overview(code: str):
-    overview = path_queries.path_overview(db.session(), code, current_user.person_id, date.today())
+    overview = path_queries.path_overview(db.session(), code, current_user.person_id, clock.today())
     if overview is None:
         abort(404)
     return render_template("learning/catalogue/overview.html", path=overview, confirm=ConfirmForm())

@@ -10,7 +10,6 @@ not exist, so ids cannot be probed.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TypeVar
 
 from flask import (
@@ -26,6 +25,7 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
+from app import clock
 from app.access import MANAGER, PUBLIC, SIGNED_IN, TRAINER, allow, can_see_person
 from app.extensions import db
 from app.forms import ConfirmForm
@@ -205,7 +205,7 @@ def external_new():
                 file=upload.stream if upload else None,
                 file_name=upload.filename if upload else None,
                 folder=current_app.config["UPLOAD_FOLDER"],
-                today=date.today(),
+                today=clock.today(),
             ),
             form,
         )
@@ -235,7 +235,7 @@ def cpd_new():
                 done_on=form.done_on.data,
                 hours=form.hours.data,
                 notes=form.notes.data or "",
-                today=date.today(),
+                today=clock.today(),
             ),
             form,
         )

@@ -4,12 +4,13 @@ learning; enrolling people and withdrawing them (trainers, and managers for thei
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select
 
+from app import clock
 from app.access import (
     MANAGER,
     SIGNED_IN,
@@ -49,10 +50,6 @@ from app.viewutil import (
 )
 
 CHOOSE: list[tuple[int | None, str]] = [(None, "— choose —")]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- object scope ---------------------------------------------------------------------------
@@ -114,7 +111,7 @@ def _completed_message(result: progress.Completed, title: str) -> str:
 @bp.route("/learning")
 @allow(SIGNED_IN)
 def my_learning():
-    page = queries.my_learning(db.session(), current_user.person_id, date.today(), _now())
+    page = queries.my_learning(db.session(), current_user.person_id, clock.today(), clock.now())
     return render_template("learning/learner/my_learning.html", page=page, confirm=ConfirmForm())
 
 
@@ -128,7 +125,7 @@ def enrol_me(path_id: int):
             person_id=current_user.person_id,
             path_id=path_id,
             actor_id=current_user.id,
-            today=date.today(),
+            today=clock.today(),
         )
     )
     if not done or enrolment is None:
@@ -146,7 +143,7 @@ def enrolment(enrolment_id: int):
     enrolment = _enrolment_or_refuse(enrolment_id)
     return render_template(
         "learning/learner/path.html",
-        page=queries.path_page(db.session(), enrolment, date.today(), _now()),
+        page=queries.path_page(db.session(), enrolment, clock.today(), clock.now()),
         own=enrolment.person_id == current_user.person_id,
         may_sign_off=_may_sign_off(enrolment),
         may_record_result=_may_record_result(enrolment),
@@ -157,7 +154,7 @@ def enrolment(enrolment_id: int):
 
 def _lesson_page(enrolment: Enrolment, code: str, form: CompleteModuleForm | None = None):
     module = _module_or_404(enrolment, code)
-    page = queries.path_page(db.session(), enrolment, date.today(), _now())
+    page = queries.path_page(db.session(), enrolment, clock.today(), clock.now())
     line = next(m for m in page.modules if m.module.code == module.code)
     own = enrolment.person_id == current_user.person_id
     return render_template(
@@ -198,7 +195,7 @@ def module_complete(enrolment_id: int, code: str):
             reflection=form.reflection.data or "",
             actor_id=current_user.id,
             actor_person_id=current_user.person_id,
-            today=date.today(),
+            today=clock.today(),
         ),
         form,
     )
@@ -239,7 +236,7 @@ def module_sign_off(enrolment_id: int, code: str):
                 comment=form.comment.data or "",
                 actor_id=current_user.id,
                 actor_person_id=current_user.person_id,
-                today=date.today(),
+                today=clock.today(),
             ),
             form,
         )
@@ -266,7 +263,7 @@ def module_result(enrolment_id: int, code: str):
     module = _module_or_404(enrolment, code)
     form = AssessmentResultForm()
     if request.method == "GET" and form.passed_on.data is None:
-        form.passed_on.data = date.today()
+        form.passed_on.data = clock.today()
     if form.validate_on_submit():
         title = enrolment.version.title
         done, result = run(
@@ -278,7 +275,7 @@ def module_result(enrolment_id: int, code: str):
                 comment=form.comment.data or "",
                 actor_id=current_user.id,
                 actor_person_id=current_user.person_id,
-                today=date.today(),
+                today=clock.today(),
             ),
             form,
         )
@@ -336,7 +333,7 @@ def team():
         status=request.args.get("status", "active"), q=request.args.get("q", "")
     )
     scope = visible_people(current_user)
-    today = date.today()
+    today = clock.today()
     page = paginate(queries.team_learning_query(flt, scope, today))
     return render_template(
         "learning/learner/team.html",
@@ -449,7 +446,7 @@ def enrol():
         form.path.data = chosen
     if not form.validate_on_submit():
         return _enrol_page(form), 400 if request.method == "POST" else 200
-    today, scope = date.today(), _enrol_scope()
+    today, scope = clock.today(), _enrol_scope()
     done, previewed = run(lambda: _preview(form, today, scope), form)
     if not done or previewed is None:
         return _enrol_page(form), 400
@@ -487,8 +484,8 @@ def person_learning(person_id: int):
     return render_template(
         "learning/learner/person.html",
         person=person,
-        enrolments=queries.person_enrolments(db.session(), person.id, date.today()),
-        sessions=queries.booked_sessions(db.session(), person.id, _now()),
+        enrolments=queries.person_enrolments(db.session(), person.id, clock.today()),
+        sessions=queries.booked_sessions(db.session(), person.id, clock.now()),
     )
 
 
@@ -509,7 +506,7 @@ def person_enrol(person_id: int):
                 path_id=form.path.data,
                 due_on=form.due_on.data,
                 actor_id=current_user.id,
-                today=date.today(),
+                today=clock.today(),
             ),
             form,
         )
@@ -525,5 +522,5 @@ def person_enrol(person_id: int):
         "learning/learner/person_enrol.html",
         person=person,
         form=form,
-        enrolments=queries.person_enrolments(db.session(), person.id, date.today()),
+        enrolments=queries.person_enrolments(db.session(), person.id, clock.today()),
     )

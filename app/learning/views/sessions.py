@@ -4,12 +4,13 @@ sessions, scheduling, editing and cancelling them (trainers), booking and cancel
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import clock
 from app.access import SIGNED_IN, TRAINER, allow
 from app.db import record_id
 from app.extensions import db
@@ -30,11 +31,8 @@ from app.viewutil import (
 
 
 def _zone() -> str:
-    return current_app.config.get("LEARNING_TIMEZONE", scheduling.DEFAULT_ZONE)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    """The zone session times are entered and shown in: the organisation's (PMO_TIMEZONE)."""
+    return current_app.config.get("PMO_TIMEZONE") or scheduling.DEFAULT_ZONE
 
 
 @bp.app_template_filter("session_time")
@@ -62,13 +60,13 @@ def sessions():
         "learning/sessions/list.html",
         sessions=queries.upcoming_sessions(
             db.session(),
-            _now(),
+            clock.now(),
             path_id=path_id,
             module_code=module or None,
             person_id=current_user.person_id,
             include_cancelled=trainer,
         ),
-        past=queries.past_sessions(db.session(), _now()) if trainer else [],
+        past=queries.past_sessions(db.session(), clock.now()) if trainer else [],
         trainer=trainer,
         filtered=bool(path_id or module),
         zone=_zone(),
@@ -95,7 +93,7 @@ def _session_page(class_session: ClassSession, attendance: AttendanceForm | None
         line=queries.session_line(db.session(), class_session.id, current_user.person_id),
         roster=roster,
         trainer=trainer,
-        started=class_session.starts_at <= _now(),
+        started=class_session.starts_at <= clock.now(),
         attendance=attendance or (_attendance_form(class_session.id, roster) if trainer else None),
         zone=_zone(),
         confirm=ConfirmForm(),
@@ -164,7 +162,7 @@ def _save(class_session: ClassSession | None):
                 _data(form, class_session),
                 zone=_zone(),
                 actor_id=current_user.id,
-                now=_now(),
+                now=clock.now(),
                 class_session=class_session,
             ),
             form,
@@ -209,7 +207,9 @@ def session_cancel(session_id: int):
             )
         )
     done, _ = run(
-        lambda: scheduling.cancel_session(db.session(), class_session=class_session, now=_now())
+        lambda: scheduling.cancel_session(
+            db.session(), class_session=class_session, now=clock.now()
+        )
     )
     if done:
         flash("Session cancelled.", "success")
@@ -226,7 +226,10 @@ def session_book(session_id: int):
     require_confirmation()
     done, booking = run(
         lambda: scheduling.book(
-            db.session(), class_session=class_session, person_id=current_user.person_id, now=_now()
+            db.session(),
+            class_session=class_session,
+            person_id=current_user.person_id,
+            now=clock.now(),
         )
     )
     if done and booking is not None:
@@ -251,7 +254,10 @@ def booking_cancel(session_id: int):
     require_confirmation()
     done, _ = run(
         lambda: scheduling.cancel_booking(
-            db.session(), class_session=class_session, person_id=current_user.person_id, now=_now()
+            db.session(),
+            class_session=class_session,
+            person_id=current_user.person_id,
+            now=clock.now(),
         )
     )
     if done:
@@ -277,7 +283,7 @@ def session_calendar(session_id: int):
         url=class_session.link or page,
         description="\n\n".join(p for p in (class_session.notes, f"Details: {page}") if p),
         cancelled=class_session.cancelled_at is not None,
-        stamp=_now(),
+        stamp=clock.now(),
     )
     return Response(
         body,
@@ -303,7 +309,7 @@ def session_attendance(session_id: int):
             class_session=class_session,
             attended_booking_ids=set(form.attended.data or []),
             actor_id=current_user.id,
-            now=_now(),
+            now=clock.now(),
         ),
         form,
     )
