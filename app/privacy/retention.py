@@ -86,7 +86,7 @@ def due(session: Session, *, today: date, leavers_days: int, files_days: int) ->
     return Due(
         leavers_cutoff=cutoff,
         files_cutoff=files_cutoff,
-        leavers=[Leaver(pid, leaving or updated.date()) for pid, leaving, updated in people],
+        leavers=[Leaver(pid, leaving or clock.day_of(updated)) for pid, leaving, updated in people],
         files=[
             HrFile(bid, name, size, uploaded, status == BatchStatus.UPLOADED)
             for bid, name, size, uploaded, status in batches
