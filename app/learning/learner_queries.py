@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, lru_cache
 
-from sqlalchemy import FromClause, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import FromClause, ScalarSelect, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.learning.enrolment import prerequisites_texts, published_version
@@ -54,34 +54,40 @@ class Progress:
         return round(100 * self.done / self.total) if self.total else 100
 
 
+def _required_counts() -> tuple[ScalarSelect, ScalarSelect]:
+    """An enrolment's required modules in all and done, as subqueries correlated with
+    Enrolment: the one rule of progress, for the lists and the reminders alike."""
+    required = PathModule.optional.is_(False)
+    total = (
+        select(func.count(PathModule.id))
+        .where(PathModule.version_id == Enrolment.version_id, required)
+        .correlate(Enrolment)
+        .scalar_subquery()
+    )
+    done = (
+        select(func.count(ModuleCompletion.id))
+        .join(PathModule, PathModule.code == ModuleCompletion.module_code)
+        .where(
+            ModuleCompletion.enrolment_id == Enrolment.id,
+            PathModule.version_id == Enrolment.version_id,
+            required,
+        )
+        .correlate(Enrolment)
+        .scalar_subquery()
+    )
+    return total, done
+
+
 def progress_of(session: Session, enrolment_ids: list[int]) -> dict[int, Progress]:
-    """Required modules done and in total, per enrolment, in one query each way."""
+    """Required modules done and in total, per enrolment, in one query."""
     if not enrolment_ids:
         return {}
-    totals = dict(
-        session.execute(
-            select(Enrolment.id, func.count(PathModule.id))
-            .join(PathModule, PathModule.version_id == Enrolment.version_id)
-            .where(Enrolment.id.in_(enrolment_ids), PathModule.optional.is_(False))
-            .group_by(Enrolment.id)
-        ).all()
-    )
-    done = dict(
-        session.execute(
-            select(ModuleCompletion.enrolment_id, func.count(ModuleCompletion.id))
-            .join(Enrolment, Enrolment.id == ModuleCompletion.enrolment_id)
-            .join(
-                PathModule,
-                and_(
-                    PathModule.version_id == Enrolment.version_id,
-                    PathModule.code == ModuleCompletion.module_code,
-                ),
-            )
-            .where(ModuleCompletion.enrolment_id.in_(enrolment_ids), PathModule.optional.is_(False))
-            .group_by(ModuleCompletion.enrolment_id)
-        ).all()
-    )
-    return {i: Progress(done.get(i, 0), totals.get(i, 0)) for i in enrolment_ids}
+    total, done = _required_counts()
+    rows = session.execute(
+        select(Enrolment.id, done, total).where(Enrolment.id.in_(enrolment_ids))
+    ).all()
+    found = {i: Progress(d, t) for i, d, t in rows}
+    return {i: found.get(i, Progress(0, 0)) for i in enrolment_ids}
 
 
 # --- enrolments, as lines of a list ---------------------------------------------------------
@@ -132,24 +138,7 @@ def _person_enrolments_statement() -> Select:
     all), the first module not done and the certificate of completion, in one statement
     built once: the home pages and My learning run it on every visit, where a statement
     for each part cost more to build than to run (a person has a few enrolments)."""
-    required = PathModule.optional.is_(False)
-    total = (
-        select(func.count(PathModule.id))
-        .where(PathModule.version_id == Enrolment.version_id, required)
-        .correlate(Enrolment)
-        .scalar_subquery()
-    )
-    done = (
-        select(func.count(ModuleCompletion.id))
-        .join(PathModule, PathModule.code == ModuleCompletion.module_code)
-        .where(
-            ModuleCompletion.enrolment_id == Enrolment.id,
-            PathModule.version_id == Enrolment.version_id,
-            required,
-        )
-        .correlate(Enrolment)
-        .scalar_subquery()
-    )
+    total, done = _required_counts()
     completed = (
         select(ModuleCompletion.module_code)
         .where(ModuleCompletion.enrolment_id == Enrolment.id)
