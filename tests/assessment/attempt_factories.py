@@ -23,9 +23,8 @@ from app.assessment.models import (
     ItemVersion,
     QuestionBank,
 )
-from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.extensions import db
+from tests.shipped import load_shipped_content
 
 ROOT = Path(__file__).resolve().parents[2]
 CURRICULA = ROOT / "curricula"
@@ -36,13 +35,7 @@ _seq = itertools.count(1)
 
 def load_framework_files(session=None) -> None:
     session = session or db.session
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(
-        session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
+    load_shipped_content(session)
     session.flush()
 
 

@@ -35,10 +35,9 @@ from app.assessment.models import (
     ImmutableVersionError,
     ItemVersion,
 )
-from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.errors import DomainError
 from tests.factories import make_user
+from tests.shipped import load_shipped_content
 
 ROOT = Path(__file__).resolve().parents[2]
 CURRICULA = ROOT / "curricula"
@@ -145,13 +144,7 @@ def small_bank(code: str = "TST-BANK", **changes) -> BankContent:
 
 
 def shipped_framework(session) -> None:
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(
-        session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
+    load_shipped_content(session)
 
 
 @pytest.fixture

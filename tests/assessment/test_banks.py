@@ -26,10 +26,9 @@ from app.content.bank_export import export_bank_texts, export_banks
 from app.content.bank_load import load_banks
 from app.content.bank_schema import check_banks
 from app.content.files import ContentInvalid, read_yaml
-from app.content.framework_load import load_framework
 from app.content.framework_schema import check_framework
-from app.content.roles import load_roles
 from app.errors import DomainError
+from tests.shipped import load_shipped_content
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSESSMENTS = ROOT / "assessments"
@@ -47,13 +46,7 @@ def shipped_codes() -> set[str]:
 
 
 def load_framework_files(session):
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(
-        session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
+    load_shipped_content(session)
 
 
 def count(session, model) -> int:

@@ -15,13 +15,12 @@ from sqlalchemy import select
 
 from app.accounts.models import Permission
 from app.capability import services
-from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.extensions import db
 from app.framework import services as framework_services
 from app.framework.versions import current_draft
 from app.org.models import Role
 from tests.factories import assign, make_person, make_unit, make_user
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 CODES = ["FIN-01", "GOV-01", "CTL-01", "CTL-04", "PPL-01"]
@@ -30,8 +29,7 @@ CODES = ["FIN-01", "GOV-01", "CTL-01", "CTL-04", "PPL-01"]
 @pytest.fixture
 def unit(session):
     """The shipped framework; a manager heading a unit of PMO Co-ordinators (R04)."""
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(session, CURRICULA / "framework.yaml", CURRICULA / "role-profiles.yaml")
+    load_shipped_content(session, certificates=False)
     team = make_unit("Enterprise PMO")
     boss = make_person("Dana", "Boss", unit=team)
     team.head_id = boss.id

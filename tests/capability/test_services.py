@@ -19,13 +19,12 @@ from app.capability.models import (
     RatingStatus,
     ValidationDecision,
 )
-from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.errors import DomainError
 from app.framework.models import Competency, RoleRequirement, Source
 from app.framework.versions import published_version
 from app.org.models import AssignmentKind, Role
 from tests.factories import assign, make_person, make_unit, make_user
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 TODAY = date(2026, 3, 16)
@@ -34,13 +33,7 @@ TODAY = date(2026, 3, 16)
 @pytest.fixture
 def version(session):
     """The shipped roles, framework, role profiles and certificates, loaded and committed."""
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(
-        session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
+    load_shipped_content(session)
     session.commit()
     return published_version(session)
 

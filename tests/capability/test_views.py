@@ -25,13 +25,12 @@ from app.capability.models import (
     RatingStatus,
     ValidationDecision,
 )
-from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.extensions import db
 from app.framework.models import Competency, RoleRequirement, Source
 from app.framework.versions import published_version
 from app.org.models import AssignmentKind, Role
 from tests.factories import assign, make_person, make_role, make_unit, make_user
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 #: A competency PMO Co-ordinators (R04) need at level 3, essential.
@@ -149,8 +148,7 @@ class Scene:
 def scene(session) -> Scene:
     """The shipped framework; a manager heading a unit with a PMO Co-ordinator (R04) and a
     colleague in it; an outsider in another unit; an admin."""
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(session, CURRICULA / "framework.yaml", CURRICULA / "role-profiles.yaml")
+    load_shipped_content(session, certificates=False)
     unit = make_unit("Enterprise PMO")
     boss = make_person("Dana", "Boss", unit=unit)
     unit.head_id = boss.id

@@ -12,7 +12,6 @@ from app.accounts.models import Permission
 from app.capability.models import Evidence
 from app.content.framework_export import export_certificates, export_documents
 from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.errors import DomainError
 from app.framework import queries as framework_queries
 from app.framework import services as authoring
@@ -40,19 +39,14 @@ from app.framework.models import (
 from app.framework.versions import content_of, current_draft, published_version
 from app.org.models import Role
 from tests.factories import make_person, make_user
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 
 
 def load_shipped(session) -> FrameworkVersion:
     """The shipped role catalogue, framework and role profiles, as `flask content load` does."""
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(
-        session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
+    load_shipped_content(session)
     return published_version(session, "PMO-CF")
 
 

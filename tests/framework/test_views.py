@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Permission
 from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.extensions import db
 from app.framework import queries as framework_queries
 from app.framework import services as authoring
@@ -21,6 +20,7 @@ from app.framework.models import Competency, FrameworkVersion, VersionStatus
 from app.framework.versions import content_of, published_version
 from app.org.models import Role
 from tests.factories import make_user
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -29,13 +29,7 @@ REQUIRED = "This field is required."
 
 @pytest.fixture
 def shipped(app) -> FrameworkVersion:
-    load_roles(db.session, CURRICULA / "roles.yaml")
-    load_framework(
-        db.session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
+    load_shipped_content(db.session)
     db.session.commit()
     return published_version(db.session, "PMO-CF")
 

@@ -13,8 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Permission
-from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.errors import DomainError
 from app.learning import authoring
 from app.learning.authoring import ModuleFields
@@ -38,6 +36,7 @@ from app.learning.path_queries import (
 )
 from tests.factories import make_person, make_user
 from tests.learning.factories import M, make_path
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 
@@ -51,14 +50,7 @@ LESSON = (
 
 
 def shipped_framework(session) -> None:
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(
-        session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
-    session.commit()
+    load_shipped_content(session)
 
 
 def fields(**changes) -> ModuleFields:

@@ -15,10 +15,8 @@ from sqlalchemy import func, select
 
 from app.content.checks import check_files
 from app.content.files import ContentInvalid
-from app.content.framework_load import load_framework
 from app.content.learning_export import export_paths
 from app.content.learning_load import load_paths, read_path_files
-from app.content.roles import load_roles
 from app.learning.content import word_count
 from app.learning.models import (
     Enrolment,
@@ -33,6 +31,7 @@ from app.learning.models import (
 from app.learning.path_queries import content_of, path_by_code, published_version
 from app.org.models import Role
 from tests.factories import make_person
+from tests.shipped import load_shipped_content
 
 ROOT = Path(__file__).resolve().parents[2]
 CURRICULA = ROOT / "curricula"
@@ -338,13 +337,7 @@ def test_check_command_reports_file_line_and_key(app, tmp_path):
 
 @pytest.fixture
 def framework(app, session):
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(
-        session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
+    load_shipped_content(session)
     session.commit()
 
 

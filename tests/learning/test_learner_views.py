@@ -17,8 +17,6 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from app.accounts.models import Permission
-from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.extensions import db
 from app.learning import enrolment as enrolling
 from app.learning.models import (
@@ -32,6 +30,7 @@ from app.learning.models import (
 from app.org.models import Role
 from tests.factories import assign, make_person, make_unit, make_user
 from tests.learning.factories import M, make_path
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 TODAY = date.today()
@@ -61,13 +60,7 @@ class Org:
     Tia the trainer. Lee holds PMO Co-ordinator (R04)."""
 
     def __init__(self, session):
-        load_roles(session, CURRICULA / "roles.yaml")
-        load_framework(
-            session,
-            CURRICULA / "framework.yaml",
-            CURRICULA / "role-profiles.yaml",
-            certificates_path=CURRICULA / "certificates.yaml",
-        )
+        load_shipped_content(session)
         group = make_unit("Harbourside")
         unit = make_unit("Harbour PMO", parent=group)
         elsewhere = make_unit("Finance", parent=group)

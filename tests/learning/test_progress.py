@@ -15,8 +15,6 @@ from sqlalchemy import func, select
 from app.accounts.models import Permission
 from app.capability import profile as capability_page
 from app.capability.models import Evidence
-from app.content.framework_load import load_framework
-from app.content.roles import load_roles
 from app.errors import DomainError
 from app.extensions import db
 from app.framework.models import Source
@@ -32,6 +30,7 @@ from app.learning.models import (
 )
 from tests.factories import make_person, make_unit, make_user
 from tests.learning.factories import M, make_path
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 TODAY = date.today()
@@ -40,13 +39,7 @@ TODAY = date.today()
 @pytest.fixture
 def framework(session):
     """The shipped roles and framework, published (module evidence resolves against it)."""
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(
-        session,
-        CURRICULA / "framework.yaml",
-        CURRICULA / "role-profiles.yaml",
-        certificates_path=CURRICULA / "certificates.yaml",
-    )
+    load_shipped_content(session)
     session.commit()
 
 

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import literal, select
 
 from app.capability.models import Evidence
-from app.content.framework_load import load_framework
 from app.content.office_functions import load_office_functions
 from app.content.roles import load_roles
 from app.framework.models import Competency, Source
@@ -24,6 +23,7 @@ from app.org.models import AssignmentKind, P3Level, Permanence, Role
 from app.reports import coverage as cov
 from app.reports.scope import ReportScope
 from tests.factories import assign, make_office, make_person, make_unit
+from tests.shipped import load_shipped_content
 
 CURRICULA = Path(__file__).resolve().parents[2] / "curricula"
 ON = date(2026, 3, 16)
@@ -32,8 +32,7 @@ LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def load_content(session, functions_path: Path = CURRICULA / "office-functions.yaml") -> None:
-    load_roles(session, CURRICULA / "roles.yaml")
-    load_framework(session, CURRICULA / "framework.yaml", CURRICULA / "role-profiles.yaml")
+    load_shipped_content(session, certificates=False)
     session.commit()
     load_office_functions(session, functions_path)
     session.commit()
