@@ -1,4 +1,5 @@
-"""The import rule: which package of app/ may import which (docs/architecture.md).
+"""The import rule: which package of app/ may import which (docs/architecture.md), and
+that only app/clock.py reads the time.
 
 Run as a script (``make lint``) or through ``violations()`` (tests/test_architecture.py).
 Reads the source with ``ast``; imports inside ``if TYPE_CHECKING:`` count as well, since
@@ -117,10 +118,41 @@ def _problem(importer: str, imported: str) -> str | None:
     return None
 
 
+#: Reading the time anywhere but app/clock.py: the organisation's "today" would be the
+#: server's there, and a test could not hold the clock still in one place.
+CLOCK_READS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+}
+CLOCK_MODULE = "app.clock"
+
+
+def clock_reads(path: Path) -> list[int]:
+    """The lines of ``path`` that read the time themselves (``datetime.now()``, ``date.today()``
+    and the like) instead of asking app.clock."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and (node.func.value.id, node.func.attr) in CLOCK_READS
+    ]
+
+
 def violations(root: Path = APP) -> list[str]:
     found = []
     for path in sorted(root.rglob("*.py")):
         importer = module_name(path, root)
+        if importer != CLOCK_MODULE:
+            found += [
+                f"{path.relative_to(root.parent)}:{line}: {importer} reads the time itself: "
+                "use app.clock (now, today)"
+                for line in clock_reads(path)
+            ]
         seen: set[tuple[int, str]] = set()
         for line, imported in imported_modules(path, root):
             problem = _problem(importer, imported)

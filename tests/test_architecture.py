@@ -72,3 +72,21 @@ def test_domain_logic_may_not_import_the_page_helpers(tmp_path):
     app = _plant(tmp_path, {"org/services.py": "from app.viewutil import run\n", "viewutil.py": ""})
     problems = _checker().violations(app)
     assert len(problems) == 1 and "serves pages" in problems[0]
+
+
+def test_reading_the_time_outside_the_clock_is_caught(tmp_path):
+    app = _plant(
+        tmp_path,
+        {
+            "learning/summary.py": "from datetime import date, datetime\n"
+            "day = date.today()\n"
+            "moment = datetime.now()\n",
+            "clock.py": "from datetime import datetime\nnow = datetime.now()\n",
+        },
+    )
+    problems = _checker().violations(app)
+    assert len(problems) == 2 and all("reads the time itself" in p for p in problems)
+    assert {p.split(": ")[0] for p in problems} == {
+        "app/learning/summary.py:2",
+        "app/learning/summary.py:3",
+    }
