@@ -101,8 +101,6 @@ class Gunicorn:
                 "gunicorn",
                 "-w",
                 str(workers),
-                "-k",
-                "sync",
                 "-b",
                 f"127.0.0.1:{self.port}",
                 "--log-level",
