@@ -19,6 +19,7 @@ import re
 from collections import Counter
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.assessment.content import item_from_data
@@ -100,7 +101,11 @@ def test_a_double_click_on_finish_and_on_submit_gives_one_result(chromium, own_s
         sent: list[str] = []  # every POST the browsers sent, answered or cancelled
         posts: list[tuple[str, int]] = []  # the answers they got
         page.get_by_test_id("finish").dblclick()
-        page.wait_for_url(re.compile(rf"{attempt_url}/submit$"))
+        # The second click may abort the first click's navigation and start its own: wait
+        # for where they lead and what it shows, not for one navigation (which then fails
+        # with ERR_ABORTED, as it did once in CI).
+        expect(page).to_have_url(re.compile(rf"{attempt_url}/submit$"))
+        expect(page.get_by_role("button", name="Submit my answers")).to_be_visible()
         stale = context.new_page()
         stale.goto(b.url(f"{attempt_url}/submit"))
         for tab in (page, stale):
@@ -111,7 +116,8 @@ def test_a_double_click_on_finish_and_on_submit_gives_one_result(chromium, own_s
             )
         assert "questions." in page.content()
         page.get_by_role("button", name="Submit my answers").dblclick()
-        page.wait_for_url(re.compile(rf"{attempt_url}/result$"))
+        expect(page).to_have_url(re.compile(rf"{attempt_url}/result$"))
+        expect(page.get_by_test_id("outcome")).to_be_visible()
         page.wait_for_load_state("load")
 
         # The page shows the result, not an error.
