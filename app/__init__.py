@@ -9,12 +9,7 @@ from typing import Any
 from flask import Flask, Response, g, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import (
-    BadRequest,
-    HTTPException,
-    RequestHeaderFieldsTooLarge,
-    RequestURITooLarge,
-)
+from werkzeug.exceptions import BadRequest, HTTPException, RequestURITooLarge
 from werkzeug.routing import IntegerConverter
 
 from app import extensions, hardening
@@ -147,7 +142,7 @@ def register_request_hooks(app: Flask) -> None:
     After it: the security headers. For templates: navigation and two helpers."""
     from app.access import enforce_route_rule
 
-    app.before_request(_refused_by_the_server)
+    app.before_request(hardening.refused_by_the_server)
     app.before_request(enforce_route_rule)
     app.before_request(_request_id)
     app.before_request(_audit_context)
@@ -197,19 +192,6 @@ def _refuse_nul_characters() -> None:
 #: Longer addresses are refused with the product's own page (gunicorn.conf.py lets up to
 #: 8,190 characters through to here; beyond that its worker asks for the same page).
 MAX_ADDRESS_LENGTH = 2000
-
-
-def _refused_by_the_server() -> None:
-    """A request the server could not read (its address or headers too large for
-    gunicorn) is answered with the product's own page: the worker (app/serving.py) asks for
-    it with the status it found, under a key no client can set."""
-    from app.serving import REFUSED
-
-    refused = request.environ.get(REFUSED)
-    if refused == RequestURITooLarge.code:
-        raise RequestURITooLarge()
-    if refused == RequestHeaderFieldsTooLarge.code:
-        raise RequestHeaderFieldsTooLarge()
 
 
 def _refuse_overlong_addresses() -> None:
@@ -353,7 +335,9 @@ def _register_http_errors(app: Flask, render_error) -> None:
             431: (
                 "Request too large",
                 "Your browser sent more with this request than the site accepts, most often "
-                "too many or too large cookies. Clear this site's cookies, then log in again.",
+                "too many or too large cookies. This site's cookies have been cleared: go to "
+                "your home page and log in again. If this page comes back, clear this site's "
+                "cookies in your browser's settings.",
             ),
         }
         title, message = texts.get(error.code or 500, (error.name, error.description or ""))

@@ -16,6 +16,8 @@
 * A urlencoded body larger than MAX_FORM_MEMORY_SIZE is refused with 413 before it is
   parsed (Werkzeug applies that limit only to multipart text fields; a urlencoded body
   was read whole up to MAX_CONTENT_LENGTH).
+* An address or headers too large for gunicorn to read get the product's own 414 or 431
+  page: the worker (app/serving.py) asks for it under ``REFUSED``.
 """
 
 from __future__ import annotations
@@ -27,10 +29,19 @@ from typing import Any
 
 import click
 from flask import Flask, Request, Response, current_app, request
-from werkzeug.exceptions import SecurityError
+from werkzeug.exceptions import (
+    RequestHeaderFieldsTooLarge,
+    RequestURITooLarge,
+    SecurityError,
+)
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import clock
+
+#: The WSGI environ key under which the gunicorn worker (app/serving.py) asks the app for
+#: its refusal page, with the status gunicorn found. No client can set it (a client's
+#: headers arrive as HTTP_* keys).
+REFUSED = "pmo.refused"
 
 #: gunicorn stops (rather than restarting workers forever) when a worker exits with this.
 EXIT_UNSAFE_CONFIGURATION = 4
@@ -197,6 +208,16 @@ def accounts_with_the_demo_password(url: str) -> list[str]:
     finally:
         engine.dispose()
     return [email for email, hashed in rows if verify_password(hashed, DEMO_PASSWORD)]
+
+
+def refused_by_the_server() -> None:
+    """A request gunicorn could not read (its address or headers too large) is answered
+    with the product's own page: the worker asks for it under ``REFUSED``."""
+    refused = request.environ.get(REFUSED)
+    if refused == RequestURITooLarge.code:
+        raise RequestURITooLarge()
+    if refused == RequestHeaderFieldsTooLarge.code:
+        raise RequestHeaderFieldsTooLarge()
 
 
 def refuse_to_start(problems: list[str], *, production: bool = False) -> None:

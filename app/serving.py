@@ -19,8 +19,7 @@ from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.sync import SyncWorker
 from werkzeug.test import EnvironBuilder
 
-#: The WSGI environ key by which the worker asks the app for its refusal page.
-REFUSED = "pmo.refused"
+from app.hardening import REFUSED
 
 
 def refusal_page(wsgi: Any, status: int) -> bytes:
@@ -45,6 +44,11 @@ def refusal_page(wsgi: Any, status: int) -> bytes:
     skip = {"content-length", "connection", "transfer-encoding"}
     head = [f"HTTP/1.1 {answered['status']}", "Connection: close"]
     head += [f"{k}: {v}" for k, v in answered["headers"] if k.lower() not in skip]
+    if status == 431:
+        # Every request carrying those cookies, the page's stylesheet included, is refused
+        # the same way: the browser is asked to drop them (honoured over HTTPS and on
+        # localhost), so that the link on the page leads back in.
+        head.append('Clear-Site-Data: "cookies"')
     head.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 

@@ -56,7 +56,8 @@ def test_a_search_too_long_for_the_site_or_the_server_gets_the_products_page(ser
 def test_headers_too_large_for_the_server_get_the_products_page(served):
     status, headers, body = get(served, "/login", {"Cookie": "crumbs=" + "c" * 12_000})
     assert status == 431
-    assert "Request too large" in body and "Clear this site's cookies" in body
+    assert "Request too large" in body and "cookies have been cleared" in body
+    assert headers["Clear-Site-Data"] == '"cookies"'  # the way back in
     the_products_page(headers, body)
 
 
