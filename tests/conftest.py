@@ -31,6 +31,7 @@ from app import create_app
 from app.accounts.services import open_login_session
 from app.config import TestConfig
 from app.extensions import db
+from tests.tables import tables_holding_rows
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -286,8 +287,7 @@ def _empty_postgresql_tables(conn, tables: list[str]) -> None:
     few hundred milliseconds per test. Here only the tables holding rows are emptied, with
     DELETE and the foreign-key triggers off for this transaction (which needs a superuser,
     as the throwaway server's ``postgres`` is; otherwise the TRUNCATE is used)."""
-    probe = " UNION ALL ".join(f"(SELECT '{name}' FROM {name} LIMIT 1)" for name in tables)
-    holding = {row[0] for row in conn.exec_driver_sql(probe)}
+    holding = tables_holding_rows(conn, tables)
     try:
         with conn.begin_nested():
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")

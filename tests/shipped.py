@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.content.framework_load import load_framework
 from app.content.roles import load_roles
 from app.extensions import db
+from tests.tables import tables_holding_rows
 
 CURRICULA = Path(__file__).resolve().parents[1] / "curricula"
 
@@ -59,10 +60,7 @@ def _tables() -> list[sa.Table]:
 
 
 def _holds_nothing(session: Session) -> bool:
-    probe = " UNION ALL ".join(
-        f"SELECT 1 FROM (SELECT 1 FROM {t.name} LIMIT 1) AS t{i}" for i, t in enumerate(_tables())
-    )
-    return session.execute(sa.text(probe)).first() is None
+    return not tables_holding_rows(session.connection(), (t.name for t in _tables()))
 
 
 def _rows_written(session: Session) -> list[tuple[sa.Table, list[dict]]]:
